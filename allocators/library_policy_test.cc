@@ -1,0 +1,248 @@
+// Tests every allocator policy through the same typed suite (alignment, exact telemetry, move), then
+// the library-backed ones' own behavior (heaps and arenas, load errors). main() re-executes the
+// test with the static-TLS tunable (private_library.h), so this also proves that path.
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "allocators/bump_pool.h"
+#include "allocators/jemalloc_arena_policy.h"
+#include "allocators/jemalloc_policy.h"
+#include "allocators/malloc_policy.h"
+#include "allocators/mimalloc_heap_policy.h"
+#include "allocators/mimalloc_policy.h"
+#include "allocators/pmr.h"
+#include "allocators/private_library.h"
+#include "allocators/process_malloc.h"
+#include "allocators/slot_recycler.h"
+#include "allocators/tcmalloc_policy.h"
+#include "allocators/testing.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace allocators {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <class P>
+P Make() {
+  if constexpr (std::is_same_v<P, BumpPool> || std::is_same_v<P, SlotRecycler>) {
+    PoolOptions options;
+    options.capacity_slots = 1 << 20;
+    options.quiet = true;
+    return P(options);
+  } else {
+    return P();
+  }
+}
+
+template <class P>
+constexpr bool kHasPool = std::is_same_v<P, BumpPool> || std::is_same_v<P, SlotRecycler>;
+
+template <class P>
+class EveryPolicyTest : public ::testing::Test {};
+using EveryPolicy =
+    ::testing::Types<MallocPolicy, MimallocPolicy, MimallocHeapPolicy, JemallocPolicy,
+                     JemallocArenaPolicy, TcmallocPolicy, PmrPolicy, PmrMonotonicPolicy,
+                     PmrPoolPolicy, BumpPool, SlotRecycler>;
+TYPED_TEST_SUITE(EveryPolicyTest, EveryPolicy);
+
+TYPED_TEST(EveryPolicyTest, BlocksAreAlignedDistinctAndWritable) {
+  CheckedSizePolicy<TypeParam> policy(Make<TypeParam>());
+  std::vector<std::pair<void*, std::size_t>> blocks;
+  for (std::size_t bytes = 0; bytes <= 1024; ++bytes) {
+    void* p = policy.allocate(bytes);
+    std::memset(p, 0xab, bytes);
+    blocks.emplace_back(p, bytes);
+  }
+  for (std::size_t bytes : {24, 40, 72, 136, 264, 4096, 65536, 1 << 20}) {
+    void* p = policy.allocate(bytes);
+    std::memset(p, 0xcd, bytes);
+    blocks.emplace_back(p, bytes);
+  }
+  for (auto [p, bytes] : blocks) policy.deallocate(p, bytes);
+  EXPECT_EQ(policy.stats().live_bytes, 0u);
+  EXPECT_EQ(policy.stats().allocations, blocks.size());
+}
+
+TYPED_TEST(EveryPolicyTest, ScriptedTelemetryIsExact) {
+  TypeParam policy = Make<TypeParam>();
+  void* a = policy.allocate(24);
+  void* b = policy.allocate(40);
+  void* c = policy.allocate(0);
+  void* d = policy.allocate(264);
+  policy.deallocate(b, 40);
+  void* e = policy.allocate(72);
+  const AllocStats mid = policy.stats();
+  EXPECT_EQ(mid.allocations, 5u);
+  EXPECT_EQ(mid.deallocations, 1u);
+  EXPECT_EQ(mid.bytes_allocated, 400u);
+  EXPECT_EQ(mid.bytes_deallocated, 40u);
+  EXPECT_EQ(mid.live_bytes, 360u);
+  EXPECT_EQ(mid.peak_live_bytes, 360u);
+  policy.deallocate(e, 72);
+  policy.deallocate(a, 24);
+  policy.deallocate(d, 264);
+  policy.deallocate(c, 0);
+  AllocStats expected;
+  expected.allocations = 5;
+  expected.deallocations = 5;
+  expected.bytes_allocated = 400;
+  expected.bytes_deallocated = 400;
+  expected.live_bytes = 0;
+  expected.peak_live_bytes = 360;
+  if constexpr (kHasPool<TypeParam>) {
+    // 3 + 5 + 1 + 33 + 9 slots; the recycler's 72-byte request (9 slots) finds no 9-slot block.
+    expected.capacity_slots = 1 << 20;
+    expected.slots_demanded = 51;
+    expected.high_water_slots = 51;
+  }
+  EXPECT_EQ(policy.stats(), expected);
+}
+
+TYPED_TEST(EveryPolicyTest, MoveTransfersStats) {
+  TypeParam a = Make<TypeParam>();
+  void* p = a.allocate(40);
+  const AllocStats before = a.stats();
+  ASSERT_EQ(before.live_bytes, 40u);
+  TypeParam b(std::move(a));
+  EXPECT_EQ(b.stats(), before);
+  EXPECT_EQ(a.stats(), AllocStats{});
+  TypeParam c = Make<TypeParam>();
+  void* q = c.allocate(8);
+  c.deallocate(q, 8);
+  c = std::move(b);
+  EXPECT_EQ(c.stats(), before);
+  c.deallocate(p, 40);
+  EXPECT_EQ(c.stats().live_bytes, 0u);
+  EXPECT_EQ(c.stats().deallocations, 1u);
+}
+
+// ---- Library-backed policies ----
+
+TEST(PrivateLibraryTest, ProcessMallocIsUnchangedByPrivateLoading) {
+  MimallocPolicy mi;
+  JemallocPolicy je;
+  TcmallocPolicy tc;
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(DetectProcessMalloc().name, "asan");
+#else
+  EXPECT_EQ(DetectProcessMalloc().name, "glibc") << DetectProcessMalloc().Describe();
+#endif
+}
+
+TEST(PrivateLibraryTest, MainReexecutedWithTheStaticTlsTunable) {
+  EXPECT_TRUE(HasStaticTlsTunable());
+}
+
+TEST(PrivateLibraryTest, MissingLibraryNamesItAndDlerror) {
+  try {
+    PrivateLibrary::Open("libhamt_no_such_allocator.so.7");
+    FAIL() << "no exception";
+  } catch (const LibraryLoadError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot load libhamt_no_such_allocator.so.7: "));
+    EXPECT_THAT(e.what(), HasSubstr("No such file"));
+  }
+}
+
+TEST(PrivateLibraryTest, MissingSymbolNamesIt) {
+  const PrivateLibrary lib = PrivateLibrary::Open(kMimallocSoname);
+  EXPECT_THAT(lib.path(), HasSubstr("libmimalloc.so.2"));
+  try {
+    lib.symbol("hamt_no_such_symbol");
+    FAIL() << "no exception";
+  } catch (const LibraryLoadError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("libmimalloc.so.2 has no symbol hamt_no_such_symbol"));
+  }
+}
+
+TEST(MimallocPolicyTest, BlocksComeFromMimalloc) {
+  MimallocPolicy policy;
+  void* p = policy.allocate(40);
+  EXPECT_TRUE(policy.api().mi_check_owned(p));  // in this thread's default heap
+  policy.deallocate(p, 40);
+}
+
+TEST(MimallocHeapPolicyTest, OwnsItsBlocksOnly) {
+  MimallocHeapPolicy a;
+  MimallocHeapPolicy b;
+  void* pa = a.allocate(40);
+  void* pb = b.allocate(40);
+  EXPECT_TRUE(a.owns(pa));
+  EXPECT_FALSE(a.owns(pb));
+  EXPECT_TRUE(b.owns(pb));
+  MimallocPolicy plain;
+  void* pm = plain.allocate(40);
+  EXPECT_FALSE(a.owns(pm));
+  plain.deallocate(pm, 40);
+  a.deallocate(pa, 40);
+  b.deallocate(pb, 40);
+  MimallocHeapPolicy moved(std::move(a));
+  EXPECT_FALSE(a.owns(pa));  // moved-from: no heap
+}
+
+TEST(MimallocHeapPolicyTest, DestroyReleasesLiveBlocksAndMigrateKeepsThem) {
+  const MimallocApi& api = Mimalloc();
+  {
+    MimallocHeapPolicy policy;
+    for (int i = 0; i < 1000; ++i) (void)policy.allocate(72);  // dropped without freeing
+    EXPECT_EQ(policy.stats().live_bytes, 72000u);
+  }  // mi_heap_destroy: all 1000 gone, no leak, no crash
+  void* survivor = nullptr;
+  {
+    MimallocHeapPolicy policy(HeapRelease::kMigrateLiveBlocks);
+    survivor = policy.allocate(72);
+    std::memset(survivor, 1, 72);
+  }  // mi_heap_delete: the block moves to the default heap
+  EXPECT_TRUE(api.mi_check_owned(survivor));  // migrated to the default heap
+  EXPECT_EQ(static_cast<unsigned char*>(survivor)[71], 1);
+  api.mi_free(survivor);
+}
+
+TEST(JemallocArenaPolicyTest, DedicatedArenaPerPolicy) {
+  JemallocArenaPolicy a;
+  JemallocArenaPolicy b;
+  EXPECT_NE(a.arena_index(), b.arena_index());
+  EXPECT_NE(a.tcache_index(), b.tcache_index());
+  void* pa = a.allocate(40);
+  void* pb = b.allocate(40);
+  EXPECT_TRUE(a.owns(pa));
+  EXPECT_FALSE(a.owns(pb));
+  EXPECT_TRUE(b.owns(pb));
+  JemallocPolicy plain;
+  void* pj = plain.allocate(40);
+  EXPECT_FALSE(a.owns(pj));
+  EXPECT_EQ(plain.api().sallocx(pj, 0), 48u);  // jemalloc's size class for 40 bytes
+  plain.deallocate(pj, 40);
+  a.deallocate(pa, 40);
+  b.deallocate(pb, 40);
+}
+
+TEST(JemallocArenaPolicyTest, DestroyWithLiveBlocksAndRecreate) {
+  ::testing::internal::CaptureStderr();
+  for (int round = 0; round < 3; ++round) {
+    JemallocArenaPolicy policy;
+    for (int i = 0; i < 1000; ++i) (void)policy.allocate(136);  // dropped without freeing
+  }  // tcache.destroy + arena.<i>.destroy discard them
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");  // no mallctl failure warnings
+}
+
+TEST(TcmallocPolicyTest, SizedFreeRoundTrip) {
+  TcmallocPolicy policy;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 10000; ++i) blocks.push_back(policy.allocate(24 + (i % 8) * 8));
+  for (int i = 0; i < 10000; ++i) policy.deallocate(blocks[i], 24 + (i % 8) * 8);
+  EXPECT_EQ(policy.stats().live_bytes, 0u);
+  EXPECT_EQ(policy.stats().peak_live_bytes, 10000u * 24 + 1250u * 8 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
+}
+
+}  // namespace
+}  // namespace allocators
+
+int main(int argc, char** argv) {
+  allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

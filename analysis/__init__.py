@@ -1,0 +1,1 @@
+"""hamt-alloc analysis: result files -> Markdown report, figures, LaTeX tables, comparisons."""

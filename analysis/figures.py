@@ -1,0 +1,216 @@
+"""The report's figures, each written as PNG and SVG. matplotlib with the Agg backend."""
+
+import io
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from analysis import derive, output  # noqa: E402
+
+matplotlib.rcParams.update({
+    "svg.hashsalt": "hamt-alloc",  # stable ids: identical inputs give identical SVGs
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "font.size": 9,
+    "legend.fontsize": 8,
+})
+
+POLICY_COLORS = {"bump_pool": "tab:blue", "slot_recycler": "tab:green", "malloc": "tab:gray"}
+POOL_STYLES = ["-", "--", ":", "-."]
+
+
+def _thousands(x, _pos=None):
+    if x >= 1e6 and x % 1e6 == 0:
+        return "%dM" % (x // 1e6)
+    if x >= 1e3 and x % 1e3 == 0:
+        return "%dk" % (x // 1e3)
+    return "%g" % x
+
+
+def _save(fig, out_dir, name):
+    """Writes name.png and name.svg atomically; returns the two file names."""
+    names = []
+    for ext, kw in (("png", {"metadata": {"Software": None}}),
+                    ("svg", {"metadata": {"Date": None, "Creator": None}})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, bbox_inches="tight", **kw)
+        output.write_bytes(os.path.join(out_dir, name + "." + ext), buf.getvalue())
+        names.append(name + "." + ext)
+    plt.close(fig)
+    return names
+
+
+def _pool_label(pool_slots):
+    return "no pool" if pool_slots == 0 else "{:,} slots".format(int(pool_slots))
+
+
+def fallback_share(pool, ref, spe, out_dir, name="fig_a_fallback_share"):
+    """(a) bump_pool fallback share vs N per pool size, with the reference and the model."""
+    bump = pool[pool["policy"] == "bump_pool"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    pools = sorted(bump["pool_slots"].unique())
+    colors = plt.cm.tab10(np.arange(len(pools)))
+    n_all = list(bump["n"]) + (list(ref["n"]) if ref is not None else [])
+    grid = np.logspace(np.log10(min(n_all)), np.log10(max(n_all)), 200)
+    for color, p in zip(colors, pools):
+        g = bump[bump["pool_slots"] == p].sort_values("n")
+        ax.plot(g["n"], g["fallback_pct"], "o-", color=color,
+                label="measured, %s" % _pool_label(p))
+        if "bump_pool" in spe:
+            ax.plot(grid, derive.predicted_fallback_pct(p, spe["bump_pool"], grid), ":",
+                    color=color, label="model 1 - capacity/demand, %s" % _pool_label(p))
+        if ref is not None:
+            r = ref[(ref["pool_slots"] == p) & ref["fallback_pct"].notna()]
+            if len(r):
+                ax.plot(r["n"], r["fallback_pct"], "s", mfc="none", ms=8, mew=1.5, color=color,
+                        label="reference study, %s" % _pool_label(p))
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel("N (entries inserted)")
+    ax.set_ylabel("fallback share (% of allocations sent to malloc)")
+    title = "bump_pool: fallback share vs N"
+    if "bump_pool" in spe:
+        title += " (model: demand = %.1f slots/entry x N)" % spe["bump_pool"]
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, out_dir, name)
+
+
+def pool_demand(pool, out_dir, name="fig_b_pool_demand"):
+    """(b) slots demanded and utilization vs N, capacity lines."""
+    pooled = pool[pool["pool_slots"] > 0]
+    pools = sorted(pooled["pool_slots"].unique())
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for policy, g in pooled.groupby("policy"):
+        # demand does not depend on the pool size (it includes fallbacks): one line per policy
+        d = g.groupby("n")["slots_demanded"].median()
+        ax1.plot(d.index, d.values, "o-", color=POLICY_COLORS.get(policy), label=policy)
+        for style, p in zip(POOL_STYLES, pools):
+            u = g[g["pool_slots"] == p].sort_values("n")
+            ax2.plot(u["n"], u["utilization_pct"], "o" + style, color=POLICY_COLORS.get(policy),
+                     label="%s, %s" % (policy, _pool_label(p)))
+    for style, p in zip(POOL_STYLES, pools):
+        ax1.axhline(p, color="tab:red", ls=style, lw=1,
+                    label="capacity %s" % _pool_label(p))
+    ax2.axhline(100, color="tab:red", lw=1, label="100% = pool full")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.set_xlabel("N (entries inserted)")
+    ax1.set_ylabel("pool demand (8-byte slots, incl. fallbacks)")
+    ax1.set_title("Pool demand vs N")
+    ax2.set_ylabel("utilization (demand / capacity, %)")
+    ax2.set_title("Pool utilization vs N")
+    ax1.legend(loc="upper left")
+    ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return _save(fig, out_dir, name)
+
+
+def _policy_lines(ax, pool, col):
+    pools = sorted(p for p in pool["pool_slots"].unique() if p > 0)
+    for (policy, p), g in pool.groupby(["policy", "pool_slots"]):
+        g = g.sort_values("n")
+        style = "-" if p == 0 else POOL_STYLES[pools.index(p) % len(POOL_STYLES)]
+        label = policy if p == 0 else "%s, %s" % (policy, _pool_label(p))
+        ax.plot(g["n"], g[col], "o" + style, color=POLICY_COLORS.get(policy), label=label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_xlabel("N (entries inserted)")
+
+
+def ns_per_op(pool, out_dir, name="fig_c_ns_per_op"):
+    """(c) insert and find (query) ns/op vs N per policy."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    _policy_lines(ax1, pool, "insert_ns_per_op")
+    _policy_lines(ax2, pool, "query_ns_per_op")
+    ax1.set_ylabel("insert time (ns per key, median)")
+    ax1.set_title("Insert")
+    ax2.set_ylabel("find time (ns per key, median)")
+    ax2.set_title("Find (query)")
+    for ax in (ax1, ax2):
+        ax.set_ylim(bottom=0)
+    ax1.legend(loc="upper left")
+    fig.tight_layout()
+    return _save(fig, out_dir, name)
+
+
+def bytes_per_entry(pool, out_dir, name="fig_d_bytes_per_entry"):
+    """(d) allocator bytes live per entry vs N per policy."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    _policy_lines(ax, pool, "bytes_per_entry")
+    ax.set_yscale("log")
+    ax.set_ylabel("live allocator bytes per entry (B)")
+    ax.set_title("Memory per entry after the build")
+    ax.legend(loc="best")
+    return _save(fig, out_dir, name)
+
+
+def matrix_heatmap(wide, out_dir, name="fig_e_matrix_heatmap"):
+    """(e) policy x workload ratio of median ns/op to malloc (glibc), geometric mean column."""
+    data = wide.values.astype(float)
+    rows, cols = list(wide.index), list(wide.columns)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.85 * len(cols), 1.0 + 0.42 * len(rows)))
+    finite = data[np.isfinite(data)]
+    lo = min(finite.min(), 0.99) if finite.size else 0.5
+    hi = max(finite.max(), 1.01) if finite.size else 2.0
+    norm = TwoSlopeNorm(vmin=lo, vcenter=1.0, vmax=hi)
+    im = ax.imshow(np.ma.masked_invalid(data), cmap="RdYlGn_r", norm=norm, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            v = data[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, "%.2f" % v, ha="center", va="center", fontsize=8,
+                        fontweight="bold" if cols[j] == "geomean" else "normal")
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(cols, rotation=35, ha="right")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows)
+    ax.grid(False)
+    if "geomean" in cols:
+        ax.axvline(cols.index("geomean") - 0.5, color="black", lw=1.5)
+    ax.set_xlabel("workload")
+    ax.set_ylabel("policy")
+    ax.set_title("Median ns/op relative to malloc (glibc, same N; < 1 is faster)")
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("ratio of median ns/op to malloc")
+    return _save(fig, out_dir, name)
+
+
+def break_even(be, spe, out_dir, name="fig_f_break_even"):
+    """(f) largest N without fallback vs pool size, log-log, with n* = capacity/slots_per_entry."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    caps = np.array(sorted(be["pool_slots"].unique()), dtype=float)
+    grid = np.logspace(np.log10(caps.min() / 1.5), np.log10(caps.max() * 1.5), 50)
+    for policy, g in be.groupby("policy"):
+        g = g.sort_values("pool_slots")
+        color = POLICY_COLORS.get(policy)
+        ax.plot(g["pool_slots"], g["max_n_without_fallback"], "o", color=color, ms=7,
+                label="%s: largest N measured without fallback" % policy)
+        hi = g["min_n_with_fallback"]
+        ok = hi.notna() & g["max_n_without_fallback"].notna()
+        if ok.any():
+            ax.vlines(g["pool_slots"][ok], g["max_n_without_fallback"][ok], hi[ok], color=color,
+                      alpha=0.35, lw=4, label="%s: bracket up to first N with fallback" % policy)
+        s = spe.get(policy, float(g["slots_per_entry"].mean()))
+        ax.plot(grid, grid / s, "--", color=color,
+                label="%s: n* = capacity / %.2f slots/entry" % (policy, s))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_xlabel("pool capacity (8-byte slots)")
+    ax.set_ylabel("break-even N (entries)")
+    ax.set_title("Break-even: largest N a pool serves without fallback")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, out_dir, name)

@@ -1,0 +1,375 @@
+// bazel run //experiments:allocator_matrix [-- --quick | --large | --threads=4 | --filter=REGEX |
+//                                           --mallocs=glibc,jemalloc | --repetitions=R | --out=DIR]
+//
+// Runs the allocator-matrix benchmark binary once per process malloc (matrix_glibc, _mimalloc,
+// _jemalloc, _tcmalloc; found in runfiles), each writing Google Benchmark JSON with every
+// repetition to <out>/<binary>.json, then merges them into <out>/allocator_matrix.csv and writes
+// Google Benchmark's context (CPU scaling, library build type, process malloc) to
+// <out>/context.json. Progress goes to stderr. See experiments/RESULTS_SCHEMA.md.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "experiments/allocator_matrix_merge.h"
+#include "experiments/common/flags.h"
+#include "experiments/common/output.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(bool, quick, false,
+          "smoke run: N in {1K, 10K}, 3 repetitions, short min_time (all four binaries in < 2 min)");
+ABSL_FLAG(bool, large, false, "add N = 10M to the sizes (needs several GB of RAM)");
+ABSL_FLAG(int, threads, 2, "largest thread count; runs 1, 2, 4, ... up to it (one map per thread)");
+ABSL_FLAG(int, repetitions, 5, "repetitions per benchmark (--quick: 3 unless given)");
+ABSL_FLAG(std::string, filter, "", "regex on benchmark names <workload>/<policy>/keys:<n>[/threads:<t>]");
+ABSL_FLAG(std::string, mallocs, "glibc,mimalloc,jemalloc,tcmalloc",
+          "process mallocs to run, a subset of glibc,mimalloc,jemalloc,tcmalloc");
+ABSL_FLAG(double, min_time, 0, "Google Benchmark min_time per run in seconds (0: 0.1, --quick: 0.002)");
+ABSL_FLAG(std::string, out, "results/allocator_matrix",
+          "output directory (relative paths are under the workspace)");
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace am = experiments::allocator_matrix;
+using experiments::FlagError;
+
+constexpr const char* kUsage =
+    "Every allocator policy against every workload, per process malloc: "
+    "bazel run //experiments:allocator_matrix [-- flags]";
+const std::vector<std::string> kAllMallocs = {"glibc", "mimalloc", "jemalloc", "tcmalloc"};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+fs::path FindBinary(const std::string& name, const char* argv0) {
+  const fs::path rel = fs::path("hamt_alloc") / "experiments" / name;
+  std::vector<fs::path> candidates;
+  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* dir = std::getenv(env); dir != nullptr && *dir != '\0') {
+      candidates.push_back(fs::path(dir) / rel);
+    }
+  }
+  candidates.push_back(fs::path(std::string(argv0) + ".runfiles") / rel);
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(self.parent_path() / name);
+  candidates.push_back(fs::path(argv0).parent_path() / name);
+  for (const fs::path& c : candidates) {
+    if (fs::exists(c, ec)) return c;
+  }
+  experiments::Fail(absl::StrCat("cannot find benchmark binary ", name,
+                                 " (looked in runfiles and beside this binary)"),
+                    1);
+}
+
+// Runs argv; stdout goes to `stdout_path` (or is captured into *captured when non-null). Returns
+// the exit status (128 + signal when killed). `heartbeat` is called every few seconds while waiting.
+int RunChild(const std::vector<std::string>& args, const std::string& stdout_path,
+             std::string* captured, const std::function<void(double)>& heartbeat) {
+  int pipe_fds[2] = {-1, -1};
+  if (captured != nullptr && ::pipe(pipe_fds) != 0) return 127;
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) return 127;
+  if (pid == 0) {
+    int fd = -1;
+    if (captured != nullptr) {
+      fd = pipe_fds[1];
+      ::close(pipe_fds[0]);
+    } else {
+      fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    if (fd >= 0) ::dup2(fd, STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::perror(("exec " + args[0]).c_str());
+    ::_exit(127);
+  }
+  if (captured != nullptr) {
+    ::close(pipe_fds[1]);
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) captured->append(buffer, got);
+    ::close(pipe_fds[0]);
+  }
+  int status = 0;
+  double last_beat = 0;
+  while (true) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0) return 127;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const double elapsed = Seconds(start);
+    if (heartbeat && elapsed - last_beat >= 15) {
+      last_beat = elapsed;
+      heartbeat(elapsed);
+    }
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// A rough cost model for the up-front estimate: each run takes about max(min_time, one iteration)
+// plus its setup (a map build for the find/churn workloads); iteration ~150 ns per key per op.
+double EstimateSeconds(const std::vector<std::string>& names, int repetitions, double min_time) {
+  double total = 0;
+  for (const std::string& name : names) {
+    const std::vector<std::string> parts = absl::StrSplit(name, '/');
+    double n = 1000;
+    if (parts.size() >= 3 && parts[2].rfind("keys:", 0) == 0) n = std::atof(parts[2].c_str() + 5);
+    const double iteration = n * 150e-9;
+    // Google Benchmark grows the iteration count in a few trials until min_time is reached.
+    total += repetitions * (std::max(min_time, iteration) * 2.0 + 3 * iteration + 0.001);
+  }
+  return total;
+}
+
+int Run(int argc, char** argv) {
+  const std::vector<std::string> positional = experiments::ParseFlagsOrExit(argc, argv, kUsage);
+  if (positional.size() > 1) {
+    experiments::Fail(absl::StrCat("unexpected argument '", positional[1], "'"),
+                      experiments::kUsageErrorExit);
+  }
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  const bool large = absl::GetFlag(FLAGS_large);
+  if (quick && large) FlagError("large", "cannot be combined with --quick");
+  const int max_threads = absl::GetFlag(FLAGS_threads);
+  if (max_threads < 1 || max_threads > 256) FlagError("threads", "must be in [1, 256]");
+  int repetitions = absl::GetFlag(FLAGS_repetitions);
+  if (quick && !experiments::FlagWasSpecified("repetitions")) repetitions = 3;
+  if (repetitions < 1 || repetitions > 1000) FlagError("repetitions", "must be in [1, 1000]");
+  double min_time = absl::GetFlag(FLAGS_min_time);
+  if (min_time < 0 || min_time > 100) FlagError("min_time", "must be in [0, 100] seconds");
+  if (min_time == 0) min_time = quick ? 0.002 : 0.1;
+  const std::string filter = absl::GetFlag(FLAGS_filter);
+  try {
+    std::regex check(filter, std::regex::extended);
+  } catch (const std::regex_error& error) {
+    FlagError("filter", absl::StrCat("bad regex '", filter, "': ", error.what()));
+  }
+  std::vector<std::string> mallocs;
+  for (absl::string_view m : absl::StrSplit(absl::GetFlag(FLAGS_mallocs), ',', absl::SkipWhitespace())) {
+    const std::string name(absl::StripAsciiWhitespace(m));
+    if (std::find(kAllMallocs.begin(), kAllMallocs.end(), name) == kAllMallocs.end()) {
+      FlagError("mallocs", absl::StrCat("unknown process malloc '", name,
+                                        "' (expected a subset of glibc,mimalloc,jemalloc,tcmalloc)"));
+    }
+    if (std::find(mallocs.begin(), mallocs.end(), name) != mallocs.end()) {
+      FlagError("mallocs", absl::StrCat("'", name, "' given twice"));
+    }
+    mallocs.push_back(name);
+  }
+  if (mallocs.empty()) FlagError("mallocs", "no process malloc given");
+  fs::path out_dir;
+  try {
+    out_dir = experiments::PrepareOutputDirectory(absl::GetFlag(FLAGS_out));
+  } catch (const experiments::OutputError& error) {
+    FlagError("out", error.what());
+  }
+
+  std::vector<std::string> sizes = {"1000", "10000"};
+  if (!quick) {
+    sizes.push_back("100000");
+    sizes.push_back("1000000");
+  }
+  if (large) sizes.push_back("10000000");
+  std::vector<int> threads;
+  for (int t = 1; t <= max_threads; t *= 2) threads.push_back(t);
+  if (threads.back() != max_threads) threads.push_back(max_threads);
+
+  struct Job {
+    std::string malloc, binary;
+    fs::path path;
+    std::vector<std::string> benchmarks;
+    double estimate = 0;
+  };
+  std::vector<Job> jobs;
+  const std::vector<std::string> common_args = {
+      absl::StrCat("--matrix_sizes=", absl::StrJoin(sizes, ",")),
+      absl::StrCat("--matrix_threads=", absl::StrJoin(threads, ",")),
+  };
+  for (const std::string& m : mallocs) {
+    Job job{m, "matrix_" + m, FindBinary("matrix_" + m, argv[0]), {}, 0};
+    std::vector<std::string> args = {job.path.string()};
+    args.insert(args.end(), common_args.begin(), common_args.end());
+    args.push_back("--benchmark_list_tests=true");
+    if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);
+    std::string listing;
+    const int status = RunChild(args, "", &listing, nullptr);
+    if (status != 0) {
+      experiments::Fail(absl::StrCat(job.binary, " failed to list its benchmarks (exit ", status,
+                                     "); see its message above"),
+                        1);
+    }
+    for (absl::string_view line : absl::StrSplit(listing, '\n', absl::SkipWhitespace())) {
+      job.benchmarks.emplace_back(line);
+    }
+    job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time);
+    jobs.push_back(std::move(job));
+  }
+  double total_estimate = 0;
+  std::size_t total_benchmarks = 0;
+  for (const Job& job : jobs) {
+    total_estimate += job.estimate;
+    total_benchmarks += job.benchmarks.size();
+  }
+  if (total_benchmarks == 0) FlagError("filter", absl::StrCat("'", filter, "' matches no benchmark"));
+  std::cerr << absl::StrFormat(
+      "allocator_matrix: %d binaries, %d benchmarks x %d repetitions, N in {%s}, threads {%s}, "
+      "min_time %gs; expected duration ~%.0f s (rough; the machine's load decides)\n",
+      jobs.size(), total_benchmarks, repetitions, absl::StrJoin(sizes, ","),
+      absl::StrJoin(threads, ","), min_time, total_estimate);
+
+  const auto run_start = std::chrono::steady_clock::now();
+  std::vector<std::string> failures;
+  nlohmann::ordered_json context;
+  context["schema_version"] = am::kSchemaVersion;
+  context["argv"] = std::vector<std::string>(argv, argv + argc);
+  context["repetitions"] = repetitions;
+  context["min_time"] = min_time;
+  context["sizes"] = sizes;
+  context["threads"] = threads;
+  context["filter"] = filter;
+  std::vector<am::Row> rows;
+  double estimate_left = total_estimate;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    estimate_left -= job.estimate;
+    std::cerr << absl::StrFormat(
+        "[%d/%d] %s: %d benchmarks x %d repetitions, ~%.0f s (%d binaries left after this, ~%.0f s)\n",
+        i + 1, jobs.size(), job.binary, job.benchmarks.size(), repetitions, job.estimate,
+        jobs.size() - i - 1, estimate_left);
+    const fs::path json_path = out_dir / (job.binary + ".json");
+    const fs::path tmp_path = out_dir / (job.binary + ".json.tmp");
+    std::vector<std::string> args = {job.path.string()};
+    args.insert(args.end(), common_args.begin(), common_args.end());
+    for (const std::string& a :
+         {std::string("--benchmark_format=json"), "--benchmark_out=" + tmp_path.string(),
+          std::string("--benchmark_out_format=json"),
+          absl::StrCat("--benchmark_repetitions=", repetitions),
+          std::string("--benchmark_report_aggregates_only=false"),
+          absl::StrCat("--benchmark_min_time=", min_time)}) {
+      args.push_back(a);
+    }
+    if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);
+    const auto start = std::chrono::steady_clock::now();
+    const int status = RunChild(args, "/dev/null", nullptr, [&job](double elapsed) {
+      std::cerr << absl::StrFormat("      %s still running: %.0f s (estimate %.0f s)\n", job.binary,
+                                   elapsed, job.estimate);
+    });
+    const double seconds = Seconds(start);
+    if (status != 0) {
+      std::cerr << absl::StrFormat("[%d/%d] %s FAILED with exit status %d after %.1f s\n", i + 1,
+                                   jobs.size(), job.binary, status, seconds);
+      failures.push_back(absl::StrCat(job.binary, " (exit ", status, ")"));
+      std::error_code ec;
+      fs::remove(tmp_path, ec);
+      continue;
+    }
+    fs::rename(tmp_path, json_path);
+    try {
+      const nlohmann::json doc = nlohmann::json::parse(ReadFile(json_path));
+      std::vector<am::Row> these = am::RowsFromBenchmarkJson(doc, job.malloc);
+      nlohmann::ordered_json summary = am::ContextSummary(doc);
+      summary["duration_seconds"] = seconds;
+      summary["benchmarks"] = these.size();
+      context["binaries"][job.binary] = summary;
+      if (summary.value("cpu_scaling_enabled", false)) {
+        std::cerr << "      warning: CPU frequency scaling is enabled: real-time numbers are noisy\n";
+      }
+      if (summary.value("library_build_type", "") == "debug") {
+        std::cerr << "      warning: Google Benchmark library was built as DEBUG (as it reports)\n";
+      }
+      std::size_t errors = 0;
+      for (const am::Row& r : these) errors += r.error.empty() ? 0 : 1;
+      std::cerr << absl::StrFormat("[%d/%d] %s done in %.1f s: %d rows%s\n", i + 1, jobs.size(),
+                                   job.binary, seconds, these.size(),
+                                   errors == 0 ? "" : absl::StrCat(", ", errors, " with errors"));
+      rows.insert(rows.end(), these.begin(), these.end());
+    } catch (const std::exception& error) {
+      failures.push_back(absl::StrCat(job.binary, ": ", error.what()));
+      std::cerr << absl::StrFormat("[%d/%d] %s: cannot merge %s: %s\n", i + 1, jobs.size(),
+                                   job.binary, json_path.string(), error.what());
+    }
+  }
+
+  std::string csv = experiments::CsvLine(am::CsvHeader());
+  for (const am::Row& row : rows) csv += experiments::CsvLine(am::CsvRow(row));
+  const fs::path csv_path = out_dir / "allocator_matrix.csv";
+  const fs::path context_path = out_dir / "context.json";
+  const double total_seconds = Seconds(run_start);
+  context["duration_seconds"] = total_seconds;
+  context["complete"] = failures.empty();
+  context["failures"] = failures;
+  experiments::WriteFileAtomically(csv_path, csv);
+  experiments::WriteFileAtomically(context_path, context.dump(2) + "\n");
+
+  // Winner per (process malloc, workload, n) at one thread, over hamt policies and baselines.
+  std::map<std::string, std::pair<std::string, double>> best;
+  std::vector<std::string> order;
+  for (const am::Row& r : rows) {
+    if (r.threads != 1 || r.ns_per_op_reps.empty()) continue;
+    const std::string key = absl::StrFormat("%-9s %-16s n=%-8d", r.process_malloc, r.workload, r.n);
+    const double median = am::Median(r.ns_per_op_reps);
+    auto it = best.find(key);
+    if (it == best.end()) {
+      order.push_back(key);
+      best[key] = {r.policy, median};
+    } else if (median < it->second.second) {
+      it->second = {r.policy, median};
+    }
+  }
+  if (!order.empty()) std::cout << "Fastest at 1 thread (median ns/op):\n";
+  for (const std::string& key : order) {
+    std::cout << absl::StrFormat("  %s %-26s %9.1f\n", key, best[key].first, best[key].second);
+  }
+  std::cout << absl::StrFormat("Wrote %s (%d rows), %s and the per-binary JSON in %s (%.1f s).\n",
+                               csv_path.string(), rows.size(), context_path.string(),
+                               out_dir.string(), total_seconds);
+  if (!failures.empty()) {
+    std::cerr << "allocator_matrix: FAILED: " << absl::StrJoin(failures, "; ") << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& error) {
+    experiments::Fail(absl::StrCat("error: ", error.what()), 1);
+  }
+}

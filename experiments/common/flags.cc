@@ -1,0 +1,137 @@
+#include "experiments/common/flags.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace experiments {
+namespace {
+
+std::string program_name = "experiment";
+std::vector<std::string> specified_flags;
+
+// Abseil's own flags that ParseCommandLine handles itself.
+bool IsUsageFlag(absl::string_view name) {
+  return name == "help" || name == "helpfull" || name == "helpshort" || name == "helppackage" ||
+         name == "version" || name == "only_check_args" || name == "helpon" ||
+         name == "helpmatch" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
+         name == "undefok";
+}
+
+void CheckArguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;  // positional
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    absl::string_view name = arg;
+    absl::string_view value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    if (IsUsageFlag(name)) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    bool negated = false;
+    if (flag == nullptr && name.substr(0, 2) == "no") {
+      flag = absl::FindCommandLineFlag(name.substr(2));
+      negated = flag != nullptr && flag->IsOfType<bool>();
+      if (!negated) flag = nullptr;
+    }
+    if (flag == nullptr) FlagError(name, "unknown flag (see --help)");
+    if (negated) {
+      if (has_value) FlagError(name, "a --no flag takes no value");
+      specified_flags.emplace_back(flag->Name());
+      continue;
+    }
+    if (!has_value) {
+      if (flag->IsOfType<bool>()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        FlagError(name, "missing value");
+      }
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      FlagError(name, absl::StrCat("bad value '", value, "': ", error));
+    }
+    specified_flags.emplace_back(flag->Name());
+  }
+}
+
+}  // namespace
+
+absl::string_view ProgramName() { return program_name; }
+
+void Fail(absl::string_view message, int status) {
+  std::cerr << program_name << ": " << message << std::endl;
+  std::exit(status);
+}
+
+void FlagError(absl::string_view flag, absl::string_view message) {
+  Fail(absl::StrCat("--", flag, ": ", message), kUsageErrorExit);
+}
+
+std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage) {
+  if (argc > 0) {
+    absl::string_view path = argv[0];
+    program_name = std::string(path.substr(path.rfind('/') + 1));
+  }
+  absl::SetProgramUsageMessage(usage);
+  CheckArguments(argc, argv);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> result;
+  for (std::size_t i = 1; i < positional.size(); ++i) result.emplace_back(positional[i]);
+  return result;
+}
+
+bool FlagWasSpecified(absl::string_view flag) {
+  for (const std::string& name : specified_flags) {
+    if (name == flag) return true;
+  }
+  return false;
+}
+
+std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_view text,
+                                          std::uint64_t min_value, std::uint64_t max_value) {
+  std::vector<std::uint64_t> values;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    std::string token(absl::StripAsciiWhitespace(item));
+    std::erase(token, '_');
+    std::erase(token, '\'');
+    std::uint64_t multiplier = 1;
+    if (!token.empty()) {
+      const char suffix = absl::ascii_toupper(token.back());
+      if (suffix == 'K') multiplier = 1'000;
+      if (suffix == 'M') multiplier = 1'000'000;
+      if (multiplier != 1) token.pop_back();
+    }
+    std::uint64_t value = 0;
+    if (token.empty() || token[0] == '-' || token[0] == '+' || !absl::SimpleAtoi(token, &value) ||
+        value > max_value / multiplier) {
+      FlagError(flag, absl::StrCat("'", item, "' is not a whole number in [", min_value, ", ",
+                                   max_value, "]"));
+    }
+    value *= multiplier;
+    if (value < min_value || value > max_value) {
+      FlagError(flag, absl::StrCat("'", item, "' is out of range [", min_value, ", ", max_value,
+                                   "]"));
+    }
+    values.push_back(value);
+  }
+  return values;
+}
+
+}  // namespace experiments

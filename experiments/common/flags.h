@@ -1,0 +1,46 @@
+// experiments/common/flags.h: Abseil flags with the workbench's error contract.
+//
+// absl::ParseCommandLine exits with status 1 on a bad flag; every workbench program promises a
+// one-line message naming the flag and exit status 2 instead. ParseFlagsOrExit checks each
+// argument against the flag registry first (same syntax as Abseil: --name=value, --name value,
+// --bool_flag, --nobool_flag, `--` ends flags), then lets Abseil parse (and handle --help).
+#ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
+#define HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace experiments {
+
+// The exit status for every usage error: a bad flag, a bad value, an unwritable output path.
+inline constexpr int kUsageErrorExit = 2;
+
+// Sets the program name used in error messages and parses the flags; on any error prints
+// "<program>: <message>" to stderr and exits with kUsageErrorExit. Returns positional arguments.
+std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage);
+
+// Prints "<program>: --<flag>: <message>" and exits with kUsageErrorExit.
+[[noreturn]] void FlagError(absl::string_view flag, absl::string_view message);
+
+// Prints "<program>: <message>" and exits with `status`.
+[[noreturn]] void Fail(absl::string_view message, int status);
+
+// The program name set by ParseFlagsOrExit.
+absl::string_view ProgramName();
+
+// Parses a comma-separated list of whole numbers: digits with optional _ or ' separators and an
+// optional K or M suffix ("1K,10K,1_000_000,10M"). Values must lie in [min_value, max_value];
+// anything else is a FlagError naming `flag`.
+std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_view text,
+                                          std::uint64_t min_value, std::uint64_t max_value);
+
+// True when the user gave the flag explicitly.
+bool FlagWasSpecified(absl::string_view flag);
+
+}  // namespace experiments
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_

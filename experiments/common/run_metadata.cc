@@ -1,0 +1,103 @@
+#include "experiments/common/run_metadata.h"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "allocators/process_malloc.h"
+#include "experiments/common/output.h"
+
+namespace experiments {
+namespace {
+
+// Runs a short command in the workspace and returns its first output line ("" on failure).
+std::string FirstLineOf(const std::string& command) {
+  const std::string full =
+      absl::StrCat("cd '", WorkspaceDirectory().string(), "' 2>/dev/null && ", command, " 2>/dev/null");
+  FILE* pipe = ::popen(full.c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::array<char, 256> buffer{};
+  std::string line;
+  if (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) line = buffer.data();
+  ::pclose(pipe);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+std::string CpuModel() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return std::string(absl::StripLeadingAsciiWhitespace(line.substr(colon + 1)));
+    }
+  }
+  return "unknown";
+}
+
+std::string CompilerDescription() {
+#if defined(__clang__)
+  return absl::StrCat("clang ", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
+#elif defined(__GNUC__)
+  return absl::StrCat("g++ ", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
+#else
+  return "unknown";
+#endif
+}
+
+std::string BuildFlagsDescription() {
+  std::string flags = "-std=c++20 -mpopcnt";
+#if defined(__OPTIMIZE__)
+  absl::StrAppend(&flags, " optimized");
+#else
+  absl::StrAppend(&flags, " -O0 (debug numbers: do not publish)");
+#endif
+#if defined(NDEBUG)
+  absl::StrAppend(&flags, " NDEBUG");
+#else
+  absl::StrAppend(&flags, " assertions-on");
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  absl::StrAppend(&flags, " -fsanitize=address");
+#endif
+  return flags;
+}
+
+long PeakRssKb() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+nlohmann::ordered_json CollectRunMetadata(int argc, char** argv) {
+  nlohmann::ordered_json metadata;
+  metadata["date"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  std::string commit = FirstLineOf("git rev-parse HEAD");
+  if (commit.empty()) commit = "unknown";
+  else if (!FirstLineOf("git status --porcelain --untracked-files=no").empty()) commit += "-dirty";
+  metadata["git_commit"] = commit;
+  metadata["compiler"] = CompilerDescription();
+  metadata["build_flags"] = BuildFlagsDescription();
+  metadata["cpu_model"] = CpuModel();
+  metadata["cpu_count"] = std::thread::hardware_concurrency();
+  utsname uts{};
+  if (::uname(&uts) == 0) metadata["kernel"] = absl::StrCat(uts.sysname, " ", uts.release);
+  metadata["process_malloc"] = allocators::DetectProcessMalloc().Describe();
+  std::vector<std::string> args(argv, argv + argc);
+  metadata["argv"] = args;
+  return metadata;
+}
+
+}  // namespace experiments

@@ -1,0 +1,686 @@
+// hamt/internal/champ.h: the CHAMP trie behind hamt::Map.
+//
+// Layout. A hash array mapped trie consumes the 64-bit hash of a key 5 bits at a time: the node at
+// depth d dispatches on bits [5d, 5d + 5). Each node keeps two 32-bit bitmaps (CHAMP, Steindorfer
+// & Vinju 2015): `datamap` marks fragments that hold a key/value pair inline, `nodemap` marks
+// fragments that hold a child node; the two never overlap. Children and entries live in one
+// exactly-sized block (node.h), so a node of c children and e entries costs 8 + 8c + e*sizeof(Entry)
+// bytes, and an entry of int64 -> int64 costs 16 bytes plus its share of nodes. After 13 levels
+// the hash is used up; keys that still agree on all 64 bits share a collision node (an unsorted
+// array searched linearly), so a constant hash is slow but correct.
+//
+// Canonical form. Every node except the root holds at least two entries or at least one child: a
+// sub-node left with a single entry is pulled up into its parent. Thus the shape of the trie
+// depends only on the set of keys, never on the order of operations, and check_invariants() can
+// verify it.
+//
+// find walks down with a loop: test the fragment bit in datamap (compare the one candidate key),
+// else in nodemap (descend), else absent. The hash is computed once.
+//
+// insert walks down the same way keeping `slot`, the address of the pointer to the current node
+// (the root pointer or a cell in the parent's child array). Nodes are never resized in place:
+// adding an entry allocates a node one entry larger, relocates into it, frees the old node with
+// its exact size, and stores the new node through `slot`. When the fragment is occupied by a
+// different key, both keys are pushed down into a new sub-trie (its chain ends where their
+// hashes first differ, or in a collision node); the existing key's hash is recomputed rather than
+// stored, since storing it would cost 8 bytes per entry.
+//
+// erase records the slots it passed through (at most 14). Removing an entry shrinks the node by
+// one; if that leaves a non-root node with a single entry and no children, the survivor moves up,
+// past any ancestors that would themselves be left holding only it, into the first ancestor that
+// keeps other content (or the root), replacing the child pointer there.
+//
+// Every allocation happens before anything is moved, so allocate() throwing std::bad_alloc (or
+// the new key or value's constructor throwing) leaves the map unchanged.
+#ifndef HAMT_ALLOC_HAMT_INTERNAL_CHAMP_H_
+#define HAMT_ALLOC_HAMT_INTERNAL_CHAMP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "allocators/policy.h"
+#include "hamt/internal/node.h"
+
+namespace hamt::internal {
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+class Champ {
+ public:
+  using key_type = K;
+  using mapped_type = V;
+  using value_type = Entry<K, V>;
+  using size_type = std::size_t;
+  using hasher = Hash;
+  using key_equal = Eq;
+  using allocator_type = Alloc;
+
+  static_assert(alignof(K) <= allocators::kMinAlignment && alignof(V) <= allocators::kMinAlignment,
+                "allocator policies guarantee only 8-byte alignment");
+  static_assert(std::is_nothrow_move_constructible_v<K> && std::is_nothrow_move_constructible_v<V>,
+                "entries are relocated between node arrays after the new node is allocated; a "
+                "throwing move would lose them");
+
+  class const_iterator;
+  using iterator = const_iterator;
+
+  // Bytes of a node with the given numbers of children and entries (collision nodes: 0 children).
+  static constexpr std::size_t NodeBytes(std::size_t children, std::size_t entries) {
+    return Layout::Bytes(children, entries);
+  }
+
+  Champ(Hash hash, Eq eq, Alloc alloc)
+      : hash_(std::move(hash)), eq_(std::move(eq)), alloc_(std::move(alloc)) {}
+
+  Champ(const Champ&) = delete;
+  Champ& operator=(const Champ&) = delete;
+
+  Champ(Champ&& other) noexcept
+      : root_(std::exchange(other.root_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        hash_(std::move(other.hash_)),
+        eq_(std::move(other.eq_)),
+        alloc_(std::move(other.alloc_)) {}
+
+  // Frees this map's nodes with its own policy, then takes over the other map's nodes together
+  // with the policy they came from.
+  Champ& operator=(Champ&& other) noexcept {
+    if (this != &other) {
+      clear();
+      root_ = std::exchange(other.root_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      hash_ = std::move(other.hash_);
+      eq_ = std::move(other.eq_);
+      alloc_ = std::move(other.alloc_);
+    }
+    return *this;
+  }
+
+  ~Champ() { clear(); }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  Alloc& allocator() { return alloc_; }
+  const Alloc& allocator() const { return alloc_; }
+
+  void clear() noexcept {
+    if (root_ != nullptr) destroy_subtree(root_, 0);
+    root_ = nullptr;
+    size_ = 0;
+  }
+
+  const V* find(const K& key) const {
+    const Node* node = root_;
+    if (node == nullptr) return nullptr;
+    const std::uint64_t hash = hash_of(key);
+    for (unsigned shift = 0;; shift += kBitsPerLevel) {
+      if (IsCollisionLevel(shift)) [[unlikely]] {
+        const Entry<K, V>* entries = Layout::Entries(node, 0);
+        for (std::uint32_t i = 0; i < node->datamap; ++i) {
+          if (eq_(entries[i].first, key)) return &entries[i].second;
+        }
+        return nullptr;
+      }
+      const std::uint32_t bit = FragmentBit(hash, shift);
+      if (node->datamap & bit) {
+        const Entry<K, V>& entry =
+            Layout::Entries(node, Count(node->nodemap))[IndexOf(node->datamap, bit)];
+        return eq_(entry.first, key) ? &entry.second : nullptr;
+      }
+      if (!(node->nodemap & bit)) return nullptr;
+      node = Layout::Children(node)[IndexOf(node->nodemap, bit)];
+    }
+  }
+
+  // The pointer is valid until the next insert or erase.
+  V* find(const K& key) { return const_cast<V*>(std::as_const(*this).find(key)); }
+
+  bool contains(const K& key) const { return find(key) != nullptr; }
+
+  // Inserts key -> V(value_args...) unless the key is present; the arguments are not touched
+  // then. Returns the value's address (valid until the next insert or erase) and whether it
+  // inserted.
+  template <class... ValueArgs>
+  std::pair<V*, bool> try_emplace(const K& key, ValueArgs&&... value_args) {
+    return emplace_unique(key, std::forward<ValueArgs>(value_args)...);
+  }
+  template <class... ValueArgs>
+  std::pair<V*, bool> try_emplace(K&& key, ValueArgs&&... value_args) {
+    return emplace_unique(std::move(key), std::forward<ValueArgs>(value_args)...);
+  }
+
+  // Inserts key -> value, or assigns value to the present key. Same result as try_emplace.
+  template <class M>
+  std::pair<V*, bool> insert_or_assign(const K& key, M&& value) {
+    return assign_or_emplace(key, std::forward<M>(value));
+  }
+  template <class M>
+  std::pair<V*, bool> insert_or_assign(K&& key, M&& value) {
+    return assign_or_emplace(std::move(key), std::forward<M>(value));
+  }
+
+  // Removes the key; returns whether it was present.
+  bool erase(const K& key);
+
+  const_iterator begin() const { return const_iterator(root_); }
+  const_iterator end() const { return const_iterator(); }
+
+  // Verifies bitmaps, hash prefixes, canonical form, collision nodes and the size. Returns an
+  // empty string when the trie is sound, else a description of the first violation.
+  std::string check_invariants() const;
+
+ private:
+  using Layout = NodeLayout<Entry<K, V>>;
+  using EntryT = Entry<K, V>;
+
+  std::uint64_t hash_of(const K& key) const { return static_cast<std::uint64_t>(hash_(key)); }
+
+  // ---- Allocation: every node is allocated and freed through these, with its exact size. ----
+
+  Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
+    void* block = alloc_.allocate(Layout::Bytes(Count(nodemap), Count(datamap)));
+    return ::new (block) Node{datamap, nodemap};
+  }
+  Node* allocate_collision_node(std::uint32_t entries) {
+    return ::new (alloc_.allocate(Layout::Bytes(0, entries))) Node{entries, 0};
+  }
+  void deallocate_node(Node* node, unsigned children, unsigned entries) noexcept {
+    alloc_.deallocate(node, Layout::Bytes(children, entries));
+  }
+  // Frees a node given its depth's shift (its header still intact), without touching entries.
+  void deallocate_node(Node* node, unsigned shift) noexcept {
+    if (IsCollisionLevel(shift)) {
+      deallocate_node(node, 0, node->datamap);
+    } else {
+      deallocate_node(node, Count(node->nodemap), Count(node->datamap));
+    }
+  }
+
+  // Frees a node chain built by allocate_pair_subtree whose entries were never constructed.
+  void deallocate_skeleton(Node* node, unsigned shift) noexcept {
+    if (!IsCollisionLevel(shift) && node->nodemap != 0) {
+      deallocate_skeleton(Layout::Children(node)[0], shift + kBitsPerLevel);
+    }
+    deallocate_node(node, shift);
+  }
+
+  void destroy_subtree(Node* node, unsigned shift) noexcept {
+    unsigned children = 0;
+    unsigned entries = node->datamap;
+    if (!IsCollisionLevel(shift)) {
+      children = Count(node->nodemap);
+      entries = Count(node->datamap);
+      for (unsigned i = 0; i < children; ++i) {
+        destroy_subtree(Layout::Children(node)[i], shift + kBitsPerLevel);
+      }
+    }
+    std::destroy_n(Layout::Entries(node, children), entries);
+    deallocate_node(node, children, entries);
+  }
+
+  // ---- Insert ----
+
+  template <class KeyArg, class M>
+  std::pair<V*, bool> assign_or_emplace(KeyArg&& key, M&& value) {
+    auto [slot, inserted] = emplace_unique(std::forward<KeyArg>(key), std::forward<M>(value));
+    if (!inserted) *slot = std::forward<M>(value);
+    return {slot, inserted};
+  }
+
+  template <class KeyArg, class... ValueArgs>
+  std::pair<V*, bool> emplace_unique(KeyArg&& key, ValueArgs&&... value_args) {
+    const std::uint64_t hash = hash_of(key);
+    if (root_ == nullptr) {
+      Node* root = allocate_node(FragmentBit(hash, 0), 0);
+      EntryT* entry = Layout::Entries(root, 0);
+      construct_or_free(root, 0, entry, std::forward<KeyArg>(key),
+                        std::forward<ValueArgs>(value_args)...);
+      root_ = root;
+      size_ = 1;
+      return {&entry->second, true};
+    }
+    Node** slot = &root_;
+    for (unsigned shift = 0;; shift += kBitsPerLevel) {
+      Node* node = *slot;
+      if (IsCollisionLevel(shift)) [[unlikely]] {
+        return emplace_in_collision(slot, std::forward<KeyArg>(key),
+                                    std::forward<ValueArgs>(value_args)...);
+      }
+      const std::uint32_t bit = FragmentBit(hash, shift);
+      if (node->nodemap & bit) {
+        slot = &Layout::Children(node)[IndexOf(node->nodemap, bit)];
+        continue;
+      }
+      if (node->datamap & bit) {
+        EntryT& existing = Layout::Entries(node, Count(node->nodemap))[IndexOf(node->datamap, bit)];
+        if (eq_(existing.first, key)) return {&existing.second, false};
+        return push_down(slot, shift, bit, hash, std::forward<KeyArg>(key),
+                         std::forward<ValueArgs>(value_args)...);
+      }
+      return insert_entry(slot, bit, std::forward<KeyArg>(key),
+                          std::forward<ValueArgs>(value_args)...);
+    }
+  }
+
+  // Constructs the new entry at `dst` inside freshly allocated `fresh`; if construction throws,
+  // frees `fresh` (given its shift) before rethrowing.
+  template <class KeyArg, class... ValueArgs>
+  void construct_or_free(Node* fresh, unsigned shift, EntryT* dst, KeyArg&& key,
+                         ValueArgs&&... value_args) {
+    try {
+      std::construct_at(dst, std::forward<KeyArg>(key), std::forward<ValueArgs>(value_args)...);
+    } catch (...) {
+      deallocate_node(fresh, shift);
+      throw;
+    }
+  }
+
+  // The fragment is free: replace *slot by a copy one entry larger.
+  template <class KeyArg, class... ValueArgs>
+  std::pair<V*, bool> insert_entry(Node** slot, std::uint32_t bit, KeyArg&& key,
+                                   ValueArgs&&... value_args) {
+    Node* old = *slot;
+    const unsigned children = Count(old->nodemap);
+    const unsigned entries = Count(old->datamap);
+    const unsigned index = IndexOf(old->datamap, bit);
+    Node* fresh = allocate_node(old->datamap | bit, old->nodemap);
+    EntryT* dst = Layout::Entries(fresh, children);
+    construct_or_free(fresh, 0, dst + index, std::forward<KeyArg>(key),
+                      std::forward<ValueArgs>(value_args)...);
+    std::memcpy(Layout::Children(fresh), Layout::Children(old), children * sizeof(Node*));
+    Layout::RelocateAround(dst, Layout::Entries(old, children), entries, index);
+    deallocate_node(old, children, entries);
+    *slot = fresh;
+    ++size_;
+    return {&dst[index].second, true};
+  }
+
+  // The fragment holds a different key: move it and the new key into a new sub-trie at `bit`.
+  template <class KeyArg, class... ValueArgs>
+  std::pair<V*, bool> push_down(Node** slot, unsigned shift, std::uint32_t bit,
+                                std::uint64_t hash, KeyArg&& key, ValueArgs&&... value_args) {
+    Node* old = *slot;
+    const unsigned children = Count(old->nodemap);
+    const unsigned entries = Count(old->datamap);
+    const unsigned entry_index = IndexOf(old->datamap, bit);
+    const unsigned child_index = IndexOf(old->nodemap, bit);
+    EntryT* old_entries = Layout::Entries(old, children);
+    EntryT& existing = old_entries[entry_index];
+
+    Node* fresh = allocate_node(old->datamap ^ bit, old->nodemap | bit);
+    EntryT* existing_dst;
+    EntryT* new_dst;
+    Node* subtree;
+    try {
+      subtree = allocate_pair_subtree(shift + kBitsPerLevel, hash_of(existing.first), hash,
+                                      &existing_dst, &new_dst);
+    } catch (...) {
+      deallocate_node(fresh, shift);
+      throw;
+    }
+    try {
+      std::construct_at(new_dst, std::forward<KeyArg>(key),
+                        std::forward<ValueArgs>(value_args)...);
+    } catch (...) {
+      deallocate_skeleton(subtree, shift + kBitsPerLevel);
+      deallocate_node(fresh, shift);
+      throw;
+    }
+    Layout::Relocate(existing_dst, &existing, 1);
+
+    Node** fresh_children = Layout::Children(fresh);
+    Node** old_children = Layout::Children(old);
+    std::memcpy(fresh_children, old_children, child_index * sizeof(Node*));
+    fresh_children[child_index] = subtree;
+    std::memcpy(fresh_children + child_index + 1, old_children + child_index,
+                (children - child_index) * sizeof(Node*));
+    // `existing` has been relocated already: move the others around its slot.
+    Layout::Relocate(Layout::Entries(fresh, children + 1), old_entries, entry_index);
+    Layout::Relocate(Layout::Entries(fresh, children + 1) + entry_index,
+                     old_entries + entry_index + 1, entries - entry_index - 1);
+    deallocate_node(old, children, entries);
+    *slot = fresh;
+    ++size_;
+    return {&new_dst->second, true};
+  }
+
+  // Allocates the sub-trie at `shift` that will hold two entries with hashes `hash_a` and
+  // `hash_b`: single-child nodes while the fragments agree, then a node with both entries (or a
+  // collision node). Returns where to construct each entry. Frees everything if it throws.
+  Node* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
+                              EntryT** dst_a, EntryT** dst_b) {
+    if (IsCollisionLevel(shift)) {
+      Node* node = allocate_collision_node(2);
+      *dst_a = Layout::Entries(node, 0);
+      *dst_b = *dst_a + 1;
+      return node;
+    }
+    const std::uint32_t bit_a = FragmentBit(hash_a, shift);
+    const std::uint32_t bit_b = FragmentBit(hash_b, shift);
+    if (bit_a != bit_b) {
+      Node* node = allocate_node(bit_a | bit_b, 0);
+      EntryT* entries = Layout::Entries(node, 0);
+      *dst_a = entries + (bit_a > bit_b);
+      *dst_b = entries + (bit_b > bit_a);
+      return node;
+    }
+    Node* node = allocate_node(0, bit_a);
+    try {
+      Layout::Children(node)[0] =
+          allocate_pair_subtree(shift + kBitsPerLevel, hash_a, hash_b, dst_a, dst_b);
+    } catch (...) {
+      deallocate_node(node, 1, 0);
+      throw;
+    }
+    return node;
+  }
+
+  template <class KeyArg, class... ValueArgs>
+  std::pair<V*, bool> emplace_in_collision(Node** slot, KeyArg&& key, ValueArgs&&... value_args) {
+    Node* old = *slot;
+    const std::uint32_t count = old->datamap;
+    EntryT* old_entries = Layout::Entries(old, 0);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (eq_(old_entries[i].first, key)) return {&old_entries[i].second, false};
+    }
+    Node* fresh = allocate_collision_node(count + 1);
+    EntryT* dst = Layout::Entries(fresh, 0);
+    construct_or_free(fresh, kHashBits, dst + count, std::forward<KeyArg>(key),
+                      std::forward<ValueArgs>(value_args)...);
+    Layout::Relocate(dst, old_entries, count);
+    deallocate_node(old, 0, count);
+    *slot = fresh;
+    ++size_;
+    return {&dst[count].second, true};
+  }
+
+  // ---- Erase ----
+
+  void erase_from_collision(Node** slot, unsigned index);
+  void erase_from_bitmap(Node** slot, std::uint32_t bit, bool is_root);
+  void pull_up_survivor(Node** const* path, int depth, std::uint64_t hash, unsigned erased_index);
+
+  // ---- Invariants ----
+
+  void check_node(const Node* node, unsigned shift, std::uint64_t prefix, std::size_t& count,
+                  std::string& error) const;
+
+  Node* root_ = nullptr;
+  std::size_t size_ = 0;
+  [[no_unique_address]] Hash hash_;
+  [[no_unique_address]] Eq eq_;
+  [[no_unique_address]] Alloc alloc_;
+};
+
+// Depth-first iteration with an explicit stack of (node, next child): no allocation, at most
+// kMaxDepth frames. Invalidated by any insert or erase.
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+class Champ<K, V, Hash, Eq, Alloc>::const_iterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = Entry<K, V>;
+  using difference_type = std::ptrdiff_t;
+  using reference = const value_type&;
+  using pointer = const value_type*;
+
+  const_iterator() = default;
+
+  reference operator*() const { return *current_; }
+  pointer operator->() const { return current_; }
+
+  const_iterator& operator++() {
+    if (++current_ == entries_end_) next_node_with_entries();
+    return *this;
+  }
+  const_iterator operator++(int) {
+    const_iterator before = *this;
+    ++*this;
+    return before;
+  }
+
+  friend bool operator==(const const_iterator& a, const const_iterator& b) {
+    return a.current_ == b.current_;
+  }
+
+ private:
+  friend class Champ;
+
+  struct Frame {
+    const Node* node;
+    unsigned next_child;
+    unsigned children;
+  };
+
+  explicit const_iterator(const Node* root) {
+    if (root == nullptr) return;
+    enter(root, 0);
+    if (current_ == entries_end_) next_node_with_entries();
+  }
+
+  void enter(const Node* node, int depth) {
+    const unsigned shift = static_cast<unsigned>(depth) * kBitsPerLevel;
+    const bool collision = IsCollisionLevel(shift);
+    const unsigned children = collision ? 0 : Count(node->nodemap);
+    const unsigned entries = collision ? node->datamap : Count(node->datamap);
+    depth_ = depth;
+    stack_[depth] = Frame{node, 0, children};
+    current_ = Layout::Entries(node, children);
+    entries_end_ = current_ + entries;
+  }
+
+  // The current node's entries are done: continue depth-first to the next node that has some.
+  void next_node_with_entries() {
+    while (depth_ >= 0) {
+      Frame& frame = stack_[depth_];
+      if (frame.next_child < frame.children) {
+        enter(Layout::Children(frame.node)[frame.next_child++], depth_ + 1);
+        if (current_ != entries_end_) return;
+      } else {
+        --depth_;
+      }
+    }
+    current_ = nullptr;
+  }
+
+  const value_type* current_ = nullptr;
+  const value_type* entries_end_ = nullptr;
+  int depth_ = -1;
+  Frame stack_[kMaxDepth];
+};
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+bool Champ<K, V, Hash, Eq, Alloc>::erase(const K& key) {
+  if (root_ == nullptr) return false;
+  const std::uint64_t hash = hash_of(key);
+  Node** path[kMaxDepth];  // path[d]: the slot holding the node at depth d
+  Node** slot = &root_;
+  for (int depth = 0;; ++depth) {
+    path[depth] = slot;
+    Node* node = *slot;
+    const unsigned shift = static_cast<unsigned>(depth) * kBitsPerLevel;
+    if (IsCollisionLevel(shift)) {
+      EntryT* entries = Layout::Entries(node, 0);
+      for (unsigned i = 0; i < node->datamap; ++i) {
+        if (!eq_(entries[i].first, key)) continue;
+        if (node->datamap == 2) {
+          pull_up_survivor(path, depth, hash, i);
+        } else {
+          erase_from_collision(slot, i);
+        }
+        return true;
+      }
+      return false;
+    }
+    const std::uint32_t bit = FragmentBit(hash, shift);
+    if (node->nodemap & bit) {
+      slot = &Layout::Children(node)[IndexOf(node->nodemap, bit)];
+      continue;
+    }
+    if (!(node->datamap & bit)) return false;
+    const unsigned index = IndexOf(node->datamap, bit);
+    if (!eq_(Layout::Entries(node, Count(node->nodemap))[index].first, key)) return false;
+    if (depth > 0 && node->nodemap == 0 && Count(node->datamap) == 2) {
+      pull_up_survivor(path, depth, hash, index);
+    } else {
+      erase_from_bitmap(slot, bit, depth == 0);
+    }
+    return true;
+  }
+}
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+void Champ<K, V, Hash, Eq, Alloc>::erase_from_collision(Node** slot, unsigned index) {
+  Node* old = *slot;
+  const std::uint32_t count = old->datamap;
+  Node* fresh = allocate_collision_node(count - 1);
+  EntryT* old_entries = Layout::Entries(old, 0);
+  Layout::RelocateExcept(Layout::Entries(fresh, 0), old_entries, count, index);
+  std::destroy_at(old_entries + index);
+  deallocate_node(old, 0, count);
+  *slot = fresh;
+  --size_;
+}
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+void Champ<K, V, Hash, Eq, Alloc>::erase_from_bitmap(Node** slot, std::uint32_t bit,
+                                                     bool is_root) {
+  Node* old = *slot;
+  const unsigned children = Count(old->nodemap);
+  const unsigned entries = Count(old->datamap);
+  const unsigned index = IndexOf(old->datamap, bit);
+  EntryT* old_entries = Layout::Entries(old, children);
+  if (is_root && entries == 1 && children == 0) {
+    std::destroy_at(old_entries);
+    deallocate_node(old, 0, 1);
+    root_ = nullptr;
+    size_ = 0;
+    return;
+  }
+  Node* fresh = allocate_node(old->datamap ^ bit, old->nodemap);
+  std::memcpy(Layout::Children(fresh), Layout::Children(old), children * sizeof(Node*));
+  Layout::RelocateExcept(Layout::Entries(fresh, children), old_entries, entries, index);
+  std::destroy_at(old_entries + index);
+  deallocate_node(old, children, entries);
+  *slot = fresh;
+  --size_;
+}
+
+// The node at `depth` (not the root, no children, two entries) loses the entry at `erased_index`.
+// The survivor replaces the child pointer in the nearest ancestor that keeps other content (or
+// the root); the ancestors in between only led to it and are freed.
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+void Champ<K, V, Hash, Eq, Alloc>::pull_up_survivor(Node** const* path, int depth,
+                                                    std::uint64_t hash, unsigned erased_index) {
+  Node* leaf = *path[depth];
+  EntryT* leaf_entries = Layout::Entries(leaf, 0);
+  int target = depth - 1;
+  while (target > 0 && (*path[target])->datamap == 0 && Count((*path[target])->nodemap) == 1) {
+    --target;
+  }
+  Node* parent = *path[target];
+  const unsigned shift = static_cast<unsigned>(target) * kBitsPerLevel;
+  const std::uint32_t bit = FragmentBit(hash, shift);
+  const unsigned children = Count(parent->nodemap);
+  const unsigned entries = Count(parent->datamap);
+  Node* fresh = allocate_node(parent->datamap | bit, parent->nodemap ^ bit);
+
+  const unsigned child_index = IndexOf(parent->nodemap, bit);
+  Node** old_children = Layout::Children(parent);
+  Node** fresh_children = Layout::Children(fresh);
+  std::memcpy(fresh_children, old_children, child_index * sizeof(Node*));
+  std::memcpy(fresh_children + child_index, old_children + child_index + 1,
+              (children - child_index - 1) * sizeof(Node*));
+  const unsigned entry_index = IndexOf(parent->datamap, bit);
+  EntryT* fresh_entries = Layout::Entries(fresh, children - 1);
+  Layout::RelocateAround(fresh_entries, Layout::Entries(parent, children), entries, entry_index);
+  Layout::Relocate(fresh_entries + entry_index, leaf_entries + (1 - erased_index), 1);
+  std::destroy_at(leaf_entries + erased_index);
+
+  // Free bottom-up: each slot lives in the node above it, which must still be alive to read it.
+  deallocate_node(leaf, 0, 2);
+  for (int d = depth - 1; d > target; --d) deallocate_node(*path[d], 1, 0);
+  deallocate_node(parent, children, entries);
+  *path[target] = fresh;
+  --size_;
+}
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+std::string Champ<K, V, Hash, Eq, Alloc>::check_invariants() const {
+  std::string error;
+  std::size_t count = 0;
+  if (root_ != nullptr) {
+    check_node(root_, 0, 0, count, error);
+    if (error.empty() && count == 0) error = "root node without entries or children";
+  }
+  if (error.empty() && count != size_) {
+    error = "size() is " + std::to_string(size_) + " but the trie holds " + std::to_string(count);
+  }
+  return error;
+}
+
+// `prefix`: the low `shift` bits that every hash below `node` must have.
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
+                                              std::uint64_t prefix, std::size_t& count,
+                                              std::string& error) const {
+  if (!error.empty()) return;
+  const std::string where = " (node at shift " + std::to_string(shift) + ")";
+  if (IsCollisionLevel(shift)) {
+    if (node->nodemap != 0) error = "collision node with a nodemap" + where;
+    if (node->datamap < 2) error = "collision node with fewer than 2 entries" + where;
+    const EntryT* entries = Layout::Entries(node, 0);
+    for (std::uint32_t i = 0; i < node->datamap && error.empty(); ++i) {
+      if (hash_of(entries[i].first) != prefix) error = "collision entry with a foreign hash" + where;
+      for (std::uint32_t j = 0; j < i; ++j) {
+        if (eq_(entries[i].first, entries[j].first)) error = "duplicate key in collision node";
+      }
+    }
+    count += node->datamap;
+    return;
+  }
+  if (node->datamap & node->nodemap) {
+    error = "datamap and nodemap overlap" + where;
+    return;
+  }
+  const unsigned children = Count(node->nodemap);
+  const unsigned entries = Count(node->datamap);
+  if (shift > 0 && children == 0 && entries < 2) {
+    error = "non-canonical sub-node with " + std::to_string(entries) + " entries and no children" +
+            where;
+    return;
+  }
+  const std::uint64_t prefix_mask = (std::uint64_t{1} << shift) - 1;  // shift <= 60 here
+  const EntryT* entry = Layout::Entries(node, children);
+  for (unsigned fragment = 0; fragment < 32; ++fragment) {
+    const std::uint32_t bit = std::uint32_t{1} << fragment;
+    if (!(node->datamap & bit)) continue;
+    const std::uint64_t hash = hash_of(entry->first);
+    if ((hash & prefix_mask) != prefix || FragmentBit(hash, shift) != bit) {
+      error = "entry stored under the wrong hash fragment" + where;
+      return;
+    }
+    ++entry;
+  }
+  count += entries;
+  Node* const* child = Layout::Children(node);
+  for (unsigned fragment = 0; fragment < 32; ++fragment) {
+    if (!(node->nodemap & (std::uint32_t{1} << fragment))) continue;
+    if (*child == nullptr) {
+      error = "null child pointer" + where;
+      return;
+    }
+    check_node(*child, shift + kBitsPerLevel, prefix | (std::uint64_t{fragment} << shift), count,
+               error);
+    ++child;
+  }
+}
+
+}  // namespace hamt::internal
+
+#endif  // HAMT_ALLOC_HAMT_INTERNAL_CHAMP_H_

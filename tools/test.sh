@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, runs `bazel test //...`, and ends with the line
+# "N passed, N failed" counted from Bazel's per-target test results. Exits non-zero if any test
+# failed or did not build.
+#   tools/test.sh                    # the plain suite
+#   HAMT_TEST_CONFIGS="plain asan"   # also the AddressSanitizer suite (as CI does)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup.sh || exit 1
+
+configs=${HAMT_TEST_CONFIGS:-plain}
+passed=0
+failed=0
+status=0
+for config in $configs; do
+  flags=()
+  [[ "$config" != plain ]] && flags=(--config="$config")
+  echo "=== bazel test ${flags[*]} //... ==="
+  log=$(mktemp)
+  bazel test "${flags[@]}" --test_summary=short //... 2>&1 | tee "$log"
+  bazel_status=${PIPESTATUS[0]}
+  # Summary lines look like: "//hamt:map_test   (cached) PASSED in 0.4s" or "... FAILED in 2.1s".
+  p=$(grep -cE '^//[^ ]+ .*PASSED( in|$)' "$log")
+  f=$(grep -cE '^//[^ ]+ .*(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|REMOTE FAILURE)' "$log")
+  if [[ $bazel_status -ne 0 && $f -eq 0 ]]; then
+    # The build itself failed: no test result to count, so count the failure once.
+    f=1
+  fi
+  echo "$config: $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [[ $bazel_status -ne 0 ]] && status=1
+  rm -f "$log"
+done
+[[ $failed -gt 0 ]] && status=1
+echo "$passed passed, $failed failed"
+exit $status

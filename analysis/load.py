@@ -72,8 +72,9 @@ REFERENCE_COLUMNS = [
     ("query_ns_per_op", "float"),
 ]
 
-# Columns that may be empty (reference: "empty cells were not reported"; reps may be absent).
-_NULLABLE = {"reps"}
+# Kinds that may be empty: reps (no repetitions recorded) and measured floats (e.g. malloc rows have
+# no pool, so utilization_pct is empty). Empty -> NaN. Integers and strings must be present.
+_NULLABLE = {"reps", "float"}
 
 POOL_DEFAULT_CSV = "pool_exhaustion.csv"
 POOL_DEFAULT_JSON = "pool_exhaustion.json"

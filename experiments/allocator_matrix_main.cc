@@ -299,7 +299,7 @@ int Run(int argc, char** argv) {
     }
     fs::rename(tmp_path, json_path);
     try {
-      const nlohmann::json doc = nlohmann::json::parse(ReadFile(json_path));
+      const nlohmann::json doc = nlohmann::json::parse(am::SanitizeBenchmarkJson(ReadFile(json_path)));
       std::vector<am::Row> these = am::RowsFromBenchmarkJson(doc, job.malloc);
       nlohmann::ordered_json summary = am::ContextSummary(doc);
       summary["duration_seconds"] = seconds;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <regex>
 #include <stdexcept>
 
 #include "absl/strings/numbers.h"
@@ -79,6 +80,11 @@ double CoefficientOfVariation(const std::vector<double>& values) {
   return std::sqrt(sq / (values.size() - 1)) / mean;
 }
 
+std::string SanitizeBenchmarkJson(const std::string& text) {
+  static const std::regex bad(R"((:\s*)-?(nan|NaN|inf|Inf|infinity|Infinity)\b)");
+  return std::regex_replace(text, bad, "$1null");
+}
+
 std::vector<Row> RowsFromBenchmarkJson(const nlohmann::json& doc, const std::string& fallback_malloc) {
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
     throw std::runtime_error("no \"benchmarks\" array");
@@ -125,7 +131,7 @@ std::vector<Row> RowsFromBenchmarkJson(const nlohmann::json& doc, const std::str
     row.ns_per_op_reps.push_back(cpu_ns / std::max(1, row.threads) / ops);
     row.real_ns_per_op_reps.push_back(real_ns / ops);
     auto take = [&b](const char* name, std::vector<double>& into) {
-      if (b.contains(name)) into.push_back(b[name].get<double>());
+      if (b.contains(name) && b[name].is_number()) into.push_back(b[name].get<double>());
     };
     take("allocs_per_op", c.allocs);
     take("bytes_per_op", c.bytes);

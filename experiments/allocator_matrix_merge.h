@@ -36,6 +36,10 @@ double Median(std::vector<double> values);
 // Sample standard deviation over the mean (0 for fewer than two values or a zero mean).
 double CoefficientOfVariation(const std::vector<double>& values);
 
+// Google Benchmark writes NaN and inf as bare words (e.g. the cv aggregate of an all-zero counter),
+// which is not JSON; this replaces those values with null.
+std::string SanitizeBenchmarkJson(const std::string& text);
+
 // Rows of one binary's JSON output (run_type "iteration" entries grouped by run_name, in order of
 // first appearance). The process malloc comes from context.process_malloc (`fallback_malloc` when
 // absent). Throws std::runtime_error on a malformed file.

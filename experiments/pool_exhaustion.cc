@@ -10,7 +10,6 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -23,6 +22,7 @@
 #include "allocators/slot_recycler.h"
 #include "experiments/common/output.h"
 #include "experiments/common/run_metadata.h"
+#include "experiments/common/stable_hash.h"
 #include "hamt/hamt.h"
 
 namespace experiments::pool_exhaustion {
@@ -30,9 +30,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// StableHash, not absl::Hash: counts must be identical from one run to the next.
 template <class Alloc>
-using Int64Map = hamt::Map<std::int64_t, std::int64_t, absl::Hash<std::int64_t>,
-                           std::equal_to<std::int64_t>, Alloc>;
+using Int64Map =
+    hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>, Alloc>;
 
 // Keeps the compiler from discarding a computed value.
 void Consume(std::int64_t value) { asm volatile("" : : "r"(value) : "memory"); }

@@ -1,7 +1,8 @@
 // hamt::Map against the usual hash maps, int64 -> int64, Google Benchmark.
 //
 // Medians of 5 runs, as reported:
-//   bazel run -c opt //hamt:bench -- --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //hamt:bench -- \
+//       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
 // Arguments: keys:N is the number of keys (0..N-1), shuffled:1 inserts and looks them up in a
 // random order (shuffled:0 in sequence). Insert times whole builds of an empty map (the map is
@@ -135,7 +136,7 @@ void Sizes(benchmark::internal::Benchmark* benchmark) {
       ->Unit(benchmark::kMillisecond);
 }
 
-#define HAMT_BENCHMARK_MAP(Factory)                \
+#define HAMT_BENCHMARK_MAP(Factory)                   \
   BENCHMARK_TEMPLATE(BM_Insert, Factory)->Apply(Sizes); \
   BENCHMARK_TEMPLATE(BM_Find, Factory)->Apply(Sizes)
 

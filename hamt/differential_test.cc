@@ -115,8 +115,8 @@ void RunDifferential(const Scenario& scenario) {
 template <class Hash>
 class DifferentialTest : public ::testing::Test {};
 
-using Hashes =
-    ::testing::Types<absl::Hash<std::int64_t>, IdentityHash, ConstantHash, HighBitsHash, LowBitsHash>;
+using Hashes = ::testing::Types<absl::Hash<std::int64_t>, IdentityHash, ConstantHash, HighBitsHash,
+                                LowBitsHash>;
 TYPED_TEST_SUITE(DifferentialTest, Hashes);
 
 TYPED_TEST(DifferentialTest, SmallKeyRange) {

@@ -52,7 +52,8 @@ TYPED_TEST(PolicyTest, RandomWorkloadMatchesReference) {
     if (rng() % 3 == 0) {
       ASSERT_EQ(map.erase(key), expected.erase(key) == 1);
     } else {
-      ASSERT_EQ(map.insert_or_assign(key, step).second, expected.insert_or_assign(key, step).second);
+      ASSERT_EQ(map.insert_or_assign(key, step).second,
+                expected.insert_or_assign(key, step).second);
     }
   }
   ASSERT_EQ(map.check_invariants(), "");

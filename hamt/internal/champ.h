@@ -4,10 +4,11 @@
 // depth d dispatches on bits [5d, 5d + 5). Each node keeps two 32-bit bitmaps (CHAMP, Steindorfer
 // & Vinju 2015): `datamap` marks fragments that hold a key/value pair inline, `nodemap` marks
 // fragments that hold a child node; the two never overlap. Children and entries live in one
-// exactly-sized block (node.h), so a node of c children and e entries costs 8 + 8c + e*sizeof(Entry)
-// bytes, and an entry of int64 -> int64 costs 16 bytes plus its share of nodes. After 13 levels
-// the hash is used up; keys that still agree on all 64 bits share a collision node (an unsorted
-// array searched linearly), so a constant hash is slow but correct.
+// exactly-sized block (node.h), so a node of c children and e entries costs
+// 8 + 8c + e * sizeof(Entry) bytes: an int64 -> int64 entry costs 16 bytes plus its share of the
+// nodes (~21 bytes in all at 1M keys). After 13 levels the hash is used up; keys that still agree
+// on all 64 bits share a collision node (an unsorted array searched linearly), so a constant hash
+// is slow but correct.
 //
 // Canonical form. Every node except the root holds at least two entries or at least one child: a
 // sub-node left with a single entry is pulled up into its parent. Thus the shape of the trie
@@ -269,7 +270,8 @@ class Champ {
   }
 
   // Constructs the new entry at `dst` inside freshly allocated `fresh`; if construction throws,
-  // frees `fresh` (given its shift) before rethrowing.
+  // frees `fresh` before rethrowing. `shift` only tells bitmap nodes (any shift < 64, e.g. 0)
+  // from collision nodes.
   template <class KeyArg, class... ValueArgs>
   void construct_or_free(Node* fresh, unsigned shift, EntryT* dst, KeyArg&& key,
                          ValueArgs&&... value_args) {
@@ -630,13 +632,15 @@ void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
                                               std::uint64_t prefix, std::size_t& count,
                                               std::string& error) const {
   if (!error.empty()) return;
-  const std::string where = " (node at shift " + std::to_string(shift) + ")";
+  auto where = [shift] { return " (node at shift " + std::to_string(shift) + ")"; };
   if (IsCollisionLevel(shift)) {
-    if (node->nodemap != 0) error = "collision node with a nodemap" + where;
-    if (node->datamap < 2) error = "collision node with fewer than 2 entries" + where;
+    if (node->nodemap != 0) error = "collision node with a nodemap" + where();
+    if (node->datamap < 2) error = "collision node with fewer than 2 entries" + where();
     const EntryT* entries = Layout::Entries(node, 0);
     for (std::uint32_t i = 0; i < node->datamap && error.empty(); ++i) {
-      if (hash_of(entries[i].first) != prefix) error = "collision entry with a foreign hash" + where;
+      if (hash_of(entries[i].first) != prefix) {
+        error = "collision entry with a foreign hash" + where();
+      }
       for (std::uint32_t j = 0; j < i; ++j) {
         if (eq_(entries[i].first, entries[j].first)) error = "duplicate key in collision node";
       }
@@ -645,14 +649,14 @@ void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
     return;
   }
   if (node->datamap & node->nodemap) {
-    error = "datamap and nodemap overlap" + where;
+    error = "datamap and nodemap overlap" + where();
     return;
   }
   const unsigned children = Count(node->nodemap);
   const unsigned entries = Count(node->datamap);
   if (shift > 0 && children == 0 && entries < 2) {
     error = "non-canonical sub-node with " + std::to_string(entries) + " entries and no children" +
-            where;
+            where();
     return;
   }
   const std::uint64_t prefix_mask = (std::uint64_t{1} << shift) - 1;  // shift <= 60 here
@@ -662,7 +666,7 @@ void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
     if (!(node->datamap & bit)) continue;
     const std::uint64_t hash = hash_of(entry->first);
     if ((hash & prefix_mask) != prefix || FragmentBit(hash, shift) != bit) {
-      error = "entry stored under the wrong hash fragment" + where;
+      error = "entry stored under the wrong hash fragment" + where();
       return;
     }
     ++entry;
@@ -672,7 +676,7 @@ void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
   for (unsigned fragment = 0; fragment < 32; ++fragment) {
     if (!(node->nodemap & (std::uint32_t{1} << fragment))) continue;
     if (*child == nullptr) {
-      error = "null child pointer" + where;
+      error = "null child pointer" + where();
       return;
     }
     check_node(*child, shift + kBitsPerLevel, prefix | (std::uint64_t{fragment} << shift), count,

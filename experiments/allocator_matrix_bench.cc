@@ -232,7 +232,9 @@ void Report(benchmark::State& state, std::size_t n, std::size_t ops_per_iter, co
   using benchmark::Counter;
   state.counters["ops_per_iter"] = Counter(static_cast<double>(ops_per_iter), Counter::kAvgThreads);
   if (t.has_stats) {
-    const auto per_op = static_cast<Counter::Flags>(Counter::kAvgIterations | Counter::kAvgThreads);
+    // Google Benchmark sums counters and iterations over threads, so kAvgIterations alone gives
+    // the per-op average over all threads.
+    const auto per_op = Counter::kAvgIterations;
     state.counters["allocs_per_op"] = Counter(t.allocs / ops_per_iter, per_op);
     state.counters["bytes_per_op"] = Counter(t.bytes / ops_per_iter, per_op);
     state.counters["bytes_per_entry"] = Counter(t.live_bytes_full / n, Counter::kAvgThreads);

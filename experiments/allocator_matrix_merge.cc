@@ -128,7 +128,7 @@ std::vector<Row> RowsFromBenchmarkJson(const nlohmann::json& doc, const std::str
     const double unit = NsPerUnit(b.value("time_unit", "ns"));
     const double cpu_ns = b.at("cpu_time").get<double>() * unit;
     const double real_ns = b.at("real_time").get<double>() * unit;
-    row.ns_per_op_reps.push_back(cpu_ns / std::max(1, row.threads) / ops);
+    row.ns_per_op_reps.push_back(cpu_ns / ops);
     row.real_ns_per_op_reps.push_back(real_ns / ops);
     auto take = [&b](const char* name, std::vector<double>& into) {
       if (b.contains(name) && b[name].is_number()) into.push_back(b[name].get<double>());

@@ -20,8 +20,8 @@ struct Row {
   std::string policy;
   long long n = 0;
   int threads = 1;
-  // One per repetition: CPU time per op of one thread (cpu_time / threads / ops_per_iter; Google
-  // Benchmark sums CPU time over threads), and wall time per op (real_time / ops_per_iter).
+  // One per repetition: CPU time per op of one thread (cpu_time / ops_per_iter; Google Benchmark
+  // reports CPU time per iteration of one thread), and wall time per op (real_time / ops_per_iter).
   std::vector<double> ns_per_op_reps;
   std::vector<double> real_ns_per_op_reps;
   // Counter medians; nullopt when the benchmark did not report the counter.

@@ -18,7 +18,7 @@ for config in $configs; do
   [[ "$config" != plain ]] && flags=(--config="$config")
   echo "=== bazel test ${flags[*]} //... ==="
   log=$(mktemp)
-  bazel test "${flags[@]}" --test_summary=short //... 2>&1 | tee "$log"
+  bazel test "${flags[@]}" --keep_going --test_summary=short //... 2>&1 | tee "$log"
   bazel_status=${PIPESTATUS[0]}
   # Summary lines look like: "//hamt:map_test   (cached) PASSED in 0.4s" or "... FAILED in 2.1s".
   p=$(grep -cE '^//[^ ]+ .*PASSED( in|$)' "$log")

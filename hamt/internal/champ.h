@@ -118,25 +118,21 @@ class Champ {
 
   const V* find(const K& key) const {
     const Node* node = root_;
-    if (node == nullptr) return nullptr;
-    const std::uint64_t hash = hash_of(key);
-    for (unsigned shift = 0;; shift += kBitsPerLevel) {
-      if (IsCollisionLevel(shift)) [[unlikely]] {
-        const Entry<K, V>* entries = Layout::Entries(node, 0);
-        for (std::uint32_t i = 0; i < node->datamap; ++i) {
-          if (eq_(entries[i].first, key)) return &entries[i].second;
-        }
-        return nullptr;
-      }
-      const std::uint32_t bit = FragmentBit(hash, shift);
-      if (node->datamap & bit) {
-        const Entry<K, V>& entry =
-            Layout::Entries(node, Count(node->nodemap))[IndexOf(node->datamap, bit)];
+    if (node == nullptr) [[unlikely]] return nullptr;
+    // `h` holds the hash bits not yet consumed: the fragment at each level is its low 5 bits.
+    std::uint64_t h = hash_of(key);
+    for (unsigned level = 0; level < kBitmapLevels; ++level, h >>= kBitsPerLevel) {
+      const std::uint32_t bit = std::uint32_t{1} << (h & kFragmentMask);
+      const std::uint32_t datamap = node->datamap;
+      const std::uint32_t nodemap = node->nodemap;
+      if (datamap & bit) {
+        const Entry<K, V>& entry = Layout::Entries(node, Count(nodemap))[IndexOf(datamap, bit)];
         return eq_(entry.first, key) ? &entry.second : nullptr;
       }
-      if (!(node->nodemap & bit)) return nullptr;
-      node = Layout::Children(node)[IndexOf(node->nodemap, bit)];
+      if (!(nodemap & bit)) return nullptr;
+      node = Layout::Children(node)[IndexOf(nodemap, bit)];
     }
+    return find_in_collision(node, key);
   }
 
   // The pointer is valid until the next insert or erase.
@@ -182,10 +178,25 @@ class Champ {
 
   std::uint64_t hash_of(const K& key) const { return static_cast<std::uint64_t>(hash_(key)); }
 
+  // Linear search of a collision node (all 64 hash bits consumed); kept out of find's loop.
+  [[gnu::noinline]] const V* find_in_collision(const Node* node, const K& key) const {
+    const EntryT* entries = Layout::Entries(node, 0);
+    for (std::uint32_t i = 0; i < node->datamap; ++i) {
+      if (eq_(entries[i].first, key)) return &entries[i].second;
+    }
+    return nullptr;
+  }
+
   // ---- Allocation: every node is allocated and freed through these, with its exact size. ----
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
     void* block = alloc_.allocate(Layout::Bytes(Count(nodemap), Count(datamap)));
+    return ::new (block) Node{datamap, nodemap};
+  }
+  // Same, when the caller already knows the popcounts of the two bitmaps.
+  Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                      unsigned entries) {
+    void* block = alloc_.allocate(Layout::Bytes(children, entries));
     return ::new (block) Node{datamap, nodemap};
   }
   Node* allocate_collision_node(std::uint32_t entries) {
@@ -247,26 +258,28 @@ class Champ {
       return {&entry->second, true};
     }
     Node** slot = &root_;
-    for (unsigned shift = 0;; shift += kBitsPerLevel) {
+    std::uint64_t h = hash;  // the hash bits not yet consumed
+    for (unsigned shift = 0; shift < kHashBits; shift += kBitsPerLevel, h >>= kBitsPerLevel) {
       Node* node = *slot;
-      if (IsCollisionLevel(shift)) [[unlikely]] {
-        return emplace_in_collision(slot, std::forward<KeyArg>(key),
-                                    std::forward<ValueArgs>(value_args)...);
-      }
-      const std::uint32_t bit = FragmentBit(hash, shift);
-      if (node->nodemap & bit) {
-        slot = &Layout::Children(node)[IndexOf(node->nodemap, bit)];
+      const std::uint32_t bit = std::uint32_t{1} << (h & kFragmentMask);
+      const std::uint32_t datamap = node->datamap;
+      const std::uint32_t nodemap = node->nodemap;
+      if (nodemap & bit) {
+        slot = &Layout::Children(node)[IndexOf(nodemap, bit)];
         continue;
       }
-      if (node->datamap & bit) {
-        EntryT& existing = Layout::Entries(node, Count(node->nodemap))[IndexOf(node->datamap, bit)];
+      const unsigned children = Count(nodemap);
+      if (datamap & bit) {
+        EntryT& existing = Layout::Entries(node, children)[IndexOf(datamap, bit)];
         if (eq_(existing.first, key)) return {&existing.second, false};
         return push_down(slot, shift, bit, hash, std::forward<KeyArg>(key),
                          std::forward<ValueArgs>(value_args)...);
       }
-      return insert_entry(slot, bit, std::forward<KeyArg>(key),
+      return insert_entry(slot, bit, children, std::forward<KeyArg>(key),
                           std::forward<ValueArgs>(value_args)...);
     }
+    return emplace_in_collision(slot, std::forward<KeyArg>(key),
+                                std::forward<ValueArgs>(value_args)...);
   }
 
   // Constructs the new entry at `dst` inside freshly allocated `fresh`; if construction throws,
@@ -283,20 +296,31 @@ class Champ {
     }
   }
 
-  // The fragment is free: replace *slot by a copy one entry larger.
+  // The fragment is free: replace *slot by a copy one entry larger. `children` is
+  // Count(old->nodemap), already known to the caller.
   template <class KeyArg, class... ValueArgs>
-  std::pair<V*, bool> insert_entry(Node** slot, std::uint32_t bit, KeyArg&& key,
-                                   ValueArgs&&... value_args) {
+  std::pair<V*, bool> insert_entry(Node** slot, std::uint32_t bit, unsigned children,
+                                   KeyArg&& key, ValueArgs&&... value_args) {
     Node* old = *slot;
-    const unsigned children = Count(old->nodemap);
-    const unsigned entries = Count(old->datamap);
-    const unsigned index = IndexOf(old->datamap, bit);
-    Node* fresh = allocate_node(old->datamap | bit, old->nodemap);
+    const std::uint32_t datamap = old->datamap;
+    const unsigned entries = Count(datamap);
+    const unsigned index = IndexOf(datamap, bit);
+    Node* fresh = allocate_node(datamap | bit, old->nodemap, children, entries + 1);
     EntryT* dst = Layout::Entries(fresh, children);
     construct_or_free(fresh, 0, dst + index, std::forward<KeyArg>(key),
                       std::forward<ValueArgs>(value_args)...);
-    std::memcpy(Layout::Children(fresh), Layout::Children(old), children * sizeof(Node*));
-    Layout::RelocateAround(dst, Layout::Entries(old, children), entries, index);
+    EntryT* src = Layout::Entries(old, children);
+    if constexpr (std::is_trivially_copyable_v<EntryT>) {
+      // Children and the entries before `index` are contiguous in both nodes: one copy, then
+      // one for the entries after the new one.
+      std::memcpy(Layout::Children(fresh), Layout::Children(old),
+                  children * sizeof(Node*) + index * sizeof(EntryT));
+      std::memcpy(static_cast<void*>(dst + index + 1), src + index,
+                  (entries - index) * sizeof(EntryT));
+    } else {
+      std::memcpy(Layout::Children(fresh), Layout::Children(old), children * sizeof(Node*));
+      Layout::RelocateAround(dst, src, entries, index);
+    }
     deallocate_node(old, children, entries);
     *slot = fresh;
     ++size_;
@@ -308,14 +332,16 @@ class Champ {
   std::pair<V*, bool> push_down(Node** slot, unsigned shift, std::uint32_t bit,
                                 std::uint64_t hash, KeyArg&& key, ValueArgs&&... value_args) {
     Node* old = *slot;
-    const unsigned children = Count(old->nodemap);
-    const unsigned entries = Count(old->datamap);
-    const unsigned entry_index = IndexOf(old->datamap, bit);
-    const unsigned child_index = IndexOf(old->nodemap, bit);
+    const std::uint32_t datamap = old->datamap;
+    const std::uint32_t nodemap = old->nodemap;
+    const unsigned children = Count(nodemap);
+    const unsigned entries = Count(datamap);
+    const unsigned entry_index = IndexOf(datamap, bit);
+    const unsigned child_index = IndexOf(nodemap, bit);
     EntryT* old_entries = Layout::Entries(old, children);
     EntryT& existing = old_entries[entry_index];
 
-    Node* fresh = allocate_node(old->datamap ^ bit, old->nodemap | bit);
+    Node* fresh = allocate_node(datamap ^ bit, nodemap | bit, children + 1, entries - 1);
     EntryT* existing_dst;
     EntryT* new_dst;
     Node* subtree;
@@ -323,7 +349,7 @@ class Champ {
       subtree = allocate_pair_subtree(shift + kBitsPerLevel, hash_of(existing.first), hash,
                                       &existing_dst, &new_dst);
     } catch (...) {
-      deallocate_node(fresh, shift);
+      deallocate_node(fresh, children + 1, entries - 1);
       throw;
     }
     try {
@@ -331,21 +357,31 @@ class Champ {
                         std::forward<ValueArgs>(value_args)...);
     } catch (...) {
       deallocate_skeleton(subtree, shift + kBitsPerLevel);
-      deallocate_node(fresh, shift);
+      deallocate_node(fresh, children + 1, entries - 1);
       throw;
     }
     Layout::Relocate(existing_dst, &existing, 1);
 
     Node** fresh_children = Layout::Children(fresh);
     Node** old_children = Layout::Children(old);
+    EntryT* fresh_entries = Layout::Entries(fresh, children + 1);
     std::memcpy(fresh_children, old_children, child_index * sizeof(Node*));
     fresh_children[child_index] = subtree;
-    std::memcpy(fresh_children + child_index + 1, old_children + child_index,
-                (children - child_index) * sizeof(Node*));
-    // `existing` has been relocated already: move the others around its slot.
-    Layout::Relocate(Layout::Entries(fresh, children + 1), old_entries, entry_index);
-    Layout::Relocate(Layout::Entries(fresh, children + 1) + entry_index,
-                     old_entries + entry_index + 1, entries - entry_index - 1);
+    if constexpr (std::is_trivially_copyable_v<EntryT>) {
+      // The children after `child_index` and the entries before `entry_index` are contiguous in
+      // both nodes: one copy. `existing` has been relocated already: skip its slot.
+      std::memcpy(fresh_children + child_index + 1, old_children + child_index,
+                  (children - child_index) * sizeof(Node*) + entry_index * sizeof(EntryT));
+      std::memcpy(static_cast<void*>(fresh_entries + entry_index), old_entries + entry_index + 1,
+                  (entries - entry_index - 1) * sizeof(EntryT));
+    } else {
+      std::memcpy(fresh_children + child_index + 1, old_children + child_index,
+                  (children - child_index) * sizeof(Node*));
+      // `existing` has been relocated already: move the others around its slot.
+      Layout::Relocate(fresh_entries, old_entries, entry_index);
+      Layout::Relocate(fresh_entries + entry_index, old_entries + entry_index + 1,
+                       entries - entry_index - 1);
+    }
     deallocate_node(old, children, entries);
     *slot = fresh;
     ++size_;

@@ -60,5 +60,33 @@ if ! diff <(cut -d, -f1-17 "$tmp/a/pool_exhaustion.csv") <(cut -d, -f1-17 "$tmp/
 fi
 ls "$tmp/a" | grep -q '\.tmp\.' && { echo "FAIL: temporary file left behind"; failures=$((failures + 1)); }
 
+# SIGINT keeps the completed rows, marks the run incomplete, and --resume finishes it.
+interrupted="$tmp/interrupted"
+"$binary" --n=100K,110K,120K,130K,140K,150K,160K --pools=4096 --policies=bump_pool \
+  --repetitions=3 --capacity_search_limit=100K --out="$interrupted" >/dev/null 2>"$tmp/int.stderr" &
+pid=$!
+for _ in $(seq 1 200); do
+  grep -q '^\[2/' "$tmp/int.stderr" 2>/dev/null && break
+  sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+status=$?
+if [[ $status -ne 130 ]]; then
+  echo "FAIL: interrupted run exited $status, expected 130"; failures=$((failures + 1))
+else
+  kept=$(($(wc -l <"$interrupted/pool_exhaustion.csv") - 1))
+  [[ $kept -ge 2 && $kept -lt 7 ]] || { echo "FAIL: interrupted run kept $kept rows"; failures=$((failures + 1)); }
+  grep -q '"complete": false' "$interrupted/pool_exhaustion.json" || { echo "FAIL: not marked incomplete"; failures=$((failures + 1)); }
+  grep -q -- '--resume' "$tmp/int.stderr" || { echo "FAIL: no hint to resume"; failures=$((failures + 1)); }
+  if ! "$binary" --quiet --resume --n=100K,110K,120K,130K,140K,150K,160K --pools=4096 \
+      --policies=bump_pool --repetitions=3 --capacity_search_limit=100K --out="$interrupted" >/dev/null 2>&1; then
+    echo "FAIL: --resume failed"; failures=$((failures + 1))
+  fi
+  rows=$(($(wc -l <"$interrupted/pool_exhaustion.csv") - 1))
+  [[ $rows -eq 7 ]] || { echo "FAIL: resumed run has $rows rows, expected 7"; failures=$((failures + 1)); }
+  grep -q '"complete": true' "$interrupted/pool_exhaustion.json" || { echo "FAIL: resumed run not complete"; failures=$((failures + 1)); }
+fi
+
 if [[ $failures -gt 0 ]]; then echo "$failures failure(s)"; exit 1; fi
 echo "all pool_exhaustion CLI checks passed"

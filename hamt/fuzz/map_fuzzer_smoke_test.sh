@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds hamt/fuzz/map_fuzzer.cc with clang++ and libFuzzer (plus AddressSanitizer and
+# UndefinedBehaviorSanitizer), replays the seed corpus, then fuzzes for HAMT_FUZZ_SECONDS
+# (default 30) with a fixed seed. Fails on any crash, sanitizer report or model mismatch; the
+# crashing input is kept in the test's undeclared outputs (bazel-testlogs/.../test.outputs/).
+# Exits 0 with a SKIP message when clang++ or its libFuzzer runtime is not installed.
+#
+# Runs from the runfiles root (Bazel's working directory for tests), which holds the sources in
+# their repository layout; outside Bazel, run it from the repository root. FUZZER_OUT=<dir> keeps
+# the built binary there (hamt/fuzz/README.md: longer sessions).
+set -euo pipefail
+
+seconds=${HAMT_FUZZ_SECONDS:-30}
+work=${TEST_TMPDIR:-$(mktemp -d)}
+out=${FUZZER_OUT:-$work}
+artifacts=${TEST_UNDECLARED_OUTPUTS_DIR:-$work}
+root=$PWD
+
+cxx=""
+for candidate in clang++ clang++-14 clang++-15 clang++-16; do
+  if command -v "$candidate" >/dev/null 2>&1; then cxx=$(command -v "$candidate"); break; fi
+done
+if [[ -z "$cxx" ]]; then
+  echo "SKIP: clang++ is not installed (tools/setup.sh installs clang and libclang-rt-14-dev)"
+  exit 0
+fi
+
+# The libFuzzer runtime is a separate Debian package (libclang-rt-14-dev).
+echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
+  >"$work/probe.cc"
+if ! "$cxx" -fsanitize=fuzzer "$work/probe.cc" -o "$work/probe" 2>"$work/probe.log"; then
+  echo "SKIP: $cxx cannot link libFuzzer (install libclang-rt-14-dev):"
+  head -3 "$work/probe.log"
+  exit 0
+fi
+
+flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -mpopcnt
+       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+libs=(-l:libgtest.a
+      -labsl_hash -labsl_city -labsl_low_level_hash -labsl_raw_hash_set -labsl_hashtablez_sampler
+      -labsl_str_format_internal -labsl_strings -labsl_strings_internal -labsl_int128
+      -labsl_throw_delegate -labsl_raw_logging_internal -labsl_base -pthread)
+start=$(date +%s)
+echo "building map_fuzzer with $cxx"
+"$cxx" "${flags[@]}" -I"$root" \
+  "$root/hamt/fuzz/map_fuzzer.cc" "$root/allocators/stats.cc" "$root/allocators/slot_pool.cc" \
+  "${libs[@]}" -o "$out/map_fuzzer"
+echo "built in $(( $(date +%s) - start )) s"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:symbolize=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+echo "=== replaying the seed corpus ==="
+"$out/map_fuzzer" "$root"/hamt/fuzz/corpus/* 2>&1 | tail -n 3
+
+echo "=== fuzzing for $seconds s (seed 1) ==="
+mkdir -p "$work/corpus"
+cp "$root"/hamt/fuzz/corpus/* "$work/corpus/"
+log="$work/fuzz.log"
+status=0
+"$out/map_fuzzer" -seed=1 -max_total_time="$seconds" -max_len=2048 -timeout=30 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+  "$work/corpus" >"$log" 2>&1 || status=$?
+if [[ $status -ne 0 ]]; then
+  cat "$log"
+  echo "FAIL: map_fuzzer exited with status $status; reproducer: $(ls "$artifacts"/crash-* \
+    "$artifacts"/timeout-* "$artifacts"/oom-* 2>/dev/null | head -1)"
+  exit 1
+fi
+grep -E '^(Done|stat::)' "$log" || tail -n 5 "$log"
+echo "PASS in $(( $(date +%s) - start )) s"

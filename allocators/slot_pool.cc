@@ -21,7 +21,9 @@ PoolCore::PoolCore(const char* name, const PoolOptions& options) : name_(name) {
     }
     const std::size_t bytes = options.capacity_slots * kSlotBytes;
     void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                      MAP_PRIVATE | MAP_ANONYMOUS |
+                          (options.prefault ? MAP_POPULATE : MAP_NORESERVE),
+                      -1, 0);
     if (base == MAP_FAILED) {
       throw PoolReserveError(absl::StrFormat("%s: cannot reserve %d slots (%d bytes): %s", name,
                                              options.capacity_slots, bytes, std::strerror(errno)));

@@ -33,6 +33,9 @@ struct PoolOptions {
   double warn_utilization = 0.80;
   // No warning at all (telemetry still counts).
   bool quiet = false;
+  // Commit and touch every page up front (MAP_POPULATE) instead of on first use, so that page
+  // faults are paid when the pool is made rather than inside the allocations that reach new pages.
+  bool prefault = false;
 };
 
 // Thrown when the pool's address range cannot be reserved (too large for this machine, or an

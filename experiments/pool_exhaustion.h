@@ -50,7 +50,8 @@ struct Row {
 // Throws std::runtime_error on a wrong or missing value, or when the counts differ between
 // repetitions (they are deterministic by construction); allocators::PoolReserveError when the pool
 // cannot be reserved.
-Row MeasureCell(const Cell& cell, int repetitions);
+// `prefault` commits the pool's pages before the timed build (PoolOptions::prefault).
+Row MeasureCell(const Cell& cell, int repetitions, bool prefault = false);
 
 // Inserts keys 0, 1, 2, ... into a map over a `pool_slots` pool until the first allocation falls
 // back to malloc, and returns how many keys went in without any fallback (at most `limit`). Every
@@ -122,6 +123,10 @@ struct Analysis {
   std::vector<Capacity> capacities;
   // The recommended pool for the largest N, re-measured: its fallback count should be 0.
   std::optional<Row> verification;
+  // Finding 4's cells (bump pool, small and large pool, where fallbacks dominate the small one)
+  // measured again with every pool page committed before the build: the part of the insert cost
+  // that is page faults, not allocation.
+  std::vector<Row> prefaulted;
   AllocationCost allocation_cost;
   double headroom_pct = 20;
 };
@@ -130,7 +135,8 @@ struct AnalysisOptions {
   double headroom_pct = 20;
   int repetitions = 5;
   std::uint64_t capacity_search_limit = 20'000'000;
-  bool measure_extras = true;  // capacities, verification row, allocation cost
+  bool measure_extras = true;  // capacities, verification row, allocation cost, prefaulted rows
+  bool prefault = false;       // the rows themselves were measured with PoolOptions::prefault
 };
 
 // Computes the findings from `rows` (and runs the extra measurements they need).

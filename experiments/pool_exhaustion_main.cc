@@ -45,6 +45,8 @@ ABSL_FLAG(bool, resume, false,
           "keep the rows already in the output CSV and measure only the missing cells");
 ABSL_FLAG(std::string, reference, "",
           "reference study CSV (default: experiments/reference/pool_exhaustion_reference.csv)");
+ABSL_FLAG(bool, prefault, false,
+          "commit every pool page before the timed build, so page faults are not timed");
 ABSL_FLAG(std::string, capacity_search_limit, "20M",
           "largest N tried when measuring how many keys a pool serves without fallback");
 
@@ -215,6 +217,7 @@ int Run(int argc, char** argv) {
   metadata["mode"] = sweep ? "sweep" : "default";
   metadata["repetitions"] = repetitions;
   metadata["headroom_pct"] = headroom;
+  metadata["prefault"] = absl::GetFlag(FLAGS_prefault);
 
   const std::string process_malloc = allocators::DetectProcessMalloc().Describe();
   if (!quiet) {
@@ -231,7 +234,7 @@ int Run(int argc, char** argv) {
     if (measured(cell)) continue;
     if (stop_requested.load()) break;
     const auto start = std::chrono::steady_clock::now();
-    rows.push_back(pe::MeasureCell(cell, repetitions));
+    rows.push_back(pe::MeasureCell(cell, repetitions, absl::GetFlag(FLAGS_prefault)));
     const pe::Row& row = rows.back();
     WriteResults(outputs, rows, nullptr, metadata, /*complete=*/false);
     if (!quiet) {
@@ -267,6 +270,7 @@ int Run(int argc, char** argv) {
   options.headroom_pct = headroom;
   options.repetitions = repetitions;
   options.capacity_search_limit = search_limit;
+  options.prefault = absl::GetFlag(FLAGS_prefault);
   const pe::Analysis analysis = pe::Analyze(rows, reference, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();

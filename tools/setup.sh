@@ -21,6 +21,7 @@ declare -A why=(
   [python3-matplotlib]="analysis: figures"
   [python3-pandas]="analysis: tables"
   [python3-scipy]="analysis: statistics"
+  [valgrind]="memcheck test of the pool-exhaustion run"
 )
 
 missing=()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# valgrind memcheck over a shortened pool-exhaustion run: every policy, a pool that is exhausted
+# and one that is not, the findings' extra measurements. Any memcheck error or leak fails the test.
+set -u
+binary="$1"
+if ! command -v valgrind >/dev/null; then
+  echo "SKIP: valgrind is not installed (tools/setup.sh installs it)"
+  exit 0
+fi
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  "$binary" --quiet --n=500,2000 --pools=2048,200000 --repetitions=1 \
+  --capacity_search_limit=20K --out="$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
+status=$?
+if [[ $status -ne 0 ]]; then
+  echo "FAIL: valgrind run exited $status"
+  cat "$tmp/stderr"
+  exit 1
+fi
+grep -q 'Findings' "$tmp/stdout" || { echo "FAIL: no findings printed"; exit 1; }
+echo "valgrind memcheck clean"

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "allocators/bump_pool.h"
 #include "allocators/process_malloc.h"
 #include "allocators/slot_pool.h"
 #include "experiments/common/flags.h"
@@ -173,6 +174,14 @@ int Run(int argc, char** argv) {
     }
   }
   for (const pe::Cell& cell : cells) CheckFitsInMemory(cell);
+  // A pool this machine cannot reserve is a bad flag, found before anything is measured.
+  for (std::uint64_t pool : pools) {
+    try {
+      allocators::BumpPool probe({.capacity_slots = pool, .quiet = true});
+    } catch (const allocators::PoolReserveError& error) {
+      FlagError("pools", error.what());
+    }
+  }
 
   fs::path out_dir;
   try {

@@ -118,11 +118,16 @@ std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_v
       if (suffix == 'M') multiplier = 1'000'000;
       if (multiplier != 1) token.pop_back();
     }
-    std::uint64_t value = 0;
-    if (token.empty() || token[0] == '-' || token[0] == '+' || !absl::SimpleAtoi(token, &value) ||
-        value > max_value / multiplier) {
+    const bool digits_only =
+        !token.empty() && token.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits_only) {
       FlagError(flag, absl::StrCat("'", item, "' is not a whole number in [", min_value, ", ",
                                    max_value, "]"));
+    }
+    std::uint64_t value = 0;
+    if (!absl::SimpleAtoi(token, &value) || value > max_value / multiplier) {
+      FlagError(flag, absl::StrCat("'", item, "' is out of range [", min_value, ", ", max_value,
+                                   "]"));
     }
     value *= multiplier;
     if (value < min_value || value > max_value) {

@@ -10,12 +10,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <new>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -46,6 +49,9 @@ ABSL_FLAG(bool, resume, false,
           "keep the rows already in the output CSV and measure only the missing cells");
 ABSL_FLAG(std::string, reference, "",
           "reference study CSV (default: experiments/reference/pool_exhaustion_reference.csv)");
+ABSL_FLAG(int, jobs, 0,
+          "cells measured at once (0: 1, or every core for --sweep). Parallel cells share memory "
+          "bandwidth: use 1 for timing-grade numbers; counts are the same either way");
 ABSL_FLAG(bool, prefault, false,
           "commit every pool page before the timed build, so page faults are not timed");
 ABSL_FLAG(std::string, capacity_search_limit, "20M",
@@ -140,7 +146,7 @@ int Run(int argc, char** argv) {
   std::string pools_text = absl::GetFlag(FLAGS_pools);
   if (sweep) {
     if (!experiments::FlagWasSpecified("n")) {
-      n_text = "1K,3K,10K,30K,100K,300K,1M,3M,10M";
+      n_text = "1K,3K,10K,30K,100K,300K,1M,10M";
     }
     if (!experiments::FlagWasSpecified("pools")) {
       pools_text.clear();
@@ -157,6 +163,9 @@ int Run(int argc, char** argv) {
   int repetitions = absl::GetFlag(FLAGS_repetitions);
   if (sweep && !experiments::FlagWasSpecified("repetitions")) repetitions = 1;
   if (repetitions < 1 || repetitions > 1000) FlagError("repetitions", "must be in [1, 1000]");
+  int jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs < 0 || jobs > 256) FlagError("jobs", "must be in [0, 256]");
+  if (jobs == 0) jobs = sweep ? std::max(1u, std::thread::hardware_concurrency()) : 1;
   const double headroom = absl::GetFlag(FLAGS_headroom);
   if (!(headroom >= 0 && headroom <= 1000)) FlagError("headroom", "must be in [0, 1000] percent");
   const std::uint64_t search_limit = experiments::ParseCountList(
@@ -227,35 +236,67 @@ int Run(int argc, char** argv) {
   metadata["repetitions"] = repetitions;
   metadata["headroom_pct"] = headroom;
   metadata["prefault"] = absl::GetFlag(FLAGS_prefault);
+  metadata["jobs"] = jobs;
 
   const std::string process_malloc = allocators::DetectProcessMalloc().Describe();
   if (!quiet) {
     std::cerr << absl::StrFormat(
-        "pool_exhaustion: %d cells (%d already measured), %d repetitions, process malloc: %s\n",
-        cells.size(), rows.size(), repetitions, process_malloc);
+        "pool_exhaustion: %d cells (%d already measured), %d repetitions, %d at a time, process "
+        "malloc: %s\n",
+        cells.size(), rows.size(), repetitions, jobs, process_malloc);
   }
   std::signal(SIGINT, OnInterrupt);
 
   const auto run_start = std::chrono::steady_clock::now();
-  std::size_t index = 0;
+  // Cells go to `jobs` worker threads; results, the files and progress lines are serialized here.
+  std::vector<const pe::Cell*> pending;
   for (const pe::Cell& cell : cells) {
-    ++index;
-    if (measured(cell)) continue;
-    if (stop_requested.load()) break;
-    const auto start = std::chrono::steady_clock::now();
-    rows.push_back(pe::MeasureCell(cell, repetitions, absl::GetFlag(FLAGS_prefault)));
-    const pe::Row& row = rows.back();
-    WriteResults(outputs, rows, nullptr, metadata, /*complete=*/false);
-    if (!quiet) {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::cerr << absl::StrFormat(
-          "[%d/%d] %-13s n=%-10d pool=%-10d insert %7.1f ns/op  query %6.1f ns/op  fallback "
-          "%5.1f%%  (%.1fs, %d left)\n",
-          index, cells.size(), pe::PolicyName(cell.policy), cell.n, cell.pool_slots,
-          pe::Median(row.insert_ns), pe::Median(row.query_ns), allocators::FallbackPct(row.stats),
-          seconds, cells.size() - index);
+    if (!measured(cell)) pending.push_back(&cell);
+  }
+  std::mutex mutex;
+  std::size_t next = 0, done = rows.size();
+  std::exception_ptr failure;
+  const bool prefault = absl::GetFlag(FLAGS_prefault);
+  auto worker = [&] {
+    for (;;) {
+      const pe::Cell* cell;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (next == pending.size() || stop_requested.load() || failure) return;
+        cell = pending[next++];
+      }
+      const auto start = std::chrono::steady_clock::now();
+      try {
+        pe::Row row = pe::MeasureCell(*cell, repetitions, prefault);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::lock_guard<std::mutex> lock(mutex);
+        rows.push_back(std::move(row));
+        ++done;
+        WriteResults(outputs, rows, nullptr, metadata, /*complete=*/false);
+        if (!quiet) {
+          const pe::Row& r = rows.back();
+          std::cerr << absl::StrFormat(
+              "[%d/%d] %-13s n=%-10d pool=%-10d insert %7.1f ns/op  query %6.1f ns/op  fallback "
+              "%5.1f%%  (%.1fs, %d left)\n",
+              done, cells.size(), pe::PolicyName(cell->policy), cell->n, cell->pool_slots,
+              pe::Median(r.insert_ns), pe::Median(r.query_ns), allocators::FallbackPct(r.stats),
+              seconds, cells.size() - done);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+        return;
+      }
     }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 1; i < jobs; ++i) workers.emplace_back(worker);
+  worker();
+  for (std::thread& t : workers) t.join();
+  if (failure) {
+    // Rows measured so far are already on disk; the run stays marked incomplete.
+    std::rethrow_exception(failure);
   }
   // Present cells in the planned order, whatever order they were measured (or resumed) in.
   std::vector<pe::Row> ordered;

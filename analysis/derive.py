@@ -204,9 +204,16 @@ def ours_vs_reference(pool, ref):
     return pd.DataFrame(rows).sort_values(["pool_slots", "n"]).reset_index(drop=True)
 
 
-def break_even(sweep):
+def break_even(sweep, sizing=None):
     """Largest N without fallback per (policy, pool_slots), from the sweep rows. The bound is only
-    known to lie between that N and the next N measured."""
+    known to lie between that N and the next N measured. When the experiment's JSON `sizing`
+    carries `max_n_without_fallback` (keys inserted before the first fallback, measured exactly),
+    it is added as `measured_max_n`."""
+    exact = {}
+    for entry in (sizing or {}).get("max_n_without_fallback", []):
+        for policy, value in entry.items():
+            if policy != "pool_slots" and not policy.endswith("_is_lower_bound"):
+                exact[(policy, int(entry["pool_slots"]))] = value
     rows = []
     for (policy, pool), g in sweep[sweep["pool_slots"] > 0].groupby(["policy", "pool_slots"]):
         ok = g[g["fallback_allocations"] == 0]["n"]
@@ -214,6 +221,7 @@ def break_even(sweep):
         rows.append({"policy": policy, "pool_slots": int(pool),
                      "max_n_without_fallback": int(ok.max()) if len(ok) else np.nan,
                      "min_n_with_fallback": int(bad.min()) if len(bad) else np.nan,
+                     "measured_max_n": exact.get((policy, int(pool)), np.nan),
                      "slots_per_entry": float(g["slots_per_entry"].mean())})
     return pd.DataFrame(rows)
 

@@ -195,13 +195,18 @@ def break_even(be, spe, out_dir, name="fig_f_break_even"):
     for policy, g in be.groupby("policy"):
         g = g.sort_values("pool_slots")
         color = POLICY_COLORS.get(policy)
-        ax.plot(g["pool_slots"], g["max_n_without_fallback"], "o", color=color, ms=7,
-                label="%s: largest N measured without fallback" % policy)
+        if "measured_max_n" in g and g["measured_max_n"].notna().any():
+            ax.plot(g["pool_slots"], g["measured_max_n"], "o", color=color, ms=7,
+                    label="%s: largest N without fallback (measured exactly)" % policy)
+        else:
+            ax.plot(g["pool_slots"], g["max_n_without_fallback"], "o", color=color, ms=7,
+                    label="%s: largest N measured without fallback" % policy)
         hi = g["min_n_with_fallback"]
         ok = hi.notna() & g["max_n_without_fallback"].notna()
         if ok.any():
             ax.vlines(g["pool_slots"][ok], g["max_n_without_fallback"][ok], hi[ok], color=color,
-                      alpha=0.35, lw=4, label="%s: bracket up to first N with fallback" % policy)
+                      alpha=0.35, lw=4,
+                      label="%s: sweep grid, last N without to first N with fallback" % policy)
         s = spe.get(policy, float(g["slots_per_entry"].mean()))
         ax.plot(grid, grid / s, "--", color=color,
                 label="%s: n* = capacity / %.2f slots/entry" % (policy, s))

@@ -337,9 +337,11 @@ def read_gbench_json(path):
 
 
 def is_gbench_json(path):
+    """True for Google Benchmark's own output: an object with a "benchmarks" list. The matrix's
+    context.json (contexts only) and other JSON files are not."""
     try:
         with open(path, encoding="utf-8") as f:
-            head = f.read(4096)
-    except OSError:
+            doc = json.load(f)
+    except (OSError, ValueError):
         return False
-    return '"benchmarks"' in head or '"context"' in head
+    return isinstance(doc, dict) and isinstance(doc.get("benchmarks"), list)

@@ -335,7 +335,8 @@ def build_report(inp, out_dir):
                                           % sizing.get("headroom_pct", "?"), label="tab:sizing"))
             mx = pd.DataFrame(sizing.get("max_n_without_fallback", []))
             if len(mx):
-                md.append("**Largest N without fallback** (model) per pool size:\n")
+                md.append("**Largest N without fallback** per pool size (measured: keys inserted "
+                          "before the first fallback):\n")
                 md.append(T.markdown(mx, {c: T.fmt_int for c in mx.columns}))
         else:
             md.append("No sizing data.\n")
@@ -344,7 +345,7 @@ def build_report(inp, out_dir):
         if inp.sweep is None:
             md.append("No sweep results (`pool_exhaustion_sweep.csv`); figure (f) skipped.\n")
         else:
-            be = derive.break_even(inp.sweep)
+            be = derive.break_even(inp.sweep, (inp.sweep_json or {}).get("sizing"))
             if be.empty:
                 md.append("The sweep has no pooled cells.\n")
             else:
@@ -356,6 +357,7 @@ def build_report(inp, out_dir):
                 md.append(T.markdown(be, {"pool_slots": T.fmt_int,
                                           "max_n_without_fallback": T.fmt_int,
                                           "min_n_with_fallback": T.fmt_int,
+                                          "measured_max_n": T.fmt_int,
                                           "slots_per_entry": lambda v: T.fmt_num(v, 2)}))
 
     # --- matrix

@@ -341,7 +341,12 @@ def is_gbench_json(path):
     context.json (contexts only) and other JSON files are not."""
     try:
         with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
+            text = f.read()
+    except OSError:
         return False
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        # A truncated benchmark file is still one: the reader reports where it breaks.
+        return '"benchmarks"' in text
     return isinstance(doc, dict) and isinstance(doc.get("benchmarks"), list)

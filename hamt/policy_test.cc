@@ -6,9 +6,16 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "allocators/bump_pool.h"
+#include "allocators/jemalloc_arena_policy.h"
+#include "allocators/jemalloc_policy.h"
 #include "allocators/malloc_policy.h"
+#include "allocators/mimalloc_heap_policy.h"
+#include "allocators/mimalloc_policy.h"
+#include "allocators/pmr.h"
+#include "allocators/private_library.h"
 #include "allocators/slot_pool.h"
 #include "allocators/slot_recycler.h"
+#include "allocators/tcmalloc_policy.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
 #include "hamt/internal/testing_policies.h"
@@ -33,7 +40,10 @@ using Policies = ::testing::Types<
     PolicyFactory<allocators::MallocPolicy>, PolicyFactory<hamt::testing::CheckedSizePolicy>,
     PolicyFactory<allocators::BumpPool, 1024>, PolicyFactory<allocators::BumpPool, 1 << 24>,
     PolicyFactory<allocators::SlotRecycler, 1024>,
-    PolicyFactory<allocators::SlotRecycler, 1 << 24>>;
+    PolicyFactory<allocators::SlotRecycler, 1 << 24>, PolicyFactory<allocators::MimallocPolicy>,
+    PolicyFactory<allocators::MimallocHeapPolicy>, PolicyFactory<allocators::JemallocPolicy>,
+    PolicyFactory<allocators::JemallocArenaPolicy>, PolicyFactory<allocators::TcmallocPolicy>,
+    PolicyFactory<allocators::PmrMonotonicPolicy>, PolicyFactory<allocators::PmrPoolPolicy>>;
 
 template <class Factory>
 class PolicyTest : public ::testing::Test {
@@ -99,3 +109,10 @@ TYPED_TEST(PolicyTest, MoveKeepsNodesWithTheirPolicy) {
 }
 
 }  // namespace
+
+// jemalloc's API can only be loaded privately with enough static TLS: re-execute with it.
+int main(int argc, char** argv) {
+  allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

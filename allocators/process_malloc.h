@@ -4,6 +4,7 @@
 // as the global scope resolves it (dlsym(RTLD_DEFAULT, "malloc")) is matched against each
 // allocator's marker symbol, and the one that lives in the same loaded object wins:
 //   asan      __asan_init           (the sanitizer interposes malloc)
+//   tsan      __tsan_init           (likewise)
 //   mimalloc  mi_version            version from mi_version() (e.g. 209 -> "2.0.9")
 //   jemalloc  mallctl               version from mallctl("version")
 //   tcmalloc  tc_version            version from tc_version()
@@ -19,7 +20,7 @@
 namespace allocators {
 
 struct ProcessMalloc {
-  std::string name;      // "glibc", "mimalloc", "jemalloc", "tcmalloc", "asan" or "unknown"
+  std::string name;      // "glibc", "mimalloc", "jemalloc", "tcmalloc", "asan", "tsan" or "unknown"
   std::string version;   // e.g. "2.36"; empty when unknown
   std::string library;   // file that defines the process's malloc, e.g. /lib/x86_64-linux-gnu/libc.so.6
 
@@ -36,15 +37,15 @@ ProcessMalloc DetectProcessMalloc();
 //
 // Prints "error: this binary expects process malloc '<expected>' but malloc is served by
 // <Describe()>" to stderr and exits with status 3 if the names differ. In a binary built with
-// AddressSanitizer (the caller's build decides; `sanitized` = true) the sanitizer owns malloc, so
-// an expected "glibc" is satisfied by "asan".
+// AddressSanitizer or ThreadSanitizer (the caller's build decides; `sanitized` = true) the
+// sanitizer owns malloc, so an expected "glibc" is satisfied by "asan" or "tsan".
 void CheckProcessMallocOrDie(std::string_view expected, bool sanitized);
 
 // The usual call: checks against HAMT_EXPECTED_PROCESS_MALLOC (set per binary by
 // //bazel:process_malloc.bzl) and does nothing in a binary built without it.
 inline void CheckProcessMallocOrDie() {
 #if defined(HAMT_EXPECTED_PROCESS_MALLOC)
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   CheckProcessMallocOrDie(HAMT_EXPECTED_PROCESS_MALLOC, true);
 #else
   CheckProcessMallocOrDie(HAMT_EXPECTED_PROCESS_MALLOC, false);

@@ -148,7 +148,8 @@ extern "C" const char* __lsan_default_suppressions() {
 // The privately loaded allocators are not instrumented, so ThreadSanitizer cannot see the locks
 // with which tcmalloc's central free lists pass a block freed by one thread to another: the next
 // owner's writes look like races with the previous owner's. Each thread's map and policy are its
-// own, so these reports are about tcmalloc's internals, not ours. A binary that defines its own
+// own, so these reports (any stack through a Tcmalloc* frame) are about tcmalloc's internals, not
+// ours. A binary that defines its own
 // __tsan_default_suppressions must add this line to it.
-extern "C" const char* __tsan_default_suppressions() { return "race:TcmallocPolicy\n"; }
+extern "C" const char* __tsan_default_suppressions() { return "race:Tcmalloc\n"; }
 #endif

@@ -138,7 +138,8 @@ void WriteResults(const Outputs& outputs, const std::vector<pe::Row>& rows,
 }
 
 int Run(int argc, char** argv) {
-  experiments::ParseFlagsOrExit(argc, argv, kUsage);
+  // One name for every per-malloc build of this binary.
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, "pool_exhaustion");
   allocators::CheckProcessMallocOrDie();
   const bool sweep = absl::GetFlag(FLAGS_sweep);
 

@@ -84,8 +84,11 @@ void FlagError(absl::string_view flag, absl::string_view message) {
   Fail(absl::StrCat("--", flag, ": ", message), kUsageErrorExit);
 }
 
-std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage) {
-  if (argc > 0) {
+std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
+                                          absl::string_view program) {
+  if (!program.empty()) {
+    program_name = std::string(program);
+  } else if (argc > 0) {
     absl::string_view path = argv[0];
     program_name = std::string(path.substr(path.rfind('/') + 1));
   }

@@ -19,9 +19,11 @@ namespace experiments {
 // The exit status for every usage error: a bad flag, a bad value, an unwritable output path.
 inline constexpr int kUsageErrorExit = 2;
 
-// Sets the program name used in error messages and parses the flags; on any error prints
-// "<program>: <message>" to stderr and exits with kUsageErrorExit. Returns positional arguments.
-std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage);
+// Sets the program name used in error messages (`program`, or argv[0]'s file name when empty) and
+// parses the flags; on any error prints "<program>: <message>" to stderr and exits with
+// kUsageErrorExit. Returns positional arguments.
+std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
+                                          absl::string_view program = "");
 
 // Prints "<program>: --<flag>: <message>" and exits with kUsageErrorExit.
 [[noreturn]] void FlagError(absl::string_view flag, absl::string_view message);

@@ -15,6 +15,7 @@
 #include "allocators/pmr.h"
 #include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
+#include "allocators/sanitizers.h"
 #include "allocators/slot_recycler.h"
 #include "allocators/tcmalloc_policy.h"
 #include "allocators/testing.h"
@@ -126,8 +127,10 @@ TEST(PrivateLibraryTest, ProcessMallocIsUnchangedByPrivateLoading) {
   MimallocPolicy mi;
   JemallocPolicy je;
   TcmallocPolicy tc;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HAMT_ADDRESS_SANITIZER)
   EXPECT_EQ(DetectProcessMalloc().name, "asan");
+#elif defined(HAMT_THREAD_SANITIZER)
+  EXPECT_EQ(DetectProcessMalloc().name, "tsan");
 #else
   EXPECT_EQ(DetectProcessMalloc().name, "glibc") << DetectProcessMalloc().Describe();
 #endif

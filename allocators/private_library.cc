@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#include "allocators/sanitizers.h"
+
 namespace allocators {
 
 bool HasStaticTlsTunable() {
@@ -134,7 +136,7 @@ const TcmallocApi& Tcmalloc() {
 
 }  // namespace allocators
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HAMT_ADDRESS_SANITIZER)
 // libtcmalloc_minimal registers its MallocExtension singleton with operator new and never frees it
 // (by design); loaded privately under ASan that operator new is the sanitizer's, so LeakSanitizer
 // would report 8 bytes. Only in sanitizer builds; a binary that defines its own
@@ -144,7 +146,7 @@ extern "C" const char* __lsan_default_suppressions() {
 }
 #endif
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(HAMT_THREAD_SANITIZER)
 // The privately loaded allocators are not instrumented, so ThreadSanitizer cannot see the locks
 // with which tcmalloc's central free lists pass a block freed by one thread to another: the next
 // owner's writes look like races with the previous owner's. Each thread's map and policy are its

@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "allocators/sanitizers.h"
+
 namespace allocators {
 
 struct ProcessMalloc {
@@ -45,7 +47,7 @@ void CheckProcessMallocOrDie(std::string_view expected, bool sanitized);
 // //bazel:process_malloc.bzl) and does nothing in a binary built without it.
 inline void CheckProcessMallocOrDie() {
 #if defined(HAMT_EXPECTED_PROCESS_MALLOC)
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(HAMT_ADDRESS_SANITIZER) || defined(HAMT_THREAD_SANITIZER)
   CheckProcessMallocOrDie(HAMT_EXPECTED_PROCESS_MALLOC, true);
 #else
   CheckProcessMallocOrDie(HAMT_EXPECTED_PROCESS_MALLOC, false);

@@ -11,6 +11,7 @@
 
 #include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
+#include "allocators/sanitizers.h"
 #include "gtest/gtest.h"
 
 #ifndef HAMT_EXPECTED_PROCESS_MALLOC
@@ -20,15 +21,18 @@
 namespace allocators {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
+// The sanitizer's own malloc replaces glibc's (the non-glibc binaries are not sanitized).
+#if defined(HAMT_ADDRESS_SANITIZER)
+constexpr const char* kSanitizerMalloc = "asan";
+#elif defined(HAMT_THREAD_SANITIZER)
+constexpr const char* kSanitizerMalloc = "tsan";
 #else
-constexpr bool kSanitized = false;
+constexpr const char* kSanitizerMalloc = nullptr;
 #endif
 
 std::string Expected() {
   const std::string expected = HAMT_EXPECTED_PROCESS_MALLOC;
-  return kSanitized && expected == "glibc" ? "asan" : expected;
+  return kSanitizerMalloc != nullptr && expected == "glibc" ? kSanitizerMalloc : expected;
 }
 
 template <class Fn>
@@ -42,6 +46,7 @@ TEST(ProcessMallocTest, IdentityMatchesTheLink) {
   EXPECT_FALSE(actual.version.empty()) << actual.Describe();
   const std::string library_part = actual.name == "glibc"      ? "libc.so"
                                    : actual.name == "asan"     ? "libasan"
+                                   : actual.name == "tsan"     ? "libtsan"
                                    : actual.name == "mimalloc" ? "libmimalloc"
                                    : actual.name == "jemalloc" ? "libjemalloc"
                                                                : "libtcmalloc";
@@ -78,7 +83,7 @@ TEST(ProcessMallocTest, MallocIsServedByThatAllocator) {
     EXPECT_EQ(ownership(p), 1);  // MallocExtension_kOwned
     int on_stack = 0;
     EXPECT_EQ(ownership(&on_stack), 2);  // MallocExtension_kNotOwned
-  } else if (expected == "asan") {
+  } else if (expected == "asan" || expected == "tsan") {
     auto owned = Global<int (*)(const void*)>("__sanitizer_get_ownership");
     ASSERT_NE(owned, nullptr);
     EXPECT_EQ(owned(p), 1);

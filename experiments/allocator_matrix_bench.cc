@@ -226,6 +226,12 @@ struct Tally {
     lifetime_allocs = static_cast<double>(s.allocations);
     lifetime_fallbacks = static_cast<double>(s.fallback_allocations);
   }
+  // After a timed region that ends with the map(s) at full size.
+  void RecordFull(const AllocStats& before, const AllocStats& after) {
+    AddDelta(before, after);
+    SetLifetime(after);
+    live_bytes_full = static_cast<double>(after.live_bytes);
+  }
 };
 
 void Report(benchmark::State& state, std::size_t n, std::size_t ops_per_iter, const Tally& t) {
@@ -323,9 +329,7 @@ void RunInsert(benchmark::State& state, std::size_t n, bool shuffled) {
     state.PauseTiming();
     const AllocStats after = StatsOf<F>(*map);
     t.has_stats = F::Stats(*map) != nullptr;
-    t.AddDelta(before, after);
-    t.SetLifetime(after);
-    t.live_bytes_full = static_cast<double>(after.live_bytes);
+    t.RecordFull(before, after);
     if (std::string error = Verify<F>(*map, n, keys.data(), n); !error.empty()) {
       state.SkipWithError(error.c_str());
       break;
@@ -368,9 +372,7 @@ void RunFind(benchmark::State& state, std::size_t n, bool hit) {
   }
   if (error.empty()) error = Verify<F>(*map, n, keys.data(), n);
   if (!error.empty()) state.SkipWithError(error.c_str());
-  t.AddDelta(built, StatsOf<F>(*map));
-  t.SetLifetime(StatsOf<F>(*map));
-  t.live_bytes_full = static_cast<double>(StatsOf<F>(*map).live_bytes);
+  t.RecordFull(built, StatsOf<F>(*map));
   Report(state, n, n, t);
 }
 
@@ -430,9 +432,7 @@ void RunMixed(benchmark::State& state, std::size_t n) {
     state.PauseTiming();
     const AllocStats after = StatsOf<F>(*map);
     t.has_stats = F::Stats(*map) != nullptr;
-    t.AddDelta(before, after);
-    t.SetLifetime(after);
-    t.live_bytes_full = static_cast<double>(after.live_bytes);
+    t.RecordFull(before, after);
     std::string error = Verify<F>(*map, half + inserts, keys.data(), n);
     if (error.empty() && found != (half > 0 ? (n + 1) / 2 : 0)) error = "mixed: a find missed";
     if (!error.empty()) {
@@ -466,9 +466,7 @@ void RunChurn(benchmark::State& state, std::size_t n) {
     }
   }
   const AllocStats after = StatsOf<F>(*map);
-  t.AddDelta(before, after);
-  t.SetLifetime(after);
-  t.live_bytes_full = static_cast<double>(after.live_bytes);
+  t.RecordFull(before, after);
   std::string error;
   if (failed != 0) error = "churn: " + std::to_string(failed) + " erases missed";
   if (error.empty() && SizeOf<F>(*map) != n) error = "churn: size changed";
@@ -540,9 +538,7 @@ void RunMultiMap(benchmark::State& state, std::size_t n) {
       }
     }
     t.has_stats = F::Stats(*maps[0]) != nullptr;
-    t.AddDelta(before_sum, after_sum);
-    t.SetLifetime(after_sum);
-    t.live_bytes_full = static_cast<double>(after_sum.live_bytes);
+    t.RecordFull(before_sum, after_sum);
     if (error.empty() && total != n) error = "multi_map: total size " + std::to_string(total);
     if (!error.empty()) {
       state.SkipWithError(error.c_str());

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "allocators/process_malloc.h"
+#include "allocators/sanitizers.h"
 #include "experiments/common/output.h"
 
 namespace experiments {
@@ -69,7 +70,7 @@ std::string BuildFlagsDescription() {
 #else
   absl::StrAppend(&flags, " assertions-on");
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HAMT_ADDRESS_SANITIZER)
   absl::StrAppend(&flags, " -fsanitize=address");
 #endif
   return flags;

@@ -5,22 +5,37 @@
 // (wrong-size or double free, leak) aborts with a message, so libFuzzer saves the input as
 // crash-<sha1>. Build and run: see hamt/fuzz/README.md.
 //
-// HAMT_FUZZ_POLICY=<group> (malloc, bump, recycler, fault) restricts byte 0 to one policy group,
-// for long sessions that spend their time on one group.
+// HAMT_FUZZ_POLICY=<group or policy name> (malloc, bump, recycler, fault, library, pmr, or e.g.
+// recycler-16) restricts byte 0 to that group or policy, for long sessions that spend their time
+// on one of them.
 //
-// mimalloc/jemalloc/tcmalloc policies are not included: they are loaded with dlopen
-// (allocators/private_library.h), which this standalone clang build does not link.
+// The mimalloc, jemalloc and tcmalloc policies use those libraries' own APIs, loaded privately
+// with dlopen (allocators/private_library.h), so malloc stays AddressSanitizer's. jemalloc needs
+// the static-TLS tunable, so LLVMFuzzerInitialize re-executes the fuzzer with it when a jemalloc
+// policy is selected.
+#if !defined(__clang__)
+#error "map_fuzzer needs clang's libFuzzer: bazel build --config=fuzz //hamt/fuzz:map_fuzzer (see hamt/fuzz/README.md)"
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "allocators/bump_pool.h"
+#include "allocators/jemalloc_arena_policy.h"
+#include "allocators/jemalloc_policy.h"
 #include "allocators/malloc_policy.h"
+#include "allocators/mimalloc_heap_policy.h"
+#include "allocators/mimalloc_policy.h"
+#include "allocators/pmr.h"
+#include "allocators/private_library.h"
 #include "allocators/slot_recycler.h"
+#include "allocators/tcmalloc_policy.h"
 #include "gtest/gtest.h"
 #include "hamt/fuzz/operations.h"
 #include "hamt/internal/testing_policies.h"
@@ -47,6 +62,12 @@ std::string RunBump(const std::uint8_t* data, std::size_t size) {
                                              [] { return allocators::BumpPool(Pool(kSlots)); });
 }
 
+// A policy that needs no arguments.
+template <class Policy>
+std::string RunDefault(const std::uint8_t* data, std::size_t size) {
+  return RunOperations<Policy>(data, size, [] { return Policy(); });
+}
+
 template <std::size_t kSlots>
 std::string RunRecycler(const std::uint8_t* data, std::size_t size) {
   return RunOperations<allocators::SlotRecycler>(
@@ -56,15 +77,8 @@ std::string RunRecycler(const std::uint8_t* data, std::size_t size) {
 // Pool capacities 0, 16, 64, 256 and 4096 slots: from "everything falls back to malloc" through
 // exhaustion after a few nodes to never exhausted by these small maps.
 const PolicyCase kPolicies[] = {
-    {"malloc", "malloc",
-     [](const std::uint8_t* data, std::size_t size) {
-       return RunOperations<allocators::MallocPolicy>(data, size,
-                                                      [] { return allocators::MallocPolicy(); });
-     }},
-    {"checked-size", "malloc",
-     [](const std::uint8_t* data, std::size_t size) {
-       return RunOperations<CheckedSizePolicy>(data, size, [] { return CheckedSizePolicy(); });
-     }},
+    {"malloc", "malloc", RunDefault<allocators::MallocPolicy>},
+    {"checked-size", "malloc", RunDefault<CheckedSizePolicy>},
     {"bump-0", "bump", RunBump<0>},
     {"bump-16", "bump", RunBump<16>},
     {"bump-64", "bump", RunBump<64>},
@@ -90,7 +104,25 @@ const PolicyCase kPolicies[] = {
        using P = FaultInjectingPolicy<allocators::BumpPool>;
        return RunOperations<P>(data, size, [] { return P(allocators::BumpPool(Pool(16))); });
      }},
+    {"fault-mimalloc-heap", "fault",
+     [](const std::uint8_t* data, std::size_t size) {
+       using P = FaultInjectingPolicy<allocators::MimallocHeapPolicy>;
+       return RunOperations<P>(data, size, [] { return P(allocators::MimallocHeapPolicy()); });
+     }},
+    // The allocator libraries' own APIs (a heap / an arena per map where the library has them).
+    {"mimalloc", "library", RunDefault<allocators::MimallocPolicy>},
+    {"mimalloc-heap", "library", RunDefault<allocators::MimallocHeapPolicy>},
+    {"jemalloc", "library", RunDefault<allocators::JemallocPolicy>},
+    {"jemalloc-arena", "library", RunDefault<allocators::JemallocArenaPolicy>},
+    {"tcmalloc", "library", RunDefault<allocators::TcmallocPolicy>},
+    // std::pmr resources behind the policy interface.
+    {"pmr-monotonic", "pmr", RunDefault<allocators::PmrMonotonicPolicy>},
+    {"pmr-pool", "pmr", RunDefault<allocators::PmrPoolPolicy>},
 };
+
+bool NeedsJemalloc(const PolicyCase& policy) {
+  return std::strncmp(policy.name, "jemalloc", 8) == 0;
+}
 
 std::vector<const PolicyCase*>& Selected() {
   static std::vector<const PolicyCase*> selected;
@@ -111,18 +143,41 @@ class AbortOnFailure : public testing::EmptyTestEventListener {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   testing::UnitTest::GetInstance()->listeners().Append(new AbortOnFailure);
   const char* group = std::getenv("HAMT_FUZZ_POLICY");
+  bool needs_jemalloc = false;
   for (const PolicyCase& policy : kPolicies) {
     if (group == nullptr || *group == '\0' || std::strcmp(group, policy.group) == 0 ||
         std::strcmp(group, policy.name) == 0) {
       Selected().push_back(&policy);
+      needs_jemalloc |= NeedsJemalloc(policy);
     }
   }
   if (Selected().empty()) {
     std::fprintf(stderr, "hamt fuzz: HAMT_FUZZ_POLICY=%s matches no policy or group\n", group);
     std::exit(2);
+  }
+  // Returns only in a process that can dlopen jemalloc (or after printing why it cannot).
+  if (needs_jemalloc) allocators::ReexecWithStaticTlsIfNeeded(*argc, *argv);
+  // Load every selected library now, so that a missing one is one clear message, not a "crash"
+  // that libFuzzer would save as an input.
+  static const std::uint8_t kEmptyInput[1] = {0};
+  for (const PolicyCase* policy : Selected()) {
+    try {
+      const std::string error = policy->run(kEmptyInput, sizeof(kEmptyInput));
+      if (!error.empty()) {
+        std::fprintf(stderr, "hamt fuzz: policy %s fails on the empty input: %s\n", policy->name,
+                     error.c_str());
+        std::exit(2);
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr,
+                   "hamt fuzz: policy %s is unavailable: %s (set HAMT_FUZZ_POLICY to fuzz the "
+                   "others)\n",
+                   policy->name, e.what());
+      std::exit(2);
+    }
   }
   return 0;
 }

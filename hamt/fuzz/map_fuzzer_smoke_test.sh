@@ -44,7 +44,8 @@ start=$(date +%s)
 echo "building map_fuzzer with $cxx"
 "$cxx" "${flags[@]}" -I"$root" \
   "$root/hamt/fuzz/map_fuzzer.cc" "$root/allocators/stats.cc" "$root/allocators/slot_pool.cc" \
-  "${libs[@]}" -o "$out/map_fuzzer"
+  "$root/allocators/private_library.cc" "$root/allocators/jemalloc_arena_policy.cc" \
+  "${libs[@]}" -ldl -o "$out/map_fuzzer"
 echo "built in $(( $(date +%s) - start )) s"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:symbolize=1

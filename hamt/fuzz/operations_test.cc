@@ -10,8 +10,14 @@
 #include <vector>
 
 #include "allocators/bump_pool.h"
+#include "allocators/jemalloc_arena_policy.h"
+#include "allocators/jemalloc_policy.h"
 #include "allocators/malloc_policy.h"
+#include "allocators/mimalloc_heap_policy.h"
+#include "allocators/mimalloc_policy.h"
+#include "allocators/pmr.h"
 #include "allocators/slot_recycler.h"
+#include "allocators/tcmalloc_policy.h"
 #include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/fuzz/operations.h"
@@ -135,6 +141,26 @@ TEST(OperationsTest, FaultInjection) {
 TEST(OperationsTest, FaultInjectionSlotRecycler) {
   using P = FaultInjectingPolicy<allocators::SlotRecycler>;
   RunAll<P>([] { return P(allocators::SlotRecycler(Pool(64))); });
+}
+
+// The allocator libraries' own APIs, loaded privately (jemalloc needs the static-TLS tunable: the
+// test's env in BUILD).
+template <class Policy>
+void RunAllDefault() {
+  RunAll<Policy>([] { return Policy(); });
+}
+
+TEST(OperationsTest, Mimalloc) { RunAllDefault<allocators::MimallocPolicy>(); }
+TEST(OperationsTest, MimallocHeap) { RunAllDefault<allocators::MimallocHeapPolicy>(); }
+TEST(OperationsTest, Jemalloc) { RunAllDefault<allocators::JemallocPolicy>(); }
+TEST(OperationsTest, JemallocArena) { RunAllDefault<allocators::JemallocArenaPolicy>(); }
+TEST(OperationsTest, Tcmalloc) { RunAllDefault<allocators::TcmallocPolicy>(); }
+TEST(OperationsTest, PmrMonotonic) { RunAllDefault<allocators::PmrMonotonicPolicy>(); }
+TEST(OperationsTest, PmrPool) { RunAllDefault<allocators::PmrPoolPolicy>(); }
+
+TEST(OperationsTest, FaultInjectionMimallocHeap) {
+  using P = FaultInjectingPolicy<allocators::MimallocHeapPolicy>;
+  RunAll<P>([] { return P(allocators::MimallocHeapPolicy()); });
 }
 
 // The decoder must be able to report: a policy that leaks a live block's bytes from its

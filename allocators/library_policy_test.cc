@@ -1,6 +1,8 @@
 // Tests every allocator policy through the same typed suite (alignment, exact telemetry, move), then
 // the library-backed ones' own behavior (heaps and arenas, load errors). main() re-executes the
 // test with the static-TLS tunable (private_library.h), so this also proves that path.
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -228,8 +230,62 @@ TEST(JemallocArenaPolicyTest, DestroyWithLiveBlocksAndRecreate) {
   for (int round = 0; round < 3; ++round) {
     JemallocArenaPolicy policy;
     for (int i = 0; i < 1000; ++i) (void)policy.allocate(136);  // dropped without freeing
-  }  // tcache.destroy + arena.<i>.destroy discard them
+  }  // tcache.destroy + arena.<i>.reset discard them
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");  // no mallctl failure warnings
+}
+
+TEST(JemallocArenaPolicyTest, ReleasedArenaIsReusedEmpty) {
+  unsigned first = 0;
+  {
+    JemallocArenaPolicy policy;
+    first = policy.arena_index();
+    for (int i = 0; i < 100; ++i) (void)policy.allocate(72);  // dropped without freeing
+  }
+  EXPECT_GE(JemallocArenaPolicy::ReleasedArenaCount(), 1u);
+  JemallocArenaPolicy reused;
+  EXPECT_EQ(reused.arena_index(), first);  // the last one released is taken first
+  // The reset discarded the old blocks: the arena holds nothing but what we allocate now.
+  const std::string allocated =
+      "stats.arenas." + std::to_string(reused.arena_index()) + ".small.allocated";
+  auto arena_bytes = [&] {
+    std::uint64_t epoch = 1;
+    std::size_t epoch_size = sizeof(epoch);
+    reused.api().mallctl("epoch", &epoch, &epoch_size, &epoch, sizeof(epoch));
+    std::size_t bytes = 0;
+    std::size_t size = sizeof(bytes);
+    EXPECT_EQ(reused.api().mallctl(allocated.c_str(), &bytes, &size, nullptr, 0), 0);
+    return bytes;
+  };
+  EXPECT_EQ(arena_bytes(), 0u);
+  void* p = reused.allocate(72);
+  EXPECT_TRUE(reused.owns(p));
+  reused.deallocate(p, 72);
+}
+
+// Many short-lived policies (one per map, as the fuzzer and the matrix make them) must not grow
+// jemalloc's metadata: destroying arenas did, by ~4 KB each.
+TEST(JemallocArenaPolicyTest, ShortLivedPoliciesDoNotGrowMetadata) {
+  auto metadata_bytes = [] {
+    const JemallocApi& api = Jemalloc();
+    std::uint64_t epoch = 1;
+    std::size_t epoch_size = sizeof(epoch);
+    api.mallctl("epoch", &epoch, &epoch_size, &epoch, sizeof(epoch));
+    std::size_t bytes = 0;
+    std::size_t size = sizeof(bytes);
+    EXPECT_EQ(api.mallctl("stats.metadata", &bytes, &size, nullptr, 0), 0);
+    return bytes;
+  };
+  auto cycle = [] {
+    JemallocArenaPolicy policy;
+    std::vector<void*> blocks;
+    for (int i = 0; i < 200; ++i) blocks.push_back(policy.allocate(8 * (1 + i % 40)));
+    for (int i = 0; i < 200; ++i) policy.deallocate(blocks[i], 8 * (1 + i % 40));
+  };
+  for (int i = 0; i < 10; ++i) cycle();  // warm up: the list and the tcaches' metadata
+  const std::size_t before = metadata_bytes();
+  for (int i = 0; i < 2000; ++i) cycle();
+  const std::size_t after = metadata_bytes();
+  EXPECT_LT(after, before + 256u * 1024) << before << " -> " << after << " bytes of metadata";
 }
 
 TEST(TcmallocPolicyTest, SizedFreeRoundTrip) {

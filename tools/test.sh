@@ -2,14 +2,14 @@
 # The test command: installs what is missing, runs `bazel test //...`, and ends with the line
 # "N passed, N failed" counted from Bazel's per-target test results. Exits non-zero if any test
 # failed or did not build.
-#   tools/test.sh                             # plain suite, then ASan+UBSan suite (CI: .ci/run)
+#   tools/test.sh                             # plain, then ASan+UBSan, then TSan (CI: .ci/run)
 #   HAMT_TEST_CONFIGS=plain tools/test.sh     # the plain suite only
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tools/setup.sh || exit 1
 
-configs=${HAMT_TEST_CONFIGS:-plain asan_ubsan}
+configs=${HAMT_TEST_CONFIGS:-plain asan_ubsan tsan}
 passed=0
 failed=0
 status=0

@@ -52,7 +52,13 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:symbolize=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "=== replaying the seed corpus ==="
-"$out/map_fuzzer" "$root"/hamt/fuzz/corpus/* 2>&1 | tail -n 3
+replay_log="$work/replay.log"
+if ! "$out/map_fuzzer" "$root"/hamt/fuzz/corpus/* >"$replay_log" 2>&1; then
+  cat "$replay_log"
+  echo "FAIL: a seed corpus input fails"
+  exit 1
+fi
+echo "replayed $(grep -c '^Executed ' "$replay_log") inputs"
 
 echo "=== fuzzing for $seconds s (seed 1) ==="
 mkdir -p "$work/corpus"

@@ -24,6 +24,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "allocators/bump_pool.h"
 #include "allocators/jemalloc_arena_policy.h"
@@ -77,7 +78,7 @@ void AllocFree(benchmark::State& state, std::function<P()> make, std::size_t byt
     const std::size_t size = bytes != 0 ? bytes : kMix[i++ % kMixLength];
     void* p = policy->allocate(size);
     if (touch) *static_cast<volatile std::uint64_t*>(p) = size;
-    benchmark::DoNotOptimize(p);
+    benchmark::DoNotOptimize(std::as_const(p));
     policy->deallocate(p, size);
     if (reset && --until_reset == 0) [[unlikely]] {
       state.PauseTiming();

@@ -16,8 +16,7 @@ start=$(date +%s)
 count=$(grep -c '"run_type": "iteration"' "$out")
 echo "$count threaded benchmarks in $(( $(date +%s) - start )) s"
 [[ $count -ge 100 ]] || fail "only $count threaded benchmarks ran (expected every policy x workload)"
-if grep -q '"error_occurred": true' "$out"; then
-  grep -B3 '"error_occurred": true' "$out" | grep '"name"' >&2
-  fail "benchmarks above reported an error"
-fi
+errors=$(awk '/"name":/ { name = $2 } /"error_message":/ { print name, $0 }' "$out")
+[[ -z "$errors" ]] || fail "benchmarks reported errors:
+$errors"
 echo PASS

@@ -17,6 +17,7 @@
 #include <numeric>
 #include <random>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -125,7 +126,7 @@ void BM_Find(benchmark::State& state) {
   for (auto _ : state) {
     Value sum = 0;
     for (Key key : keys) sum += FindValue(map, key);
-    benchmark::DoNotOptimize(sum);
+    benchmark::DoNotOptimize(std::as_const(sum));
   }
   SetCounters(state, map, n);
 }

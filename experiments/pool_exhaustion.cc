@@ -694,8 +694,8 @@ Analysis Analyze(const std::vector<Row>& rows, const std::vector<ReferenceRow>& 
           options.repetitions);
     }
     if (!options.prefault) {
+      const std::vector<std::uint64_t> pools = DistinctPools(rows);
       for (std::uint64_t n : CompareSmallAndLargePool(rows, {}).ns) {
-        const std::vector<std::uint64_t> pools = DistinctPools(rows);
         for (std::uint64_t pool : {pools.front(), pools.back()}) {
           analysis.prefaulted.push_back(
               MeasureCell({Policy::kBumpPool, n, pool}, options.repetitions, /*prefault=*/true));

@@ -167,6 +167,7 @@ int Run(int argc, char** argv) {
   int jobs = absl::GetFlag(FLAGS_jobs);
   if (jobs < 0 || jobs > 256) FlagError("jobs", "must be in [0, 256]");
   if (jobs == 0) jobs = sweep ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+  const bool prefault = absl::GetFlag(FLAGS_prefault);
   const double headroom = absl::GetFlag(FLAGS_headroom);
   if (!(headroom >= 0 && headroom <= 1000)) FlagError("headroom", "must be in [0, 1000] percent");
   const std::uint64_t search_limit = experiments::ParseCountList(
@@ -236,7 +237,7 @@ int Run(int argc, char** argv) {
   metadata["mode"] = sweep ? "sweep" : "default";
   metadata["repetitions"] = repetitions;
   metadata["headroom_pct"] = headroom;
-  metadata["prefault"] = absl::GetFlag(FLAGS_prefault);
+  metadata["prefault"] = prefault;
   metadata["jobs"] = jobs;
 
   const std::string process_malloc = allocators::DetectProcessMalloc().Describe();
@@ -257,7 +258,6 @@ int Run(int argc, char** argv) {
   std::mutex mutex;
   std::size_t next = 0, done = rows.size();
   std::exception_ptr failure;
-  const bool prefault = absl::GetFlag(FLAGS_prefault);
   auto worker = [&] {
     for (;;) {
       const pe::Cell* cell;
@@ -321,7 +321,7 @@ int Run(int argc, char** argv) {
   options.headroom_pct = headroom;
   options.repetitions = repetitions;
   options.capacity_search_limit = search_limit;
-  options.prefault = absl::GetFlag(FLAGS_prefault);
+  options.prefault = prefault;
   const pe::Analysis analysis = pe::Analyze(rows, reference, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();

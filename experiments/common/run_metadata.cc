@@ -73,6 +73,9 @@ std::string BuildFlagsDescription() {
 #if defined(HAMT_ADDRESS_SANITIZER)
   absl::StrAppend(&flags, " -fsanitize=address");
 #endif
+#if defined(HAMT_THREAD_SANITIZER)
+  absl::StrAppend(&flags, " -fsanitize=thread");
+#endif
   return flags;
 }
 

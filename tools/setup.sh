@@ -14,6 +14,7 @@ declare -A why=(
   [libabsl-dev]="Abseil: hash, flat_hash_map, flags, strings"
   [libbenchmark-dev]="Google Benchmark"
   [libgtest-dev]="GoogleTest"
+  [libgmock-dev]="GoogleMock (gmock/gmock.h, libgmock.a): a separate package from GoogleTest"
   [libmimalloc-dev]="mimalloc"
   [libjemalloc-dev]="jemalloc"
   [libgoogle-perftools-dev]="tcmalloc (gperftools)"
@@ -21,6 +22,8 @@ declare -A why=(
   [python3-matplotlib]="analysis: figures"
   [python3-pandas]="analysis: tables"
   [python3-scipy]="analysis: statistics"
+  [python3-jinja2]="analysis: LaTeX tables (pandas' Styler needs it; pandas only recommends it)"
+  [llvm-14]="llvm-symbolizer-14: readable stacks in the clang fuzzer's sanitizer reports"
   [valgrind]="memcheck test of the pool-exhaustion run"
 )
 

@@ -2,6 +2,11 @@
 # The test command: installs what is missing, runs `bazel test //...`, and ends with the line
 # "N passed, N failed" counted from Bazel's per-target test results. Exits non-zero if any test
 # failed or did not build.
+#
+# A test that cannot run here for a reason tools/setup.sh cannot fix (the kernel, the sandbox's
+# permissions) prints a line "SKIPPED: <reason>" and exits 0; it is counted as skipped, never as
+# passed, and the reason is printed. A tool that setup.sh installs is never a reason to skip: a test
+# whose tool is missing fails and names the Debian package.
 #   tools/test.sh                             # plain, then ASan+UBSan, then TSan (CI: .ci/run)
 #   HAMT_TEST_CONFIGS=plain tools/test.sh     # the plain suite only
 set -uo pipefail
@@ -12,6 +17,8 @@ tools/setup.sh || exit 1
 configs=${HAMT_TEST_CONFIGS:-plain asan_ubsan tsan}
 passed=0
 failed=0
+skipped=0
+skip_reasons=()
 status=0
 
 # GCC 12's ThreadSanitizer runtime aborts at start-up ("unexpected memory mapping") on kernels that
@@ -31,6 +38,7 @@ tsan_usable() {
 for config in $configs; do
   if [[ "$config" == tsan ]] && ! tsan_usable; then
     echo "=== tsan: SKIPPED: ThreadSanitizer cannot run on this machine (above) ==="
+    skip_reasons+=("the whole tsan suite: ThreadSanitizer cannot start on this kernel")
     continue
   fi
   flags=()
@@ -46,12 +54,29 @@ for config in $configs; do
     # The build itself failed: no test result to count, so count the failure once.
     f=1
   fi
-  echo "$config: $p passed, $f failed"
+  # A passed target whose log declares a skip did not run: count it as skipped, not passed.
+  testlogs=$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)
+  s=0
+  for target in $(grep -oE '^//[^ ]+ .*PASSED( in|$)' "$log" | awk '{print $1}'); do
+    dir="$testlogs/${target#//}"; dir="${dir/://}"
+    reason=$(find "$dir" -name test.log -exec grep -h -m1 '^SKIPPED: ' {} + 2>/dev/null | head -1)
+    if [[ -n "$reason" ]]; then
+      s=$((s + 1))
+      skip_reasons+=("$config $target: ${reason#SKIPPED: }")
+    fi
+  done
+  p=$((p - s))
+  echo "$config: $p passed, $f failed, $s skipped"
   passed=$((passed + p))
   failed=$((failed + f))
+  skipped=$((skipped + s))
   [[ $bazel_status -ne 0 ]] && status=1
   rm -f "$log"
 done
 [[ $failed -gt 0 ]] && status=1
+if [[ ${#skip_reasons[@]} -gt 0 ]]; then
+  echo "skipped (did not run, not counted as passed): $skipped test(s)"
+  printf '  %s\n' "${skip_reasons[@]}"
+fi
 echo "$passed passed, $failed failed"
 exit $status

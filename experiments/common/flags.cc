@@ -1,5 +1,6 @@
 #include "experiments/common/flags.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -8,9 +9,11 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "experiments/common/console.h"
 
 namespace experiments {
 namespace {
@@ -24,6 +27,29 @@ bool IsUsageFlag(absl::string_view name) {
          name == "version" || name == "only_check_args" || name == "helpon" ||
          name == "helpmatch" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
          name == "undefok";
+}
+
+std::string usage_message;
+
+// --help: the usage line, then every flag this program defines (not Abseil's own), with its help
+// and default, on stdout; exit status 0. Abseil's own --help only lists flags from a file named
+// after the binary, which per-malloc builds (pool_exhaustion_glibc) never match.
+[[noreturn]] void PrintHelpAndExit() {
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), "experiments/")) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(), [](const absl::CommandLineFlag* a,
+                                           const absl::CommandLineFlag* b) {
+    return a->Name() < b->Name();
+  });
+  std::cout << usage_message << "\n\nFlags:\n";
+  for (const absl::CommandLineFlag* flag : flags) {
+    std::cout << "  --" << flag->Name() << "  " << flag->Help() << " (default: "
+              << (flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue()) << ")\n";
+  }
+  std::cout << "  --help  this text\n";
+  std::exit(0);
 }
 
 void CheckArguments(int argc, char** argv) {
@@ -40,6 +66,7 @@ void CheckArguments(int argc, char** argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
+    if (name == "help" || name == "helpfull" || name == "helpshort") PrintHelpAndExit();
     if (IsUsageFlag(name)) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     bool negated = false;
@@ -48,7 +75,10 @@ void CheckArguments(int argc, char** argv) {
       negated = flag != nullptr && flag->IsOfType<bool>();
       if (!negated) flag = nullptr;
     }
-    if (flag == nullptr) FlagError(name, "unknown flag (see --help)");
+    if (flag == nullptr) {
+      FlagError(name.size() > 40 ? absl::StrCat(name.substr(0, 40), "...") : std::string(name),
+                "unknown flag (see --help)");
+    }
     if (negated) {
       if (has_value) FlagError(name, "a --no flag takes no value");
       specified_flags.emplace_back(flag->Name());
@@ -65,7 +95,7 @@ void CheckArguments(int argc, char** argv) {
     }
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      FlagError(name, absl::StrCat("bad value '", value, "': ", error));
+      FlagError(name, absl::StrCat("bad value ", QuoteValue(value), ": ", error));
     }
     specified_flags.emplace_back(flag->Name());
   }
@@ -93,6 +123,7 @@ std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_vi
     program_name = std::string(path.substr(path.rfind('/') + 1));
   }
   absl::SetProgramUsageMessage(usage);
+  usage_message = std::string(usage);
   CheckArguments(argc, argv);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> result;
@@ -124,18 +155,18 @@ std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_v
     const bool digits_only =
         !token.empty() && token.find_first_not_of("0123456789") == std::string::npos;
     if (!digits_only) {
-      FlagError(flag, absl::StrCat("'", item, "' is not a whole number in [", min_value, ", ",
-                                   max_value, "]"));
+      FlagError(flag, absl::StrCat(QuoteValue(item), " is not a whole number in [", min_value,
+                                   ", ", max_value, "]"));
     }
     std::uint64_t value = 0;
     if (!absl::SimpleAtoi(token, &value) || value > max_value / multiplier) {
-      FlagError(flag, absl::StrCat("'", item, "' is out of range [", min_value, ", ", max_value,
-                                   "]"));
+      FlagError(flag, absl::StrCat(QuoteValue(item), " is out of range [", min_value, ", ",
+                                   max_value, "]"));
     }
     value *= multiplier;
     if (value < min_value || value > max_value) {
-      FlagError(flag, absl::StrCat("'", item, "' is out of range [", min_value, ", ", max_value,
-                                   "]"));
+      FlagError(flag, absl::StrCat(QuoteValue(item), " is out of range [", min_value, ", ",
+                                   max_value, "]"));
     }
     values.push_back(value);
   }

@@ -8,7 +8,9 @@
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <vector>
 
@@ -18,6 +20,18 @@ namespace experiments {
 
 // The exit status for every usage error: a bad flag, a bad value, an unwritable output path.
 inline constexpr int kUsageErrorExit = 2;
+
+// A bad flag value found by library code, which reports it rather than exiting: the program's
+// main turns it into FlagError(flag(), what()).
+class UsageError : public std::invalid_argument {
+ public:
+  UsageError(std::string flag, const std::string& message)
+      : std::invalid_argument(message), flag_(std::move(flag)) {}
+  const std::string& flag() const { return flag_; }
+
+ private:
+  std::string flag_;
+};
 
 // Sets the program name used in error messages (`program`, or argv[0]'s file name when empty) and
 // parses the flags; on any error prints "<program>: <message>" to stderr and exits with

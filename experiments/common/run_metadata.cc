@@ -85,23 +85,39 @@ long PeakRssKb() {
   return usage.ru_maxrss;
 }
 
-nlohmann::ordered_json CollectRunMetadata(int argc, char** argv) {
-  nlohmann::ordered_json metadata;
-  metadata["date"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+std::string GitCommit() {
   std::string commit = FirstLineOf("git rev-parse HEAD");
-  if (commit.empty()) commit = "unknown";
-  else if (!FirstLineOf("git status --porcelain --untracked-files=no").empty()) commit += "-dirty";
-  metadata["git_commit"] = commit;
-  metadata["compiler"] = CompilerDescription();
-  metadata["build_flags"] = BuildFlagsDescription();
-  metadata["cpu_model"] = CpuModel();
-  metadata["cpu_count"] = std::thread::hardware_concurrency();
+  if (commit.empty()) return "unknown";
+  if (!FirstLineOf("git status --porcelain --untracked-files=no").empty()) commit += "-dirty";
+  return commit;
+}
+
+Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const std::string& mode,
+                                           const std::string& run_id, int argc, char** argv,
+                                           const nlohmann::ordered_json& config) {
+  using F = schema::RunMetadata::Field;
+  Record<schema::RunMetadata> m;
   utsname uts{};
-  if (::uname(&uts) == 0) metadata["kernel"] = absl::StrCat(uts.sysname, " ", uts.release);
-  metadata["process_malloc"] = allocators::DetectProcessMalloc().Describe();
-  std::vector<std::string> args(argv, argv + argc);
-  metadata["argv"] = args;
-  return metadata;
+  const std::string kernel =
+      ::uname(&uts) == 0 ? absl::StrCat(uts.sysname, " ", uts.release) : std::string("unknown");
+  m.Set(F::kExperiment, experiment)
+      .Set(F::kSchemaVersion, schema::kVersion)
+      .Set(F::kMode, mode)
+      .Set(F::kRunId, run_id)
+      .Set(F::kDate, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()))
+      .Set(F::kGitCommit, GitCommit())
+      .Set(F::kCompiler, CompilerDescription())
+      .Set(F::kBuildFlags, BuildFlagsDescription())
+      .Set(F::kCpuModel, CpuModel())
+      .Set(F::kCpuCount, std::thread::hardware_concurrency())
+      .Set(F::kKernel, kernel)
+      .Set(F::kProcessMalloc, allocators::DetectProcessMalloc().Describe())
+      .Set(F::kArgv, std::vector<std::string>(argv, argv + argc))
+      .Set(F::kConfig, config)
+      .Set(F::kComplete, false)
+      .Set(F::kSessions, 1)
+      .Set(F::kDurationSeconds, 0.0);
+  return m;
 }
 
 }  // namespace experiments

@@ -4,13 +4,23 @@
 
 #include <string>
 
+#include "experiments/common/records.h"
+#include "experiments/schema/schema.h"
 #include "nlohmann/json.hpp"
 
 namespace experiments {
 
-// Date (UTC, ISO 8601), git commit (and whether the tree was dirty), compiler and build flags,
-// CPU model and count, kernel, the process allocator's identity and version, and the command line.
-nlohmann::ordered_json CollectRunMetadata(int argc, char** argv);
+// A run_metadata record (experiments/schema/schema.json) for a run starting now: date (UTC), git
+// commit (and whether the tree was dirty), compiler and build flags, CPU model and count, kernel,
+// the process allocator's identity, the command line and `config`; not complete, one session,
+// no time spent yet.
+Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const std::string& mode,
+                                           const std::string& run_id, int argc, char** argv,
+                                           const nlohmann::ordered_json& config);
+
+// The workspace's git commit, with "-dirty" when tracked files have uncommitted changes;
+// "unknown" outside a git checkout.
+std::string GitCommit();
 
 // "model name" from /proc/cpuinfo, or "unknown".
 std::string CpuModel();

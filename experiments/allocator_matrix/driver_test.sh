@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The allocator_matrix driver end to end: a quick filtered run through all four per-malloc
+# binaries, the merged CSV against the schema, bad input, a second run on a busy --out, Ctrl-C,
+# and a benchmark binary that crashes.
+set -u
+driver="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+small=(--quick --repetitions=1 --threads=1 --filter='^(insert_seq|find_hit)/[^/]+/keys:1000/')
+
+check_quick_run() {
+  local out="$tmp/matrix"
+  local start=$SECONDS
+  "$driver" "${small[@]}" --out="$out" 2>"$tmp/quick.stderr" >/dev/null ||
+    { fail "driver exited $?: $(tail -3 "$tmp/quick.stderr")"; return; }
+  echo "quick filtered run took $((SECONDS - start)) s"
+  for m in glibc mimalloc jemalloc tcmalloc; do
+    local f="$out/matrix_$m.json"
+    [[ -s "$f" ]] || fail "$f missing"
+    grep -q '"benchmarks"' "$f" || fail "$f has no benchmarks array"
+    grep -q "\"process_malloc\": \"$m\"" "$f" || fail "$f context lacks process_malloc $m"
+    grep -q '"run_type": "iteration"' "$f" || fail "$f lacks per-repetition entries"
+  done
+  local csv="$out/allocator_matrix.csv"
+  [[ -s "$csv" ]] || { fail "$csv missing"; return; }
+  head -1 "$csv" | grep -q '^schema_version,process_malloc,workload,policy,n,threads,repetitions,ns_per_op,' ||
+    fail "CSV header is '$(head -1 "$csv")'"
+  for m in glibc mimalloc jemalloc tcmalloc; do
+    for w in insert_seq find_hit; do
+      for p in bump_pool slot_recycler malloc mimalloc jemalloc jemalloc_arena tcmalloc pmr_pool \
+               std_unordered_map; do
+        grep -q "^2,$m,$w,$p,1000,1,1,[0-9.e+]*," "$csv" || fail "no timed row for $m $w $p"
+      done
+    done
+  done
+  awk -F, 'NR > 1 && $16 != "" {found=1} END {exit !found}' "$csv" &&
+    fail "rows with errors: $(awk -F, 'NR > 1 && $16 != ""' "$csv" | head -3)"
+  grep -q '"complete": true' "$out/context.json" || fail "context.json not complete"
+  grep -q '"cpu_scaling_enabled"' "$out/context.json" || fail "context.json lacks cpu_scaling_enabled"
+  grep -q '"git_commit"' "$out/context.json" || fail "context.json lacks the run metadata"
+  grep -q 'binaries left after this' "$tmp/quick.stderr" && fail "old progress wording"
+  grep -q -- '~-' "$tmp/quick.stderr" && fail "a negative estimate was printed"
+  find "$out" -name '*.tmp*' | grep -q . && fail "temporary files left"
+}
+
+check_bad_input() {
+  for bad in --no_such_flag --threads=0 --mallocs=glibc,ptmalloc --repetitions=x '--filter=(' \
+             "--out=/proc/nonexistent/dir" --min_time=nan --min_time=inf foo; do
+    local msg status
+    msg=$("$driver" "$bad" 2>&1 >/dev/null); status=$?
+    [[ $status == 2 ]] || fail "$bad exited $status, expected 2 ($msg)"
+    local name="${bad#--}"; name="${name%%=*}"
+    [[ "$msg" == *"$name"* ]] || fail "$bad: message does not name '$name': $msg"
+    [[ $(printf '%s\n' "$msg" | wc -l) == 1 ]] || fail "$bad: message is not one line: $msg"
+  done
+}
+
+# Waits until the driver has started a benchmark binary; prints its pid.
+child_of() {
+  local child=""
+  for _ in $(seq 1 200); do
+    child=$(pgrep -P "$1" | head -1)
+    [[ -n "$child" ]] && grep -q '^\[1/' "$2" 2>/dev/null && break
+    sleep 0.05
+  done
+  echo "$child"
+}
+
+check_busy_out_and_interrupt() {
+  local out="$tmp/busy"
+  "$driver" --quick --repetitions=3 --threads=1 --mallocs=glibc --out="$out" >/dev/null 2>"$tmp/first" &
+  local first=$!
+  local child; child=$(child_of "$first" "$tmp/first")
+  [[ -n "$child" ]] || { fail "the first driver started no benchmark binary"; kill "$first"; return; }
+  local msg status
+  msg=$("$driver" "${small[@]}" --out="$out" 2>&1 >/dev/null); status=$?
+  [[ $status == 2 && "$msg" == *"in use by pid $first"* ]] ||
+    fail "a second run on a busy --out: exit $status: $msg"
+  # Ctrl-C: the driver stops its child, waits for it, cleans up, publishes nothing.
+  kill -INT "$first"
+  wait "$first"; status=$?
+  [[ $status == 130 ]] || fail "interrupted driver exited $status, expected 130"
+  kill -0 "$child" 2>/dev/null && { fail "the benchmark binary $child outlived the driver"; kill -9 "$child"; }
+  find "$out" -name '*.tmp*' | grep -q . && fail "temporary files left after Ctrl-C"
+  [[ -e "$out/allocator_matrix.csv" ]] && fail "an interrupted run was published"
+  grep -q 'interrupted' "$tmp/first" || fail "no word about the interruption"
+}
+
+check_crash_is_named() {
+  local out="$tmp/crash"
+  "$driver" --quick --repetitions=3 --threads=1 --mallocs=glibc --out="$out" >/dev/null 2>"$tmp/crash.stderr" &
+  local driver_pid=$!
+  local child; child=$(child_of "$driver_pid" "$tmp/crash.stderr")
+  [[ -n "$child" ]] || { fail "no benchmark binary to crash"; kill "$driver_pid"; return; }
+  kill -SEGV "$child"
+  wait "$driver_pid"; local status=$?
+  [[ $status == 1 ]] || fail "a crashed benchmark binary: driver exited $status, expected 1"
+  grep -q 'killed by SIGSEGV' "$tmp/crash.stderr" || fail "the crash is not named: $(tail -2 "$tmp/crash.stderr")"
+}
+
+for check in check_quick_run check_bad_input check_busy_out_and_interrupt check_crash_is_named; do
+  before=$failures
+  $check
+  echo "$check: $([[ $failures -eq $before ]] && echo ok || echo FAILED)"
+done
+if [[ $failures -gt 0 ]]; then echo "$failures failure(s)"; exit 1; fi
+echo PASS

@@ -1,0 +1,130 @@
+#include "experiments/pool_exhaustion/console.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "experiments/common/console.h"
+
+namespace experiments::pool_exhaustion {
+namespace {
+
+using F = CellField;
+using R = schema::ReferenceRow::Field;
+
+std::string Ref(const ReferenceRecord* ref, R field, int digits) {
+  if (ref == nullptr || ref->IsNull(field)) return "-";
+  return absl::StrFormat("%.*f", digits, ref->Float(field));
+}
+
+}  // namespace
+
+std::string FormatTable(const std::vector<CellRecord>& rows,
+                        const std::vector<ReferenceRecord>& reference) {
+  constexpr const char* kFormat =
+      "%-13s %10s %10s | %11s %11s | %9s %8s | %8s %8s %6s | %21s | %8s %6s | %7s %6s\n";
+  std::string out;
+  absl::StrAppendFormat(&out, kFormat, "policy", "N", "pool", "demand", "ref", "util", "ref",
+                        "fallback", "predict", "ref", "fallbacks/allocations", "insert", "ref",
+                        "query", "ref");
+  absl::StrAppendFormat(&out, kFormat, "", "keys", "slots", "slots", "slots", "%", "%", "%", "%",
+                        "%", "", "ns/op", "ns/op", "ns/op", "ns/op");
+  out += std::string(170, '-') + "\n";
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) != kGrid) continue;
+    const bool bump = PolicyOf(r) == Policy::kBumpPool;
+    const bool pool = HasPool(PolicyOf(r));
+    const ReferenceRecord* ref =
+        bump ? FindReference(reference, r.Count(F::kN), r.Count(F::kPoolSlots)) : nullptr;
+    const double demand = r.Float(F::kSlotsDemanded), slots = r.Float(F::kPoolSlots);
+    const double predicted = demand <= slots || demand == 0 ? 0.0 : 100.0 * (1.0 - slots / demand);
+    absl::StrAppendFormat(
+        &out, kFormat, r.Str(F::kPolicy), FormatCount(r.Float(F::kN)),
+        pool ? FormatCount(slots) : "-", FormatCount(demand),
+        ref && !ref->IsNull(R::kSlotsDemanded) ? FormatCount(ref->Float(R::kSlotsDemanded)) : "-",
+        r.IsNull(F::kUtilizationPct) ? "-" : absl::StrFormat("%.1f", r.Float(F::kUtilizationPct)),
+        Ref(ref, R::kUtilizationPct, 1), absl::StrFormat("%.1f", r.Float(F::kFallbackPct)),
+        bump && slots > 0 ? absl::StrFormat("%.1f", predicted) : "-", Ref(ref, R::kFallbackPct, 0),
+        absl::StrCat(FormatCount(r.Float(F::kFallbackAllocations)), " / ",
+                     FormatCount(r.Float(F::kAllocations))),
+        absl::StrFormat("%.1f", r.Float(F::kInsertNsPerOp)), Ref(ref, R::kInsertNsPerOp, 0),
+        absl::StrFormat("%.1f", r.Float(F::kQueryNsPerOp)), Ref(ref, R::kQueryNsPerOp, 0));
+  }
+  out +=
+      "demand: fresh slots requested (incl. fallbacks); predict: 1 - capacity/demand; ref: the "
+      "reference study (Apple M4 Pro, Mojo HAMT, ~30 slots/entry), bump pool only; '-': not "
+      "reported or not applicable.\n";
+  return out;
+}
+
+std::string FormatFindings(const std::vector<FindingRecord>& findings, int width) {
+  using G = schema::Finding::Field;
+  std::string out = "\nFindings\n";
+  std::map<std::string, int> tally;
+  for (const FindingRecord& f : findings) {
+    const std::string& verdict = f.Str(G::kVerdict);
+    ++tally[verdict];
+    const std::string label = verdict == "reproduced"       ? "reproduced"
+                              : verdict == "not_reproduced" ? "NOT reproduced"
+                                                            : "not judged";
+    out += Wrap(absl::StrFormat("%d. [%s] %s", f.Int(G::kId), label, f.Str(G::kTitle)), width,
+                "  ", "     ");
+    out += Wrap("criterion: " + f.Str(G::kCriterion), width, "     ", "       ");
+    if (!f.Str(G::kSummary).empty()) out += Wrap(f.Str(G::kSummary), width, "     ", "     ");
+    if (!f.IsNull(G::kNeeds)) out += Wrap("needs: " + f.Str(G::kNeeds), width, "     ", "       ");
+    for (const std::string& line : f.StrList(G::kDetails)) {
+      out += Wrap(line, width, "       - ", "         ");
+    }
+  }
+  absl::StrAppendFormat(&out, "  %d of %d findings reproduced, %d not reproduced, %d not judged.\n",
+                        tally["reproduced"], findings.size(), tally["not_reproduced"],
+                        tally["not_judged"]);
+  return out;
+}
+
+std::string FormatSizing(const Results& results, int width) {
+  std::string out = "\nSizing\n";
+  using Q = schema::Recommendation::Field;
+  if (!results.recommendations.empty()) {
+    absl::StrAppendFormat(&out, "  recommended pool = demand measured at that N x %.2f:\n",
+                          1.0 + results.recommendations.front().Float(Q::kHeadroomPct) / 100.0);
+    std::map<std::int64_t, std::string> lines;
+    for (const RecommendationRecord& r : results.recommendations) {
+      std::string& line = lines[r.Int(Q::kN)];
+      if (line.empty()) line = absl::StrFormat("    N=%-12s", FormatCount(r.Float(Q::kN)));
+      absl::StrAppendFormat(&line, " %s %14s slots", r.Str(Q::kPolicy),
+                            FormatCount(r.Float(Q::kRecommendedSlots)));
+    }
+    for (const auto& [n, line] : lines) out += line + "\n";
+    out += Wrap("(only for measured N: slots per entry vary with N, so no N outside the measured "
+                "ones gets a recommendation)", width, "  ", "  ");
+  }
+  using S = schema::SizingFit::Field;
+  for (const FitRecord& fit : results.sizing_fits) {
+    out += Wrap(absl::StrFormat(
+                    "%s: straight line over N=%s..%s (descriptive): demand = %s + %.2f%s slots per "
+                    "entry x N%s; measured N within %.1f%% of it",
+                    fit.Str(S::kPolicy), FormatCount(fit.Float(S::kNMin)),
+                    FormatCount(fit.Float(S::kNMax)), FormatCount(fit.Float(S::kFixedSlots)),
+                    fit.Float(S::kSlotsPerEntry),
+                    fit.IsNull(S::kSlotsPerEntryStderr)
+                        ? ""
+                        : absl::StrFormat(" (+/- %.2f)", fit.Float(S::kSlotsPerEntryStderr)),
+                    fit.IsNull(S::kRSquared) ? ""
+                                             : absl::StrFormat(", R^2 %.4f", fit.Float(S::kRSquared)),
+                    fit.Float(S::kMaxDeviationPct)),
+                width, "  ", "    ");
+  }
+  using P = schema::PoolCapacity::Field;
+  if (!results.capacities.empty()) {
+    out += "  largest N without fallback (measured):\n";
+    for (const CapacityRecord& c : results.capacities) {
+      absl::StrAppendFormat(&out, "    pool %12s slots  %-13s %s%s keys\n",
+                            FormatCount(c.Float(P::kPoolSlots)), c.Str(P::kPolicy),
+                            c.Bool(P::kLowerBound) ? ">= " : "", FormatCount(c.Float(P::kLargestN)));
+    }
+  }
+  return out;
+}
+
+}  // namespace experiments::pool_exhaustion

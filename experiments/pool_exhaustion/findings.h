@@ -1,0 +1,29 @@
+// experiments/pool_exhaustion/findings.h: the reference study's six findings, judged once.
+//
+// Each finding is a pure function of the run's records (and the reference study's figures): it
+// takes whatever cells were measured, and when they cannot decide it, its verdict is not_judged and
+// `needs` says which cells would. The console, pool_exhaustion.json and the report all render the
+// records made here; nothing else states a criterion.
+#ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_FINDINGS_H_
+#define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_FINDINGS_H_
+
+#include <vector>
+
+#include "experiments/pool_exhaustion/records.h"
+
+namespace experiments::pool_exhaustion {
+
+// The six findings, from every other section of `results`.
+std::vector<FindingRecord> JudgeFindings(const Results& results,
+                                         const std::vector<ReferenceRecord>& reference);
+
+// The N at which finding 4 compares the smallest and the largest pool (fallbacks >= 50% in the
+// smallest, none in the largest), from grid rows: also the cells re-measured prefaulted.
+struct PoolPair {
+  std::uint64_t n, small_pool, large_pool;
+};
+std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows);
+
+}  // namespace experiments::pool_exhaustion
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_FINDINGS_H_

@@ -1,0 +1,77 @@
+// experiments/pool_exhaustion/measure.h: the measurements of the pool-exhaustion study, and nothing
+// else (records.h turns them into result records; findings.h judges the records).
+//
+// The reference study filled a HAMT whose node arrays came from a bump pool of 8-byte slots with
+// keys 0..N-1 (value i*10), queried every key, and read the pool's telemetry. MeasureCell does the
+// same for one (policy, N, pool) cell. Every function here polls experiments::ThrowIfInterrupted()
+// between chunks of work, so Ctrl-C is honoured within a second in every phase.
+#ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_MEASURE_H_
+#define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_MEASURE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "allocators/stats.h"
+
+namespace experiments::pool_exhaustion {
+
+enum class Policy { kBumpPool, kSlotRecycler, kMalloc };
+
+absl::string_view PolicyName(Policy policy);
+std::optional<Policy> ParsePolicy(absl::string_view name);
+inline bool HasPool(Policy policy) { return policy != Policy::kMalloc; }
+// Every policy, in the order tables list them.
+inline constexpr Policy kAllPolicies[] = {Policy::kBumpPool, Policy::kSlotRecycler,
+                                          Policy::kMalloc};
+
+struct Cell {
+  Policy policy = Policy::kBumpPool;
+  std::uint64_t n = 0;
+  std::uint64_t pool_slots = 0;  // 0 for kMalloc
+  bool prefault = false;         // commit every pool page before the timed build
+  std::uint64_t seed = 0;        // hash seed; 0 is the default hash
+  friend bool operator==(const Cell&, const Cell&) = default;
+};
+
+struct Measurement {
+  Cell cell;
+  // Telemetry right after inserting the N keys (identical in every repetition; checked).
+  allocators::AllocStats stats;
+  std::vector<double> insert_ns;  // ns per key, one value per repetition
+  std::vector<double> query_ns;
+  long peak_rss_kb = 0;
+  std::string process_malloc;  // e.g. "glibc 2.36"
+};
+
+// Builds the map for `cell` `repetitions` times, queries every key and checks its value.
+// Throws std::runtime_error on a wrong or missing value, or when the counts differ between
+// repetitions (they are deterministic by construction); allocators::PoolReserveError when the pool
+// cannot be reserved; experiments::Interrupted on Ctrl-C.
+Measurement MeasureCell(const Cell& cell, int repetitions);
+
+// Inserts keys 0, 1, 2, ... into a map over a `pool_slots` pool until the first allocation falls
+// back, and returns how many keys went in without any fallback (at most `limit`). Every build of
+// 0..N-1 is a prefix of this one, so it is exactly the largest N the pool serves.
+std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit);
+
+// The cost of one allocation of `block_bytes`, served by a bump (a pool with room) or by the
+// fallback (a 0-slot pool, so every call falls back), in two patterns (schema: allocation_cost):
+//   batch: `count` allocations in a row, then all freed (fresh memory every time: the study's case);
+//   grow:  allocate a block, free the previous one (the map's pattern: an array grows by one entry),
+//          which lets malloc hand the block just freed straight back.
+// Returns ns per allocation, one value per repetition.
+enum class CostPattern { kBatch, kGrow };
+enum class ServedBy { kBump, kFallback };
+std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_by,
+                                          std::size_t block_bytes, std::size_t count,
+                                          int repetitions);
+
+double Median(std::vector<double> values);
+
+}  // namespace experiments::pool_exhaustion
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_MEASURE_H_

@@ -1,0 +1,217 @@
+#include "experiments/pool_exhaustion/plan.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "allocators/stats.h"
+#include "experiments/common/console.h"
+#include "experiments/common/flags.h"
+#include "experiments/pool_exhaustion/findings.h"
+#include "experiments/pool_exhaustion/sizing.h"
+
+namespace experiments::pool_exhaustion {
+namespace {
+
+using F = CellField;
+
+constexpr double kMaxSlotsPerKey = 32;       // measured 17-25 with this trie and hash
+constexpr double kMaxOverheadPerKey = 64;    // map live bytes (~22) plus malloc's headers and slack
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+double PhysicalBytes() {
+  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+// Address space this process may still map (RLIMIT_AS minus what is mapped now), or infinity.
+double AddressSpaceLeft() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::numeric_limits<double>::infinity();
+  }
+  double mapped = 0;
+  std::ifstream statm("/proc/self/statm");
+  double pages = 0;
+  if (statm >> pages) mapped = pages * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  return static_cast<double>(limit.rlim_cur) - mapped;
+}
+
+struct Need {
+  double touched = 0;   // bytes written: resident at the end
+  double reserved = 0;  // address space: touched heap plus the whole pool reservation
+  std::string what;
+};
+
+Need CellNeed(Policy policy, double n, double pool_slots, const std::string& what) {
+  Need need{kMaxOverheadPerKey * n, kMaxOverheadPerKey * n, what};
+  if (HasPool(policy)) {
+    need.touched += 8.0 * std::min(pool_slots, kMaxSlotsPerKey * n);
+    need.reserved += 8.0 * pool_slots;
+  }
+  return need;
+}
+
+std::string List(const std::vector<std::uint64_t>& values) { return absl::StrJoin(values, ","); }
+
+}  // namespace
+
+nlohmann::ordered_json Config::ToJson() const {
+  std::vector<std::string> names;
+  for (Policy p : policies) names.emplace_back(PolicyName(p));
+  return {{"mode", mode},
+          {"n", List(ns)},
+          {"pools", List(pools)},
+          {"policies", absl::StrJoin(names, ",")},
+          {"repetitions", repetitions},
+          {"prefault", prefault},
+          {"headroom", headroom_pct},
+          {"capacity_search_limit", capacity_search_limit},
+          {"jobs", jobs},
+          {"process_malloc", process_malloc},
+          {"git_commit", git_commit},
+          {"build_flags", build_flags}};
+}
+
+std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
+                                            const nlohmann::ordered_json& current) {
+  for (const auto& [key, value] : current.items()) {
+    const nlohmann::ordered_json then = recorded.contains(key) ? recorded[key] : nullptr;
+    if (then != value) {
+      auto show = [](const nlohmann::ordered_json& v) {
+        return v.is_string() ? QuoteValue(v.get<std::string>()) : QuoteValue(v.dump());
+      };
+      const bool is_flag = key != "process_malloc" && key != "git_commit" && key != "build_flags";
+      return absl::StrCat(is_flag ? "--" : "", key, ": ", show(then), " then, ", show(value),
+                          " now");
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<Cell> GridCells(const Config& config) {
+  std::vector<Cell> cells;
+  for (std::uint64_t n : config.ns) {
+    for (Policy policy : config.policies) {
+      if (!HasPool(policy)) {
+        cells.push_back({policy, n, 0, false, 0});
+        continue;
+      }
+      for (std::uint64_t pool : config.pools) cells.push_back({policy, n, pool, config.prefault, 0});
+    }
+  }
+  return cells;
+}
+
+std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct) {
+  const auto demand = UnconstrainedDemand(rows, Policy::kBumpPool);
+  if (demand.empty()) return std::nullopt;
+  const auto& [n, slots] = *demand.rbegin();
+  return Cell{Policy::kBumpPool, n, WithHeadroom(slots, headroom_pct), false, 0};
+}
+
+std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
+  std::vector<Cell> cells;
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) == kGrid && r.Bool(F::kPrefault)) return cells;  // the grid is prefaulted
+  }
+  for (const PoolPair& p : Finding4Pairs(rows)) {
+    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0});
+    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0});
+  }
+  return cells;
+}
+
+std::vector<CapacitySearch> CapacitySearches(const std::vector<CellRecord>& rows) {
+  std::vector<std::uint64_t> pools;
+  bool bump = false, recycler = false;
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) != kGrid) continue;
+    bump |= PolicyOf(r) == Policy::kBumpPool;
+    recycler |= PolicyOf(r) == Policy::kSlotRecycler;
+    if (HasPool(PolicyOf(r))) pools.push_back(r.Count(F::kPoolSlots));
+  }
+  std::sort(pools.begin(), pools.end());
+  pools.erase(std::unique(pools.begin(), pools.end()), pools.end());
+  std::vector<CapacitySearch> searches;
+  for (std::uint64_t pool : pools) {
+    if (bump) searches.push_back({Policy::kBumpPool, pool});
+    if (recycler) searches.push_back({Policy::kSlotRecycler, pool});
+  }
+  return searches;
+}
+
+std::optional<std::size_t> CostBlockBytes(const std::vector<CellRecord>& rows) {
+  const CellRecord* largest = nullptr;
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) == kGrid && PolicyOf(r) == Policy::kBumpPool &&
+        r.Count(F::kAllocations) > 0 && (largest == nullptr || r.Count(F::kN) > largest->Count(F::kN))) {
+      largest = &r;
+    }
+  }
+  if (largest == nullptr) return std::nullopt;
+  const std::size_t mean = largest->Count(F::kBytesAllocated) / largest->Count(F::kAllocations);
+  return allocators::SlotsFor(mean) * allocators::kSlotBytes;
+}
+
+void CheckMemory(const Config& config) {
+  std::vector<Need> needs;
+  for (const Cell& cell : GridCells(config)) {
+    needs.push_back(CellNeed(cell.policy, static_cast<double>(cell.n),
+                             static_cast<double>(cell.pool_slots),
+                             absl::StrFormat("the cell %s N=%s pool=%s", PolicyName(cell.policy),
+                                             FormatCount(cell.n), FormatCount(cell.pool_slots))));
+  }
+  const bool has_bump = std::count(config.policies.begin(), config.policies.end(),
+                                   Policy::kBumpPool) > 0;
+  if (has_bump && !config.ns.empty()) {
+    const double n = static_cast<double>(*std::max_element(config.ns.begin(), config.ns.end()));
+    const double pool = std::ceil(kMaxSlotsPerKey * n * (1 + config.headroom_pct / 100));
+    needs.push_back(CellNeed(Policy::kBumpPool, n, pool,
+                             absl::StrFormat("finding 3's verification (the recommended pool for "
+                                             "N=%s, up to %s slots)",
+                                             FormatCount(n), FormatCount(pool))));
+  }
+  for (std::uint64_t pool : config.pools) {
+    const double keys = std::min(static_cast<double>(config.capacity_search_limit),
+                                 static_cast<double>(pool));  // >= 1 slot per key, bounded
+    needs.push_back(CellNeed(Policy::kSlotRecycler, keys, static_cast<double>(pool),
+                             absl::StrFormat("measuring how many keys a %s-slot pool serves",
+                                             FormatCount(pool))));
+  }
+  const double physical = PhysicalBytes();
+  const double address_space = AddressSpaceLeft();
+  // Cells measured at once each need their memory together.
+  std::sort(needs.begin(), needs.end(), [](const Need& a, const Need& b) { return a.touched > b.touched; });
+  double concurrent = 0;
+  for (std::size_t i = 0; i < needs.size() && i < static_cast<std::size_t>(config.jobs); ++i) {
+    concurrent += needs[i].touched;
+  }
+  for (const Need& need : needs) {
+    if (need.reserved > address_space) {
+      throw UsageError("n", absl::StrFormat(
+          "%s needs about %.1f GiB of address space, but this process may map %.1f GiB more "
+          "(ulimit -v); lower --n or --pools, or raise the limit",
+          need.what, need.reserved / kGiB, address_space / kGiB));
+    }
+    if (need.touched > 0.8 * physical) {
+      throw UsageError("n", absl::StrFormat(
+          "%s needs about %.1f GiB of memory; this machine has %.1f GiB", need.what,
+          need.touched / kGiB, physical / kGiB));
+    }
+  }
+  if (config.jobs > 1 && concurrent > 0.8 * physical) {
+    throw UsageError("jobs", absl::StrFormat(
+        "%d cells at once need about %.1f GiB of memory; this machine has %.1f GiB (lower "
+        "--jobs)",
+        config.jobs, concurrent / kGiB, physical / kGiB));
+  }
+}
+
+}  // namespace experiments::pool_exhaustion

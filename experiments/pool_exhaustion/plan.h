@@ -1,0 +1,68 @@
+// experiments/pool_exhaustion/plan.h: what a run measures, decided before (and between) its
+// phases, and whether this machine can hold it.
+//
+// Phase 1 measures the grid (n x pools x policies). Phase 2's cells follow from the grid's records:
+// the recommended pool for the largest N (finding 3), finding 4's pairs re-measured prefaulted, the
+// largest N each pool serves, and the cost of one allocation (finding 5). CheckMemory bounds both
+// phases up front, so a run never measures for minutes and then fails for lack of memory.
+#ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_PLAN_H_
+#define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_PLAN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/pool_exhaustion/measure.h"
+#include "experiments/pool_exhaustion/records.h"
+#include "nlohmann/json.hpp"
+
+namespace experiments::pool_exhaustion {
+
+// Every setting that changes a measured number. --resume continues a run only when these are
+// equal; they are recorded as metadata.config.
+struct Config {
+  std::string mode;  // "default" or "sweep"
+  std::vector<std::uint64_t> ns, pools;
+  std::vector<Policy> policies;
+  int repetitions = 5;
+  bool prefault = false;
+  double headroom_pct = 20;
+  std::uint64_t capacity_search_limit = 20'000'000;
+  int jobs = 1;
+  std::string process_malloc, git_commit, build_flags;
+
+  nlohmann::ordered_json ToJson() const;
+};
+
+// The first setting in which `recorded` (a run's metadata.config) differs from `current`, as
+// "--n: 1000,10000 then, 1000 now"; nullopt when they are equal.
+std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
+                                            const nlohmann::ordered_json& current);
+
+// Phase 1: every (n, policy, pool) cell, in table order.
+std::vector<Cell> GridCells(const Config& config);
+
+// Phase 2, from phase 1's records.
+std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct);
+std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows);
+struct CapacitySearch {
+  Policy policy;
+  std::uint64_t pool_slots;
+};
+std::vector<CapacitySearch> CapacitySearches(const std::vector<CellRecord>& rows);
+// The mean node-array size at the largest N of the bump pool, rounded up to whole slots; nullopt
+// without a bump_pool row.
+std::optional<std::size_t> CostBlockBytes(const std::vector<CellRecord>& rows);
+inline constexpr std::size_t kCostAllocations = 200'000;
+
+// Throws UsageError (naming --n or --jobs) when some planned cell (grid, verification or capacity
+// search) would not fit in this machine's memory or this process's
+// address-space limit (ulimit -v). Estimates are upper bounds: <= 32 slots demanded and <= 64
+// bytes of map and malloc overhead per key.
+void CheckMemory(const Config& config);
+
+}  // namespace experiments::pool_exhaustion
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_PLAN_H_

@@ -1,0 +1,249 @@
+// Unit tests of the study's parts: measurement, records, plan, findings and sizing. The binary,
+// its files and flags are tested end to end by cli_test.sh and //analysis:report_test.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "experiments/common/flags.h"
+#include "experiments/pool_exhaustion/findings.h"
+#include "experiments/pool_exhaustion/measure.h"
+#include "experiments/pool_exhaustion/plan.h"
+#include "experiments/pool_exhaustion/records.h"
+#include "experiments/pool_exhaustion/sizing.h"
+#include "gtest/gtest.h"
+
+namespace experiments::pool_exhaustion {
+namespace {
+
+using F = CellField;
+
+std::string ReadReferenceText() {
+  std::ifstream in("experiments/reference/pool_exhaustion_reference.csv");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+CellRecord Measure(Policy policy, std::uint64_t n, std::uint64_t pool, int reps = 1) {
+  return MakeCellRecord(MeasureCell({policy, n, pool, false, 0}, reps), kGrid, reps);
+}
+
+TEST(MeasureTest, CountsAreDeterministic) {
+  const Measurement first = MeasureCell({Policy::kBumpPool, 5000, 16384, false, 0}, 2);
+  const Measurement second = MeasureCell({Policy::kBumpPool, 5000, 16384, false, 0}, 1);
+  EXPECT_EQ(first.stats, second.stats);
+  EXPECT_GT(first.stats.fallback_allocations, 0u);
+  EXPECT_EQ(first.insert_ns.size(), 2u);
+}
+
+TEST(MeasureTest, SeedsChangeTheTrieNotTheMap) {
+  const Measurement a = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 0}, 1);
+  const Measurement b = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 7}, 1);
+  EXPECT_NE(a.stats.slots_demanded, b.stats.slots_demanded);
+  EXPECT_EQ(b.stats.live_bytes > 0, true);
+}
+
+TEST(MeasureTest, FirstAllocationThatDoesNotFitFallsBack) {
+  constexpr std::uint64_t kPool = 4096;
+  const std::uint64_t largest = LargestNWithoutFallback(Policy::kBumpPool, kPool, 1'000'000);
+  ASSERT_GT(largest, 10u);
+  ASSERT_LT(largest, 1'000'000u);
+  const Measurement fits = MeasureCell({Policy::kBumpPool, largest, kPool, false, 0}, 1);
+  const Measurement over = MeasureCell({Policy::kBumpPool, largest + 1, kPool, false, 0}, 1);
+  EXPECT_EQ(fits.stats.fallback_allocations, 0u);
+  EXPECT_LE(fits.stats.slots_demanded, kPool);
+  EXPECT_GT(over.stats.fallback_allocations, 0u);
+  // Before the first fallback the pool handed out exactly what was demanded.
+  EXPECT_EQ(fits.stats.high_water_slots, fits.stats.slots_demanded);
+}
+
+TEST(MeasureTest, BumpDemandDoesNotDependOnThePool) {
+  const Measurement small = MeasureCell({Policy::kBumpPool, 3000, 1024, false, 0}, 1);
+  const Measurement large = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 0}, 1);
+  EXPECT_EQ(small.stats.slots_demanded, large.stats.slots_demanded);
+  EXPECT_EQ(small.stats.allocations, large.stats.allocations);
+  EXPECT_EQ(large.stats.fallback_allocations, 0u);
+}
+
+TEST(MeasureTest, RecyclerDemandStaysNearLiveSize) {
+  const Measurement recycler = MeasureCell({Policy::kSlotRecycler, 20000, 1 << 22, false, 0}, 1);
+  const Measurement bump = MeasureCell({Policy::kBumpPool, 20000, 1 << 22, false, 0}, 1);
+  ASSERT_EQ(recycler.stats.fallback_allocations, 0u);
+  EXPECT_GT(recycler.stats.reused_allocations, 0u);
+  EXPECT_LE(static_cast<double>(recycler.stats.slots_demanded),
+            2.0 * static_cast<double>(recycler.stats.peak_live_bytes) / 8.0);
+  EXPECT_LT(recycler.stats.slots_demanded * 3, bump.stats.slots_demanded);
+  EXPECT_EQ(recycler.stats.live_bytes, bump.stats.live_bytes);
+}
+
+TEST(RecordsTest, ACellRecordCarriesTheTelemetry) {
+  const Measurement m = MeasureCell({Policy::kSlotRecycler, 2000, 4096, false, 0}, 2);
+  const CellRecord r = MakeCellRecord(m, kGrid, 2);
+  EXPECT_EQ(r.Count(F::kSlotsDemanded), m.stats.slots_demanded);
+  EXPECT_EQ(r.Count(F::kFallbackAllocations), m.stats.fallback_allocations);
+  EXPECT_EQ(r.Count(F::kFrees), m.stats.deallocations);
+  EXPECT_EQ(r.Reps(F::kInsertNsReps), m.insert_ns);
+  EXPECT_EQ(r.Float(F::kInsertNsPerOp), Median(m.insert_ns));
+  EXPECT_DOUBLE_EQ(r.Float(F::kSlotsPerEntry), m.stats.slots_demanded / 2000.0);
+  EXPECT_EQ(CellOf(r), m.cell);
+  // A malloc row has no pool, so no utilization: empty, not inf.
+  const CellRecord malloc_row = Measure(Policy::kMalloc, 100, 0);
+  EXPECT_TRUE(malloc_row.IsNull(F::kUtilizationPct));
+  const CellRecord zero_pool = Measure(Policy::kBumpPool, 100, 0);
+  EXPECT_TRUE(zero_pool.IsNull(F::kUtilizationPct));
+  EXPECT_EQ(zero_pool.Float(F::kFallbackPct), 100.0);
+}
+
+TEST(RecordsTest, ResultsRoundTripAndRejectDuplicates) {
+  Results results;
+  results.metadata.Set(schema::RunMetadata::Field::kExperiment, "x");
+  using M = schema::RunMetadata::Field;
+  results.metadata.Set(M::kSchemaVersion, schema::kVersion)
+      .Set(M::kMode, "default").Set(M::kRunId, "r").Set(M::kDate, "d").Set(M::kGitCommit, "c")
+      .Set(M::kCompiler, "g").Set(M::kBuildFlags, "b").Set(M::kCpuModel, "m").Set(M::kCpuCount, 2)
+      .Set(M::kKernel, "k").Set(M::kProcessMalloc, "glibc").Set(M::kArgv, std::vector<std::string>{"a"})
+      .Set(M::kConfig, nlohmann::ordered_json::object()).Set(M::kComplete, true)
+      .Set(M::kSessions, 1).Set(M::kDurationSeconds, 1.5);
+  results.rows.push_back(Measure(Policy::kBumpPool, 1000, 4096));
+  results.capacities.push_back(MakeCapacityRecord(Policy::kBumpPool, 4096, 190, 1000));
+  const nlohmann::ordered_json json = ToJson(results);
+  const Results back = ResultsFromJson(json);
+  ASSERT_EQ(back.rows.size(), 1u);
+  EXPECT_EQ(back.rows[0], results.rows[0]);
+  EXPECT_EQ(back.capacities[0], results.capacities[0]);
+  nlohmann::ordered_json twice = json;
+  twice["rows"].push_back(twice["rows"][0]);
+  try {
+    ResultsFromJson(twice);
+    FAIL() << "a duplicated row was accepted";
+  } catch (const SchemaError& error) {
+    EXPECT_NE(std::string(error.what()).find("rows[1]: duplicate of rows[0]"), std::string::npos)
+        << error.what();
+  }
+  nlohmann::ordered_json unknown = json;
+  unknown["sizing"] = 1;
+  EXPECT_THROW(ResultsFromJson(unknown), SchemaError);
+}
+
+TEST(ReferenceTest, ParsesTheStudyAndNamesBadLines) {
+  const std::vector<ReferenceRecord> reference = ParseReference(ReadReferenceText());
+  ASSERT_EQ(reference.size(), 8u);
+  const ReferenceRecord* r = FindReference(reference, 100000, 65536);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->Float(schema::ReferenceRow::Field::kFallbackAllocations), 683500);
+  try {
+    ParseReference("# comment\nn,pool_slots,slots_demanded,utilization_pct,fallback_pct,"
+                   "total_allocations,fallback_allocations,insert_ns_per_op,query_ns_per_op\n"
+                   "1000,65536,x,,,,,,\n");
+    FAIL();
+  } catch (const SchemaError& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("line 3: column slots_demanded", 0), 0u)
+        << error.what();
+  }
+}
+
+TEST(PlanTest, DuplicateFreeGridInTableOrder) {
+  Config config;
+  config.ns = {1000, 2000};
+  config.pools = {64, 128};
+  config.policies = {Policy::kBumpPool, Policy::kMalloc};
+  const std::vector<Cell> cells = GridCells(config);
+  ASSERT_EQ(cells.size(), 6u);
+  EXPECT_EQ(cells[0], (Cell{Policy::kBumpPool, 1000, 64, false, 0}));
+  EXPECT_EQ(cells[2], (Cell{Policy::kMalloc, 1000, 0, false, 0}));
+}
+
+TEST(PlanTest, VerificationPoolIsMeasuredDemandWithHeadroom) {
+  const std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
+                                        Measure(Policy::kBumpPool, 4000, 64)};
+  const auto cell = VerificationCell(rows, 20);
+  ASSERT_TRUE(cell.has_value());
+  EXPECT_EQ(cell->n, 4000u);
+  EXPECT_EQ(cell->pool_slots, WithHeadroom(rows[1].Float(F::kSlotsDemanded), 20));
+  EXPECT_EQ(MeasureCell(*cell, 1).stats.fallback_allocations, 0u);
+}
+
+TEST(PlanTest, ConfigDifferenceNamesTheFlag) {
+  Config a;
+  a.ns = {1000, 10000};
+  Config b = a;
+  EXPECT_FALSE(ConfigDifference(a.ToJson(), b.ToJson()).has_value());
+  b.ns = {1000};
+  const auto difference = ConfigDifference(a.ToJson(), b.ToJson());
+  ASSERT_TRUE(difference.has_value());
+  EXPECT_EQ(*difference, "--n: '1000,10000' then, '1000' now");
+  b = a;
+  b.repetitions = 3;
+  EXPECT_EQ(ConfigDifference(a.ToJson(), b.ToJson())->rfind("--repetitions", 0), 0u);
+}
+
+TEST(PlanTest, MemoryIsCheckedAgainstTheAddressSpaceLimit) {
+  Config config;
+  config.ns = {50'000'000};
+  config.pools = {65536};
+  config.policies = {Policy::kBumpPool};
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const rlimit limit{2ull << 30, 2ull << 30};
+    ::setrlimit(RLIMIT_AS, &limit);
+    try {
+      CheckMemory(config);
+    } catch (const UsageError& error) {
+      const std::string what = error.what();
+      ::_exit(error.flag() == "n" && what.find("ulimit -v") != std::string::npos &&
+                      what.find("verification") != std::string::npos
+                  ? 0
+                  : 3);
+    }
+    ::_exit(4);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  config.ns = {1000};
+  EXPECT_NO_THROW(CheckMemory(config));
+}
+
+TEST(FindingsTest, EveryFindingSaysWhatItNeedsWhenCellsAreMissing) {
+  Results results;
+  results.rows.push_back(Measure(Policy::kMalloc, 1000, 0));
+  const std::vector<FindingRecord> findings = JudgeFindings(results, {});
+  ASSERT_EQ(findings.size(), 6u);
+  using G = schema::Finding::Field;
+  for (const FindingRecord& f : findings) {
+    EXPECT_EQ(f.Str(G::kVerdict), "not_judged") << f.Int(G::kId);
+    EXPECT_FALSE(f.IsNull(G::kNeeds)) << f.Int(G::kId);
+  }
+}
+
+TEST(FindingsTest, FallbackShareIsJudgedOnEveryExhaustedCell) {
+  Results results;
+  results.rows = {Measure(Policy::kBumpPool, 1000, 32768), Measure(Policy::kBumpPool, 20000, 32768),
+                  Measure(Policy::kBumpPool, 30000, 32768)};
+  const std::vector<FindingRecord> findings = JudgeFindings(results, {});
+  using G = schema::Finding::Field;
+  const FindingRecord& f2 = findings[1];
+  EXPECT_EQ(f2.Int(G::kId), 2);
+  EXPECT_NE(f2.Str(G::kVerdict), "not_judged");
+  EXPECT_EQ(f2.StrList(G::kDetails).size(), 2u);  // 1,000 keys fit: not exhausted
+  EXPECT_EQ(findings[0].Str(G::kVerdict) == "not_judged", false);  // 3 sizes: judged
+}
+
+TEST(SizingTest, RecommendsOnlyMeasuredN) {
+  const std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
+                                        Measure(Policy::kBumpPool, 2000, 64)};
+  const std::vector<RecommendationRecord> recs = Recommend(rows, 20);
+  ASSERT_EQ(recs.size(), 2u);
+  using Q = schema::Recommendation::Field;
+  EXPECT_EQ(recs[0].Count(Q::kN), 1000u);
+  EXPECT_EQ(recs[0].Count(Q::kRecommendedSlots),
+            WithHeadroom(rows[0].Float(F::kSlotsDemanded), 20));
+  EXPECT_EQ(recs[0].Str(Q::kSource), "measured");
+}
+
+}  // namespace
+}  // namespace experiments::pool_exhaustion

@@ -1,0 +1,176 @@
+#include "experiments/pool_exhaustion/records.h"
+
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "allocators/stats.h"
+
+namespace experiments::pool_exhaustion {
+namespace {
+
+double PerKey(std::uint64_t value, std::uint64_t n) {
+  return n == 0 ? 0.0 : static_cast<double>(value) / static_cast<double>(n);
+}
+
+// The value of one pool_cell field. No default: a field added to schema.json without a case here
+// fails to compile (-Wswitch under -Werror).
+Value CellValue(CellField field, const Measurement& m, absl::string_view role, int repetitions) {
+  using F = CellField;
+  const allocators::AllocStats& s = m.stats;
+  switch (field) {
+    case F::kSchemaVersion: return std::int64_t{schema::kVersion};
+    case F::kRole: return std::string(role);
+    case F::kPolicy: return std::string(PolicyName(m.cell.policy));
+    case F::kFallback: return std::string(kFallbackMalloc);
+    case F::kN: return static_cast<std::int64_t>(m.cell.n);
+    case F::kPoolSlots: return static_cast<std::int64_t>(m.cell.pool_slots);
+    case F::kPrefault: return m.cell.prefault;
+    case F::kSeed: return static_cast<std::int64_t>(m.cell.seed);
+    case F::kRepetitions: return std::int64_t{repetitions};
+    case F::kAllocations: return static_cast<std::int64_t>(s.allocations);
+    case F::kFrees: return static_cast<std::int64_t>(s.deallocations);
+    case F::kBytesAllocated: return static_cast<std::int64_t>(s.bytes_allocated);
+    case F::kFallbackAllocations: return static_cast<std::int64_t>(s.fallback_allocations);
+    case F::kFallbackPct: return allocators::FallbackPct(s);
+    case F::kFallbackBytes: return static_cast<std::int64_t>(s.fallback_bytes);
+    case F::kSlotsDemanded: return static_cast<std::int64_t>(s.slots_demanded);
+    case F::kUtilizationPct:
+      if (!HasPool(m.cell.policy) || m.cell.pool_slots == 0) return std::monostate{};
+      return allocators::UtilizationPct(s);
+    case F::kHighWaterSlots: return static_cast<std::int64_t>(s.high_water_slots);
+    case F::kSlotsPerEntry: return PerKey(s.slots_demanded, m.cell.n);
+    case F::kLiveBytes: return static_cast<std::int64_t>(s.live_bytes);
+    case F::kBytesPerEntry: return PerKey(s.live_bytes, m.cell.n);
+    case F::kPeakLiveBytes: return static_cast<std::int64_t>(s.peak_live_bytes);
+    case F::kReusedAllocations: return static_cast<std::int64_t>(s.reused_allocations);
+    case F::kInsertNsPerOp: return Median(m.insert_ns);
+    case F::kQueryNsPerOp: return Median(m.query_ns);
+    case F::kInsertNsReps: return m.insert_ns;
+    case F::kQueryNsReps: return m.query_ns;
+    case F::kPeakRssKb: return static_cast<std::int64_t>(m.peak_rss_kb);
+    case F::kProcessMalloc: return m.process_malloc;
+  }
+  throw SchemaError("pool_cell: unknown field");
+}
+
+template <class S>
+void CheckUniqueKeys(const std::vector<Record<S>>& records, const std::string& section) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto [it, inserted] = seen.emplace(records[i].Key(), i);
+    if (!inserted) {
+      throw SchemaError(absl::StrCat(section, "[", i, "]: duplicate of ", section, "[", it->second,
+                                     "] (", it->first, ")"));
+    }
+  }
+}
+
+}  // namespace
+
+CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions) {
+  return RecordFrom<schema::PoolCell>(
+      [&](CellField field) { return CellValue(field, m, role, repetitions); });
+}
+
+CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::uint64_t largest_n,
+                                  std::uint64_t search_limit) {
+  using F = schema::PoolCapacity::Field;
+  CapacityRecord r;
+  r.Set(F::kPolicy, PolicyName(policy))
+      .Set(F::kFallback, kFallbackMalloc)
+      .Set(F::kPoolSlots, pool_slots)
+      .Set(F::kLargestN, largest_n)
+      .Set(F::kLowerBound, largest_n >= search_limit)
+      .Set(F::kSearchLimit, search_limit);
+  return r;
+}
+
+CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t block_bytes,
+                          std::size_t count, const std::vector<double>& ns) {
+  using F = schema::AllocationCost::Field;
+  CostRecord r;
+  r.Set(F::kPattern, pattern == CostPattern::kBatch ? "batch" : "grow")
+      .Set(F::kServedBy, served_by == ServedBy::kBump ? "bump" : "fallback")
+      .Set(F::kFallback, kFallbackMalloc)
+      .Set(F::kBlockBytes, block_bytes)
+      .Set(F::kCount, count)
+      .Set(F::kNsPerAllocation, Median(ns))
+      .Set(F::kNsReps, ns);
+  return r;
+}
+
+Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPolicy)); }
+
+Cell CellOf(const CellRecord& r) {
+  return Cell{PolicyOf(r), r.Count(CellField::kN), r.Count(CellField::kPoolSlots),
+              r.Bool(CellField::kPrefault), r.Count(CellField::kSeed)};
+}
+
+nlohmann::ordered_json ToJson(const Results& results) {
+  nlohmann::ordered_json json;
+  json["metadata"] = results.metadata.Json();
+  json["rows"] = JsonArray(results.rows);
+  json["capacities"] = JsonArray(results.capacities);
+  json["allocation_costs"] = JsonArray(results.allocation_costs);
+  json["findings"] = JsonArray(results.findings);
+  json["sizing_fits"] = JsonArray(results.sizing_fits);
+  json["recommendations"] = JsonArray(results.recommendations);
+  return json;
+}
+
+Results ResultsFromJson(const nlohmann::ordered_json& json) {
+  if (!json.is_object()) throw SchemaError("expected a JSON object");
+  static const char* const kSections[] = {"metadata",         "rows",     "capacities",
+                                          "allocation_costs", "findings", "sizing_fits",
+                                          "recommendations"};
+  for (const auto& [key, value] : json.items()) {
+    if (std::find(std::begin(kSections), std::end(kSections), key) == std::end(kSections)) {
+      throw SchemaError(absl::StrCat("unknown section '", key, "'"));
+    }
+  }
+  for (const char* key : kSections) {
+    if (!json.contains(key)) throw SchemaError(absl::StrCat("missing section '", key, "'"));
+  }
+  Results results;
+  results.metadata = MetadataRecord::FromJson(json["metadata"], "metadata");
+  results.rows = FromJsonArray<schema::PoolCell>(json["rows"], "rows");
+  results.capacities = FromJsonArray<schema::PoolCapacity>(json["capacities"], "capacities");
+  results.allocation_costs =
+      FromJsonArray<schema::AllocationCost>(json["allocation_costs"], "allocation_costs");
+  results.findings = FromJsonArray<schema::Finding>(json["findings"], "findings");
+  results.sizing_fits = FromJsonArray<schema::SizingFit>(json["sizing_fits"], "sizing_fits");
+  results.recommendations =
+      FromJsonArray<schema::Recommendation>(json["recommendations"], "recommendations");
+  CheckUniqueKeys(results.rows, "rows");
+  CheckUniqueKeys(results.capacities, "capacities");
+  CheckUniqueKeys(results.allocation_costs, "allocation_costs");
+  return results;
+}
+
+std::vector<ReferenceRecord> ParseReference(absl::string_view csv_text) {
+  // Comment lines become empty lines, so that line numbers in errors stay those of the file.
+  std::string text;
+  for (absl::string_view line : absl::StrSplit(csv_text, '\n')) {
+    if (!absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "#")) {
+      text.append(line.data(), line.size());
+    }
+    text += '\n';
+  }
+  text.pop_back();  // the split added one newline too many
+  return ParseCsvDocument<schema::ReferenceRow>(text);
+}
+
+const ReferenceRecord* FindReference(const std::vector<ReferenceRecord>& reference,
+                                     std::uint64_t n, std::uint64_t pool_slots) {
+  using F = schema::ReferenceRow::Field;
+  for (const ReferenceRecord& row : reference) {
+    if (row.Count(F::kN) == n && row.Count(F::kPoolSlots) == pool_slots) return &row;
+  }
+  return nullptr;
+}
+
+}  // namespace experiments::pool_exhaustion

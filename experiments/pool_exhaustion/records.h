@@ -1,0 +1,71 @@
+// experiments/pool_exhaustion/records.h: the study's measurements as result records
+// (experiments/schema/schema.json: pool_cell, pool_capacity, allocation_cost, ...), and the whole
+// result set of a run as it is written to pool_exhaustion.json and read back by --resume.
+#ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_RECORDS_H_
+#define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_RECORDS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "experiments/common/records.h"
+#include "experiments/pool_exhaustion/measure.h"
+#include "experiments/schema/schema.h"
+#include "nlohmann/json.hpp"
+
+namespace experiments::pool_exhaustion {
+
+using CellRecord = Record<schema::PoolCell>;
+using CapacityRecord = Record<schema::PoolCapacity>;
+using CostRecord = Record<schema::AllocationCost>;
+using FindingRecord = Record<schema::Finding>;
+using FitRecord = Record<schema::SizingFit>;
+using RecommendationRecord = Record<schema::Recommendation>;
+using ReferenceRecord = Record<schema::ReferenceRow>;
+using MetadataRecord = Record<schema::RunMetadata>;
+using CellField = schema::PoolCell::Field;
+
+// The role of a measured cell (schema: pool_cell.role).
+inline constexpr absl::string_view kGrid = "grid";
+inline constexpr absl::string_view kVerification = "verification";
+inline constexpr absl::string_view kPrefaultCheck = "prefault_check";
+
+// What serves a pool's fallbacks: today always the process malloc.
+inline constexpr absl::string_view kFallbackMalloc = "malloc";
+
+CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions);
+CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::uint64_t largest_n,
+                                  std::uint64_t search_limit);
+CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t block_bytes,
+                          std::size_t count, const std::vector<double>& ns);
+
+// The cell a record describes (role aside).
+Cell CellOf(const CellRecord& r);
+Policy PolicyOf(const CellRecord& r);
+
+// Everything one run produces; pool_exhaustion.json holds it all, pool_exhaustion.csv the rows.
+struct Results {
+  MetadataRecord metadata;
+  std::vector<CellRecord> rows;
+  std::vector<CapacityRecord> capacities;
+  std::vector<CostRecord> allocation_costs;
+  std::vector<FindingRecord> findings;
+  std::vector<FitRecord> sizing_fits;
+  std::vector<RecommendationRecord> recommendations;
+};
+
+// The JSON document; its top-level keys are schema.json's sections of pool_exhaustion.json.
+nlohmann::ordered_json ToJson(const Results& results);
+// Throws SchemaError naming the section and record ("rows[3].n: ...") on anything that breaks
+// the schema, including an unknown section and two records with one key.
+Results ResultsFromJson(const nlohmann::ordered_json& json);
+
+// The reference study's CSV ('#' lines are comments). Throws SchemaError "line N: ...".
+std::vector<ReferenceRecord> ParseReference(absl::string_view csv_text);
+const ReferenceRecord* FindReference(const std::vector<ReferenceRecord>& reference,
+                                     std::uint64_t n, std::uint64_t pool_slots);
+
+}  // namespace experiments::pool_exhaustion
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_RECORDS_H_

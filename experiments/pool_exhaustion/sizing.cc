@@ -1,0 +1,106 @@
+#include "experiments/pool_exhaustion/sizing.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace experiments::pool_exhaustion {
+
+std::map<std::uint64_t, double> UnconstrainedDemand(const std::vector<CellRecord>& rows,
+                                                    Policy policy) {
+  std::map<std::uint64_t, std::pair<double, int>> sums;
+  for (const CellRecord& r : rows) {
+    if (r.Str(CellField::kRole) != kGrid || PolicyOf(r) != policy || r.Count(CellField::kN) == 0) {
+      continue;
+    }
+    if (policy == Policy::kSlotRecycler && r.Count(CellField::kFallbackAllocations) > 0) continue;
+    auto& [sum, count] = sums[r.Count(CellField::kN)];
+    sum += r.Float(CellField::kSlotsDemanded);
+    ++count;
+  }
+  std::map<std::uint64_t, double> demand;
+  for (const auto& [n, sum_count] : sums) demand[n] = sum_count.first / sum_count.second;
+  return demand;
+}
+
+std::optional<FitRecord> FitDemand(const std::vector<CellRecord>& rows, Policy policy) {
+  const auto demand = UnconstrainedDemand(rows, policy);
+  if (demand.empty() || !HasPool(policy)) return std::nullopt;
+  const double count = static_cast<double>(demand.size());
+  double mean_n = 0, mean_d = 0;
+  for (const auto& [n, d] : demand) {
+    mean_n += static_cast<double>(n) / count;
+    mean_d += d / count;
+  }
+  double sxx = 0, sxy = 0, sum_nn = 0, sum_nd = 0, syy = 0;
+  for (const auto& [n, d] : demand) {
+    const double x = static_cast<double>(n);
+    sxx += (x - mean_n) * (x - mean_n);
+    sxy += (x - mean_n) * (d - mean_d);
+    syy += (d - mean_d) * (d - mean_d);
+    sum_nn += x * x;
+    sum_nd += x * d;
+  }
+  double slope = 0, intercept = 0;
+  // An affine fit needs three points to have an error; with fewer, or a negative intercept, the
+  // line goes through the origin.
+  if (demand.size() >= 3 && sxx > 0 && mean_d - (sxy / sxx) * mean_n > 0) {
+    slope = sxy / sxx;
+    intercept = mean_d - slope * mean_n;
+  } else {
+    slope = sum_nd / sum_nn;
+  }
+  double residual_sq = 0, max_deviation = 0;
+  for (const auto& [n, d] : demand) {
+    const double predicted = intercept + slope * static_cast<double>(n);
+    residual_sq += (d - predicted) * (d - predicted);
+    max_deviation = std::max(max_deviation, 100.0 * std::abs(d - predicted) / predicted);
+  }
+  using F = schema::SizingFit::Field;
+  FitRecord fit;
+  fit.Set(F::kPolicy, PolicyName(policy))
+      .Set(F::kFixedSlots, intercept)
+      .Set(F::kSlotsPerEntry, slope)
+      .Set(F::kMaxDeviationPct, max_deviation)
+      .Set(F::kSizes, demand.size())
+      .Set(F::kNMin, demand.begin()->first)
+      .Set(F::kNMax, demand.rbegin()->first);
+  const double parameters = intercept > 0 ? 2.0 : 1.0;
+  if (count > parameters) {
+    fit.Set(F::kSlotsPerEntryStderr,
+            std::sqrt(residual_sq / (count - parameters) / (intercept > 0 ? sxx : sum_nn)));
+  } else {
+    fit.SetNull(F::kSlotsPerEntryStderr);
+  }
+  if (demand.size() >= 2 && syy > 0) {
+    fit.Set(F::kRSquared, 1.0 - residual_sq / syy);
+  } else {
+    fit.SetNull(F::kRSquared);
+  }
+  return fit;
+}
+
+std::uint64_t WithHeadroom(double demand_slots, double headroom_pct) {
+  return static_cast<std::uint64_t>(std::ceil(demand_slots * (1.0 + headroom_pct / 100.0)));
+}
+
+std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
+                                            double headroom_pct) {
+  using F = schema::Recommendation::Field;
+  std::vector<RecommendationRecord> out;
+  for (Policy policy : kAllPolicies) {
+    if (!HasPool(policy)) continue;
+    for (const auto& [n, demand] : UnconstrainedDemand(rows, policy)) {
+      RecommendationRecord r;
+      r.Set(F::kPolicy, PolicyName(policy))
+          .Set(F::kN, n)
+          .Set(F::kDemandSlots, static_cast<std::uint64_t>(std::llround(demand)))
+          .Set(F::kHeadroomPct, headroom_pct)
+          .Set(F::kRecommendedSlots, WithHeadroom(demand, headroom_pct))
+          .Set(F::kSource, "measured");
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace experiments::pool_exhaustion

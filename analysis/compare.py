@@ -1,5 +1,6 @@
 """--compare OLD NEW: per-cell ratio of medians, Mann-Whitney U over the repetitions (two-sided,
-as Google Benchmark's tools/compare.py does), geometric mean of the ratios."""
+as Google Benchmark's tools/compare.py does), geometric mean of the ratios. Works on every result
+kind: pool_exhaustion (default or sweep), allocator_matrix, a Google Benchmark JSON file."""
 
 import math
 import os
@@ -9,94 +10,83 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import load
+from analysis import load, schema
+from analysis.schema import InputError
 
 
 class Comparison:
-    def __init__(self, cells, notes):
-        self.cells = cells  # DataFrame: file, cell, metric, old, new, ratio, pvalue, n_old, n_new
+    def __init__(self, kind, cells, notes):
+        self.kind = kind
+        self.cells = cells  # DataFrame: cell, metric, old, new, ratio, pvalue, n_old, n_new
         self.notes = notes
 
 
-def _kind_of_file(path):
-    if path.endswith(".json"):
-        if load.is_gbench_json(path):
-            return "gbench"
-        return "pool_json"
-    try:
-        with open(path, encoding="utf-8") as f:
-            header = f.readline().strip().split(",")
-    except OSError as e:
-        raise load.InputError(path, "cannot read: %s" % (e.strerror or e))
-    if header[:len(load.POOL_COLUMNS)] == [c for c, _ in load.POOL_COLUMNS]:
-        return "pool_csv"
-    if header[:len(load.MATRIX_COLUMNS)] == [c for c, _ in load.MATRIX_COLUMNS]:
-        return "matrix_csv"
-    raise load.InputError(path, "not a pool_exhaustion or allocator_matrix CSV (unrecognised "
-                                "header)", 1)
+def _pool_cells(rows):
+    out = []
+    for _, r in rows.iterrows():
+        cell = "%s/%s/n:%d/pool:%d%s%s" % (
+            r["role"], r["policy"], r["n"], r["pool_slots"], "/prefault" if r["prefault"] else "",
+            "/seed:%d" % r["seed"] if r["seed"] else "")
+        for metric in ("insert", "query"):
+            out.append({"cell": cell, "metric": metric + "_ns_per_op",
+                        "reps": list(r[metric + "_ns_reps"]),
+                        "median": float(r[metric + "_ns_per_op"])})
+    return out
 
 
-def _cells(path):
-    """Returns (kind, DataFrame with cell, metric, reps, median)."""
-    kind = _kind_of_file(path)
-    rows = []
-    if kind in ("pool_csv", "pool_json"):
-        df = load.read_pool_csv(path) if kind == "pool_csv" else load.read_pool_json(path)["rows"]
-        if df is None:
-            raise load.InputError(path, "no rows")
-        for _, r in df.iterrows():
-            cell = "%s/n:%d/pool:%d" % (r["policy"], r["n"], r["pool_slots"])
-            for metric in ("insert", "query"):
-                rows.append({"cell": cell, "metric": metric + "_ns",
-                             "reps": list(r[metric + "_ns_reps"]),
-                             "median": float(r[metric + "_ns_per_op"])})
-        kind = "pool_exhaustion"
-    elif kind == "matrix_csv":
-        df = load.read_matrix_csv(path)
-        for _, r in df.iterrows():
-            cell = "%s/%s/%s/keys:%d%s" % (r["process_malloc"], r["workload"], r["policy"], r["n"],
-                                           "/threads:%d" % r["threads"] if r["threads"] != 1
-                                           else "")
-            rows.append({"cell": cell, "metric": "ns_per_op", "reps": list(r["ns_per_op_reps"]),
-                         "median": float(r["ns_per_op"])})
-        kind = "allocator_matrix"
+def _matrix_cells(rows):
+    out = []
+    for _, r in rows.iterrows():
+        if r["ns_per_op"] is None or (isinstance(r["ns_per_op"], float) and
+                                      math.isnan(r["ns_per_op"])):
+            continue
+        cell = "%s/%s/%s/keys:%d%s" % (r["process_malloc"], r["workload"], r["policy"], r["n"],
+                                       "/threads:%d" % r["threads"] if r["threads"] != 1 else "")
+        out.append({"cell": cell, "metric": "ns_per_op", "reps": list(r["ns_per_op_reps"]),
+                    "median": float(r["ns_per_op"])})
+    return out
+
+
+def _kinds(path):
+    """The result kinds a file or directory holds."""
+    if not os.path.isdir(path):
+        return [load.detect_kind(path)]
+    kinds = [k for k in load.POOL_STEMS if os.path.exists(os.path.join(path, k + ".json"))
+             or os.path.exists(os.path.join(path, k + ".current"))]
+    if os.path.exists(os.path.join(path, "context.json")) or os.path.exists(
+            os.path.join(path, load.MATRIX_STEM + ".current")):
+        kinds.append(load.MATRIX_STEM)
+    if not kinds:
+        raise InputError(path, "holds no pool_exhaustion or allocator_matrix results")
+    return kinds
+
+
+def _cells(path, kind):
+    """DataFrame of cell, metric, reps, median for the `kind` results of a file or directory."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    if kind in load.POOL_STEMS:
+        if os.path.isdir(path):
+            rs = load.load_pool(path, kind)
+            rows = rs.sections["rows"]
+        elif path.endswith(".csv"):
+            rows = schema.read_csv(path, "pool_cell")
+        else:
+            rows = schema.read_json_file(path, "pool_exhaustion.json")["rows"]
+        cells = _pool_cells(rows)
+    elif kind == load.MATRIX_STEM:
+        if os.path.isdir(path) or os.path.basename(path) == "context.json":
+            cells = _matrix_cells(load.load_matrix(directory).sections["rows"])
+        else:
+            cells = _matrix_cells(schema.read_csv(path, "matrix_row"))
     else:
-        _, df = load.read_gbench_json(path)
-        for _, r in df.iterrows():
-            rows.append({"cell": r["run_name"], "metric": "real_time",
-                         "reps": list(r["real_time_reps"]),
-                         "median": float(np.median(r["real_time_reps"]))})
-        kind = "gbench"
-    out = pd.DataFrame(rows, columns=["cell", "metric", "reps", "median"])
-    dup = out[out.duplicated(["cell", "metric"])]
-    if len(dup):
-        raise load.InputError(path, "cell %s appears twice" % dup.iloc[0]["cell"])
-    return kind, out
-
-
-def _pair_files(old, new):
-    """Pairs of files to compare for two files or two directories."""
-    if os.path.isfile(old) and os.path.isfile(new):
-        return [(old, new)]
-    if os.path.isdir(old) and os.path.isdir(new):
-        def listing(d):
-            return {f for f in os.listdir(d) if f.endswith((".csv", ".json"))
-                    and not f.startswith(".")}
-        common = sorted(listing(old) & listing(new))
-        # Prefer the merged/CSV form of each experiment; the JSON duplicates it.
-        if load.MATRIX_CSV in common:
-            common = [f for f in common if not (f.endswith(".json") and f.startswith("matrix_"))]
-        for csvname, jsonname in ((load.POOL_DEFAULT_CSV, load.POOL_DEFAULT_JSON),
-                                  (load.POOL_SWEEP_CSV, load.POOL_SWEEP_JSON)):
-            if csvname in common and jsonname in common:
-                common.remove(jsonname)
-        if not common:
-            raise load.InputError(new, "no result file in common with %s" % old)
-        return [(os.path.join(old, f), os.path.join(new, f)) for f in common]
-    for p in (old, new):
-        if not os.path.exists(p):
-            raise load.InputError(p, "no such file or directory")
-    raise load.InputError(new, "cannot compare a file with a directory (%s)" % old)
+        ctx, df = schema.read_gbench(path)
+        rows = load.matrix_rows_from_gbench([(ctx.get("process_malloc", "?"), df)])
+        cells = _matrix_cells(rows)
+    out = pd.DataFrame(cells, columns=["cell", "metric", "reps", "median"])
+    if out.empty:
+        raise InputError(path, "no timed cell to compare")
+    out["cell"] = (kind + ":" if kind != load.MATRIX_STEM else "") + out["cell"]
+    return out
 
 
 def mann_whitney_p(a, b):
@@ -111,35 +101,42 @@ def mann_whitney_p(a, b):
 
 
 def compare(old, new):
-    rows, notes = [], []
-    for fo, fn in _pair_files(old, new):
-        ko, co = _cells(fo)
-        kn, cn = _cells(fn)
-        if ko != kn:
-            raise load.InputError(fn, "is %s results but %s is %s results" % (kn, fo, ko))
-        m = co.merge(cn, on=["cell", "metric"], how="outer", suffixes=("_old", "_new"),
-                     indicator=True)
-        only_old = m[m["_merge"] == "left_only"]
-        only_new = m[m["_merge"] == "right_only"]
-        if len(only_old):
-            notes.append("%d cell(s) only in %s (e.g. %s)" % (len(only_old), fo,
-                                                            only_old.iloc[0]["cell"]))
-        if len(only_new):
-            notes.append("%d cell(s) only in %s (e.g. %s)" % (len(only_new), fn,
-                                                            only_new.iloc[0]["cell"]))
-        name = os.path.basename(fn)
-        for _, r in m[m["_merge"] == "both"].iterrows():
-            ro, rn = r["reps_old"], r["reps_new"]
-            mo = float(np.median(ro)) if ro else r["median_old"]
-            mn = float(np.median(rn)) if rn else r["median_new"]
-            rows.append({"file": name, "cell": r["cell"], "metric": r["metric"], "old": mo,
-                         "new": mn, "ratio": mn / mo if mo > 0 else float("nan"),
-                         "pvalue": mann_whitney_p(ro, rn), "n_old": len(ro), "n_new": len(rn)})
-    cells = pd.DataFrame(rows, columns=["file", "cell", "metric", "old", "new", "ratio", "pvalue",
+    """Compares two result files or directories of the same kind: pool_exhaustion (default or
+    sweep), allocator_matrix, or one Google Benchmark JSON file each."""
+    for p in (old, new):
+        if not os.path.exists(p):
+            raise InputError(p, "no such file or directory")
+    if os.path.isdir(old) != os.path.isdir(new):
+        raise InputError(new, "cannot compare a file with a directory (%s)" % old)
+    ko, kn = _kinds(old), _kinds(new)
+    kinds = [k for k in ko if k in kn]
+    if not kinds:
+        raise InputError(new, "holds %s results but %s holds %s results" % (
+            ", ".join(kn), old, ", ".join(ko)))
+    notes = []
+    for k in set(ko) ^ set(kn):
+        notes.append("%s results only in %s; not compared" % (k, old if k in ko else new))
+    co = pd.concat([_cells(old, k) for k in kinds], ignore_index=True)
+    cn = pd.concat([_cells(new, k) for k in kinds], ignore_index=True)
+    m = co.merge(cn, on=["cell", "metric"], how="outer", suffixes=("_old", "_new"), indicator=True)
+    for side, label in (("left_only", old), ("right_only", new)):
+        only = m[m["_merge"] == side]
+        if len(only):
+            notes.append("%d cell(s) only in %s (e.g. %s)" % (len(only), label,
+                                                            only.iloc[0]["cell"]))
+    rows = []
+    for _, r in m[m["_merge"] == "both"].iterrows():
+        ro, rn = r["reps_old"], r["reps_new"]
+        mo = float(np.median(ro)) if ro else r["median_old"]
+        mn = float(np.median(rn)) if rn else r["median_new"]
+        rows.append({"cell": r["cell"], "metric": r["metric"], "old": mo, "new": mn,
+                     "ratio": mn / mo if mo > 0 else float("nan"),
+                     "pvalue": mann_whitney_p(ro, rn), "n_old": len(ro), "n_new": len(rn)})
+    cells = pd.DataFrame(rows, columns=["cell", "metric", "old", "new", "ratio", "pvalue",
                                         "n_old", "n_new"])
     if cells.empty:
-        raise load.InputError(new, "no cell in common with %s" % old)
-    return Comparison(cells, notes)
+        raise InputError(new, "no cell in common with %s" % old)
+    return Comparison(", ".join(kinds), cells, notes)
 
 
 def verdicts(cells, threshold_pct, alpha):
@@ -155,16 +152,15 @@ def format_table(comp, threshold_pct, alpha):
     """The aligned text table, and whether any cell regressed."""
     c = comp.cells.copy()
     c["verdict"] = verdicts(c, threshold_pct, alpha)
-    header = ["file", "cell", "metric", "old", "new", "new/old", "change", "p-value", "reps",
-              "verdict"]
+    header = ["cell", "metric", "old", "new", "new/old", "change", "p-value", "reps", "verdict"]
     body = []
     for _, r in c.iterrows():
-        body.append([r["file"], r["cell"], r["metric"], "%.1f" % r["old"], "%.1f" % r["new"],
+        body.append([r["cell"], r["metric"], "%.1f" % r["old"], "%.1f" % r["new"],
                      "%.3f" % r["ratio"], "%+.1f%%" % ((r["ratio"] - 1) * 100),
                      "-" if math.isnan(r["pvalue"]) else "%.4f" % r["pvalue"],
                      "%d/%d" % (r["n_old"], r["n_new"]), r["verdict"]])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
-    right = {3, 4, 5, 6, 7, 8}
+    right = {2, 3, 4, 5, 6, 7}
 
     def line(vals):
         return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
@@ -174,12 +170,8 @@ def format_table(comp, threshold_pct, alpha):
     ratios = c["ratio"][np.isfinite(c["ratio"]) & (c["ratio"] > 0)]
     gm = float(stats.gmean(ratios)) if len(ratios) else float("nan")
     out.append("")
-    out.append("geometric mean of new/old over %d cells: %.3f (%+.1f%%)"
-               % (len(ratios), gm, (gm - 1) * 100))
-    for f, g in c.groupby("file"):
-        if c["file"].nunique() > 1:
-            rr = g["ratio"][np.isfinite(g["ratio"]) & (g["ratio"] > 0)]
-            out.append("  %s: %.3f" % (f, float(stats.gmean(rr))))
+    out.append("%s: geometric mean of new/old over %d cells: %.3f (%+.1f%%)"
+               % (comp.kind, len(ratios), gm, (gm - 1) * 100))
     regressed = c[c["verdict"] == "REGRESSION"]
     missing_p = int(c["pvalue"].isna().sum())
     if missing_p:

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from analysis import derive, output  # noqa: E402
+from analysis import output  # noqa: E402
 
 matplotlib.rcParams.update({
     "svg.hashsalt": "hamt-alloc",  # stable ids: identical inputs give identical SVGs
@@ -52,21 +52,19 @@ def _pool_label(pool_slots):
     return "no pool" if pool_slots == 0 else "{:,} slots".format(int(pool_slots))
 
 
-def fallback_share(pool, ref, spe, out_dir, name="fig_a_fallback_share"):
-    """(a) bump_pool fallback share vs N per pool size, with the reference and the model."""
+def fallback_share(pool, ref, out_dir, name="fig_a_fallback_share"):
+    """(a) bump_pool fallback share vs N per pool size, with the study's formula 1 - C/D applied to
+    each cell's own demand, and the reference study's figures."""
     bump = pool[pool["policy"] == "bump_pool"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     pools = sorted(bump["pool_slots"].unique())
     colors = plt.cm.tab10(np.arange(len(pools)))
-    n_all = list(bump["n"]) + (list(ref["n"]) if ref is not None else [])
-    grid = np.logspace(np.log10(min(n_all)), np.log10(max(n_all)), 200)
     for color, p in zip(colors, pools):
         g = bump[bump["pool_slots"] == p].sort_values("n")
         ax.plot(g["n"], g["fallback_pct"], "o-", color=color,
                 label="measured, %s" % _pool_label(p))
-        if "bump_pool" in spe:
-            ax.plot(grid, derive.predicted_fallback_pct(p, spe["bump_pool"], grid), ":",
-                    color=color, label="model 1 - capacity/demand, %s" % _pool_label(p))
+        ax.plot(g["n"], g["study_predicted_fallback_pct"].astype(float), "x:", color=color,
+                label="1 - capacity/demand, %s" % _pool_label(p))
         if ref is not None:
             r = ref[(ref["pool_slots"] == p) & ref["fallback_pct"].notna()]
             if len(r):
@@ -77,10 +75,7 @@ def fallback_share(pool, ref, spe, out_dir, name="fig_a_fallback_share"):
     ax.set_ylim(-3, 103)
     ax.set_xlabel("N (entries inserted)")
     ax.set_ylabel("fallback share (% of allocations sent to malloc)")
-    title = "bump_pool: fallback share vs N"
-    if "bump_pool" in spe:
-        title += " (model: demand = %.1f slots/entry x N)" % spe["bump_pool"]
-    ax.set_title(title)
+    ax.set_title("bump_pool: fallback share vs N")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, out_dir, name)
 
@@ -187,29 +182,23 @@ def matrix_heatmap(wide, out_dir, name="fig_e_matrix_heatmap"):
     return _save(fig, out_dir, name)
 
 
-def break_even(be, spe, out_dir, name="fig_f_break_even"):
-    """(f) largest N without fallback vs pool size, log-log, with n* = capacity/slots_per_entry."""
+def break_even(be, out_dir, name="fig_f_break_even"):
+    """(f) largest N without fallback vs pool size, log-log: measured exactly (keys inserted before
+    the first fallback), and the sweep's grid bracket around it."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    caps = np.array(sorted(be["pool_slots"].unique()), dtype=float)
-    grid = np.logspace(np.log10(caps.min() / 1.5), np.log10(caps.max() * 1.5), 50)
     for policy, g in be.groupby("policy"):
         g = g.sort_values("pool_slots")
         color = POLICY_COLORS.get(policy)
-        if "measured_max_n" in g and g["measured_max_n"].notna().any():
-            ax.plot(g["pool_slots"], g["measured_max_n"], "o", color=color, ms=7,
+        exact = g[g["measured_max_n"].notna()]
+        if len(exact):
+            ax.plot(exact["pool_slots"], exact["measured_max_n"], "o-", color=color, ms=7,
                     label="%s: largest N without fallback (measured exactly)" % policy)
-        else:
-            ax.plot(g["pool_slots"], g["max_n_without_fallback"], "o", color=color, ms=7,
-                    label="%s: largest N measured without fallback" % policy)
         hi = g["min_n_with_fallback"]
         ok = hi.notna() & g["max_n_without_fallback"].notna()
         if ok.any():
             ax.vlines(g["pool_slots"][ok], g["max_n_without_fallback"][ok], hi[ok], color=color,
                       alpha=0.35, lw=4,
                       label="%s: sweep grid, last N without to first N with fallback" % policy)
-        s = spe.get(policy, float(g["slots_per_entry"].mean()))
-        ax.plot(grid, grid / s, "--", color=color,
-                label="%s: n* = capacity / %.2f slots/entry" % (policy, s))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))

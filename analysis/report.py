@@ -6,7 +6,6 @@ report.md, figures/*.png|svg and tables/*.tex under --out. Exit status: 0 ok; 1 
 significant regression; 2 bad input, bad flags or an unwritable --out."""
 
 import argparse
-import glob
 import math
 import os
 import sys
@@ -65,16 +64,19 @@ def parse_args(argv):
         prog="analysis",
         description="Result files -> Markdown report, PNG+SVG figures, LaTeX tables; or compare "
                     "two runs. Relative paths are resolved against the workspace root.")
-    p.add_argument("--pool-results", default=DEFAULT_POOL, metavar="DIR",
-                   help="pool_exhaustion results directory (default %(default)s)")
-    p.add_argument("--matrix-results", default=DEFAULT_MATRIX, metavar="DIR",
-                   help="allocator_matrix results directory (default %(default)s)")
+    p.add_argument("--pool-results", default=None, metavar="DIR",
+                   help="pool_exhaustion results directory (default %s)" % DEFAULT_POOL)
+    p.add_argument("--matrix-results", default=None, metavar="DIR",
+                   help="allocator_matrix results directory (default %s)" % DEFAULT_MATRIX)
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="CSV",
                    help="the reference study's figures (default %(default)s)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help="output directory (default %(default)s)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="report an interrupted or failed run's results (flagged) instead of "
+                        "refusing them")
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
-                   help="compare two result files or directories of the same experiment")
+                   help="compare two result files or directories (any experiment)")
     p.add_argument("--threshold", type=_threshold, default=5.0, metavar="PCT",
                    help="--compare: a slowdown beyond PCT%% that is significant is a regression "
                         "(default 5)")
@@ -91,70 +93,55 @@ def note(msg):
 
 class Inputs:
     def __init__(self):
-        self.pool = None  # DataFrame, default run
-        self.pool_json = None  # dict: metadata, findings, sizing
-        self.sweep = None
-        self.sweep_json = None
-        self.matrix = None
-        self.matrix_contexts = {}  # binary -> GB context
-        self.ref = None
-        self.files = []  # inputs actually read
+        self.pool = None    # load.ResultSet: the default run
+        self.sweep = None   # load.ResultSet: --sweep
+        self.matrix = None  # load.ResultSet
+        self.ref = None     # DataFrame: the reference study
+        self.ref_path = None
+
+    def sets(self):
+        return [rs for rs in (self.pool, self.sweep, self.matrix) if rs is not None]
+
+
+def _directory(flag, given, default):
+    """A results directory: a given one must exist; the default may be missing (skipped)."""
+    from analysis.schema import InputError
+    path = resolve(given or default)
+    if not os.path.isdir(path):
+        if given:
+            raise InputError(path, "%s: no such directory" % flag)
+        note("%s: no directory %s; skipped" % (flag, path))
+        return None
+    return path
 
 
 def load_inputs(args):
     from analysis import load
+    from analysis.schema import InputError
 
     inp = Inputs()
-    pool_dir = resolve(args.pool_results)
-    if not os.path.isdir(pool_dir):
-        note("pool_exhaustion results: no directory %s; skipped" % pool_dir)
-    else:
-        for csvname, jsonname, attr in (
-                (load.POOL_DEFAULT_CSV, load.POOL_DEFAULT_JSON, "pool"),
-                (load.POOL_SWEEP_CSV, load.POOL_SWEEP_JSON, "sweep")):
-            c, j = os.path.join(pool_dir, csvname), os.path.join(pool_dir, jsonname)
-            df, doc = None, None
-            if os.path.isfile(j):
-                doc = load.read_pool_json(j)
-                inp.files.append(j)
-            if os.path.isfile(c):
-                df = load.read_pool_csv(c)
-                inp.files.append(c)
-            elif doc is not None and doc["rows"] is not None:
-                df = doc["rows"]
-            if df is None:
-                note("pool_exhaustion results: no %s in %s; skipped" % (
-                    csvname if attr == "pool" else csvname + " (--sweep run)", pool_dir))
-            setattr(inp, attr, df)
-            setattr(inp, attr + "_json", doc)
-    matrix_dir = resolve(args.matrix_results)
-    if not os.path.isdir(matrix_dir):
-        note("allocator_matrix results: no directory %s; skipped" % matrix_dir)
-    else:
-        import pandas as pd
-        frames = []
-        for j in sorted(glob.glob(os.path.join(matrix_dir, "*.json"))):
-            if not load.is_gbench_json(j):
-                continue
-            ctx, df = load.read_gbench_json(j)
-            inp.matrix_contexts[os.path.splitext(os.path.basename(j))[0]] = ctx
-            frames.append(df)
-            inp.files.append(j)
-        c = os.path.join(matrix_dir, load.MATRIX_CSV)
-        if os.path.isfile(c):
-            inp.matrix = load.read_matrix_csv(c)
-            inp.files.append(c)
-        elif frames:
-            note("allocator_matrix results: no %s; using the Google Benchmark JSON" %
-                 load.MATRIX_CSV)
-            inp.matrix = pd.concat(frames, ignore_index=True)
-        else:
-            note("allocator_matrix results: no %s or benchmark JSON in %s; skipped"
-                 % (load.MATRIX_CSV, matrix_dir))
+    pool_dir = _directory("--pool-results", args.pool_results, DEFAULT_POOL)
+    if pool_dir:
+        inp.pool = load.load_pool(pool_dir, "pool_exhaustion")
+        inp.sweep = load.load_pool(pool_dir, "pool_exhaustion_sweep")
+    matrix_dir = _directory("--matrix-results", args.matrix_results, DEFAULT_MATRIX)
+    if matrix_dir:
+        inp.matrix = load.load_matrix(matrix_dir)
+    if not inp.sets():
+        raise InputError(pool_dir or matrix_dir or resolve(DEFAULT_POOL),
+                         "no result files found (run bazel run //experiments:pool_exhaustion "
+                         "or //experiments:allocator_matrix first)")
+    for rs in inp.sets():
+        if not rs.complete:
+            if not args.allow_incomplete:
+                raise InputError(rs.files[0], "run %s is incomplete (interrupted or failed): "
+                                 "finish it with --resume, or pass --allow-incomplete to report "
+                                 "it flagged" % rs.metadata.get("run_id", "?"))
+            rs.notes.append("INCOMPLETE run (interrupted or failed): its numbers are partial")
     ref = resolve(args.reference)
     if os.path.isfile(ref):
-        inp.ref = load.read_reference_csv(ref)
-        inp.files.append(ref)
+        inp.ref = load.read_reference(ref)
+        inp.ref_path = ref
     else:
         note("reference study: no file %s; skipped" % ref)
     return inp
@@ -167,12 +154,225 @@ def _img(md, name, caption):
                                                                           name))
 
 
-def _yesno(v):
-    return "n/a" if v is None else ("yes" if v else "**no**")
+VERDICTS = {"reproduced": "reproduced", "not_reproduced": "**not reproduced**",
+            "not_judged": "not judged"}
+
+# The pool table's columns and their formats: the report_test checks every cell against the file.
+POOL_COLUMNS = [
+    ("policy", None), ("n", "int"), ("pool_slots", "int"), ("allocations", "int"),
+    ("fallback_allocations", "int"), ("fallback_pct", "pct"),
+    ("study_predicted_fallback_pct", "pct"), ("slots_demanded", "int"),
+    ("slots_per_entry", "num2"), ("utilization_pct", "pct"), ("bytes_per_entry", "num"),
+    ("insert_ns_per_op", "num"), ("query_ns_per_op", "num"), ("peak_rss_kb", "int")]
+
+
+def pool_formats():
+    from analysis import tables as T
+    kinds = {"int": T.fmt_int, "pct": T.fmt_pct, "num": T.fmt_num,
+             "num2": lambda v: T.fmt_num(v, 2)}
+    return {c: kinds[k] for c, k in POOL_COLUMNS if k}
+
+
+def git_head():
+    import subprocess
+    try:
+        out = subprocess.run(["git", "-C", workspace_root(), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(inp, md):
+    import pandas as pd
+    from analysis import load, tables as T
+
+    md.append("## Where these numbers come from\n")
+    head = git_head()
+    rows = []
+    for rs in inp.sets():
+        meta = rs.metadata
+        for f in rs.files:
+            rows.append({"file": os.path.relpath(f, workspace_root()) if f.startswith(
+                workspace_root()) else f, "run": meta.get("run_id", "-"),
+                "commit": str(meta.get("git_commit", "-"))[:12],
+                "complete": "yes" if rs.complete else "**NO**",
+                "age": load.format_age(rs.age()), "process malloc": meta.get("process_malloc", "-")})
+    if inp.ref_path:
+        rows.append({"file": os.path.relpath(inp.ref_path, workspace_root()), "run": "reference",
+                     "commit": "-", "complete": "-", "age": "-", "process malloc": "-"})
+    md.append(T.markdown(pd.DataFrame(rows)))
+    for rs in inp.sets():
+        meta = rs.metadata
+        commit = str(meta.get("git_commit", ""))
+        if head and commit and not commit.startswith(head):
+            md.append("- %s was measured at commit `%s`; the workspace is at `%s`." % (
+                rs.kind, commit[:12], head[:12]))
+        for n in rs.notes:
+            md.append("- **%s**: %s" % (rs.kind, n))
+        md.append("- %s: %s, %s, %s; %s sessions, %.1f s; `%s`" % (
+            rs.kind, meta.get("cpu_model", "?"), meta.get("compiler", "?"),
+            meta.get("build_flags", "?"), meta.get("sessions", "?"),
+            meta.get("duration_seconds", float("nan")), " ".join(meta.get("argv", []))))
+    md.append("")
+
+
+def pool_section(rs, ref, md, figs, tex, fig_dir):
+    import pandas as pd
+    from analysis import derive, figures, tables as T
+
+    rows = rs.sections["rows"]
+    grid = derive.grid(rows)
+    md.append("## Pool exhaustion (%s run)\n" % rs.metadata.get("mode", "?"))
+    md.append("### Findings of the reference study\n")
+    findings = rs.sections["findings"]
+    if findings.empty:
+        md.append("The run recorded no findings.\n")
+    else:
+        md.append("Judged once by the experiment (`experiments/pool_exhaustion/findings.cc`); "
+                  "this report only renders them.\n")
+        md.append(T.markdown(pd.DataFrame([{
+            "#": int(f["id"]), "finding": f["title"], "verdict": VERDICTS[f["verdict"]],
+            "criterion": f["criterion"]} for _, f in findings.iterrows()]),
+            align=["r", "l", "l", "l"]))
+        for _, f in findings.iterrows():
+            md.append("**%d. %s** (%s). %s" % (int(f["id"]), f["title"],
+                                                f["verdict"].replace("_", " "), f["summary"]))
+            if f["needs"]:
+                md.append("Needs: %s" % f["needs"])
+            md.extend("- %s" % d for d in f["details"])
+            md.append("")
+
+    if ref is not None:
+        md.append("### bump_pool: this run vs the reference study\n")
+        md.append("The reference is a Mojo HAMT on an Apple M4 Pro: compare shapes, not absolute "
+                  "times. `-` = not measured or not reported.\n")
+        ovr = derive.ours_vs_reference(rows, ref)
+        fm = {"n": T.fmt_int, "pool_slots": T.fmt_int}
+        for c in ovr.columns:
+            if c not in fm:
+                fm[c] = T.fmt_pct if c.endswith("_pct") else (lambda v: T.fmt_num(v, 0))
+        names = {"n": "N", "pool_slots": "pool slots",
+                 "utilization_pct": "util. % (ours)", "ref_utilization_pct": "util. % (ref)",
+                 "fallback_pct": "fallback % (ours)", "ref_fallback_pct": "fallback % (ref)",
+                 "insert_ns_per_op": "insert ns (ours)", "ref_insert_ns_per_op": "insert ns (ref)",
+                 "query_ns_per_op": "find ns (ours)", "ref_query_ns_per_op": "find ns (ref)"}
+        named = ovr.rename(columns=names)
+        fm_named = {names[c]: fm[c] for c in ovr.columns}
+        md.append(T.markdown(named, fm_named))
+        tex("%s.tex" % rs.kind, T.latex(named, fm_named, caption="Pool exhaustion (bump\\_pool): "
+                                        "this run vs the reference study",
+                                        label="tab:%s" % rs.kind.replace("_", "-")))
+
+    md.append("### Every measured cell\n")
+    md.append("Columns as in `%s.csv` (experiments/RESULTS_SCHEMA.md); roles other than `grid` "
+              "are finding 3's verification and finding 4's prefaulted cells.\n" % rs.kind)
+    cols = [c for c, _ in POOL_COLUMNS]
+    table = rows[["role"] + cols].sort_values(["role", "policy", "pool_slots", "n"])
+    md.append(T.markdown(table, pool_formats()))
+
+    md.append("### Sizing\n")
+    recs = rs.sections["recommendations"]
+    if len(recs):
+        head = float(recs["headroom_pct"].iloc[0])
+        wide = recs.pivot(index="n", columns="policy", values="recommended_slots").reset_index()
+        wide = wide.rename(columns={"n": "N"})
+        fm = {c: T.fmt_int for c in wide.columns}
+        md.append("Recommended pool (8-byte slots) = demand measured at that N x %.2f; only "
+                  "measured N are recommended for (slots per entry vary with N):\n"
+                  % (1 + head / 100))
+        md.append(T.markdown(wide, fm))
+        tex("%s_sizing.tex" % rs.kind, T.latex(wide, fm, caption="Recommended pool size "
+                                               "(8-byte slots) per N, %.0f\\%% headroom" % head,
+                                               label="tab:%s-sizing" % rs.kind.replace("_", "-")))
+    caps = rs.sections["capacities"]
+    if len(caps):
+        md.append("Largest N without fallback (measured: keys inserted before the first "
+                  "fallback; `>=`: the search limit was reached):\n")
+        c = caps.assign(largest_n=[("&ge; " if lb else "") + T.fmt_int(v) for v, lb in
+                                   zip(caps["largest_n"], caps["lower_bound"])])
+        md.append(T.markdown(c[["policy", "pool_slots", "largest_n"]],
+                             {"pool_slots": T.fmt_int}))
+    fits = rs.sections["sizing_fits"]
+    for _, f in fits.iterrows():
+        md.append("- %s: straight line over N = %s..%s (descriptive): demand = %s + %.2f slots "
+                  "per entry x N%s; measured N within %.1f%% of it" % (
+                      f["policy"], T.fmt_int(f["n_min"]), T.fmt_int(f["n_max"]),
+                      T.fmt_int(f["fixed_slots"]), f["slots_per_entry"],
+                      "" if f["r_squared"] is None else ", R^2 %.4f" % f["r_squared"],
+                      f["max_deviation_pct"]))
+    md.append("")
+
+    md.append("### Figures\n")
+    prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
+    if (grid["policy"] == "bump_pool").any():
+        figs(figures.fallback_share(grid, ref if prefix == "" else None, fig_dir,
+                                    prefix + "fig_a_fallback_share"))
+        _img(md, prefix + "fig_a_fallback_share", "(a) bump_pool fallback share vs N per pool "
+             "size, the study's 1 - capacity/demand, and the reference study")
+    if (grid["pool_slots"] > 0).any():
+        figs(figures.pool_demand(grid, fig_dir, prefix + "fig_b_pool_demand"))
+        _img(md, prefix + "fig_b_pool_demand", "(b) pool demand and utilization vs N; red lines: "
+             "capacity")
+    figs(figures.ns_per_op(grid, fig_dir, prefix + "fig_c_ns_per_op"))
+    _img(md, prefix + "fig_c_ns_per_op", "(c) insert and find ns/op vs N per policy")
+    figs(figures.bytes_per_entry(grid, fig_dir, prefix + "fig_d_bytes_per_entry"))
+    _img(md, prefix + "fig_d_bytes_per_entry", "(d) live allocator bytes per entry per policy")
+    if rs.kind == "pool_exhaustion_sweep":
+        be = derive.break_even(rows, caps)
+        if not be.empty:
+            figs(figures.break_even(be, fig_dir))
+            _img(md, "fig_f_break_even", "(f) break-even N vs pool size (log-log)")
+            md.append(T.markdown(be, {"pool_slots": T.fmt_int, "max_n_without_fallback": T.fmt_int,
+                                      "min_n_with_fallback": T.fmt_int,
+                                      "measured_max_n": T.fmt_int}))
+
+
+def matrix_section(rs, md, figs, tex, fig_dir):
+    from analysis import derive, figures, tables as T
+
+    mat = rs.sections["rows"]
+    md.append("## Allocator matrix\n")
+    w = derive.winners(mat)
+    md.append("### Winners per workload (glibc process malloc)\n")
+    if w.empty:
+        md.append("No glibc rows.\n")
+    else:
+        multi_t = w["threads"].nunique() > 1
+        wcols = ["workload", "n"] + (["threads"] if multi_t else []) + [
+            "winner", "ns_per_op", "runner_up", "runner_up_ns_per_op", "malloc_ns_per_op"]
+        fm = {"n": T.fmt_int, "ns_per_op": T.fmt_num, "runner_up_ns_per_op": T.fmt_num,
+              "malloc_ns_per_op": T.fmt_num}
+        md.append("Lowest median ns/op per workload at each N:\n")
+        md.append(T.markdown(w[wcols], fm))
+        tex("matrix_winners.tex", T.latex(w[wcols], fm, caption="Fastest policy per workload "
+                                          "(median ns/op, glibc)", label="tab:matrix-winners"))
+    wide, _ = derive.ratios_to_malloc(mat)
+    md.append("### Relative to malloc (glibc)\n")
+    if wide.empty:
+        md.append("No glibc `malloc` policy rows to normalise by.\n")
+    else:
+        figs(figures.matrix_heatmap(wide, fig_dir))
+        _img(md, "fig_e_matrix_heatmap", "(e) median ns/op of every policy x workload relative to "
+             "the malloc policy (glibc, same N), geometric mean over N; last column: geometric "
+             "mean per policy")
+        tab = wide.reset_index()
+        fm = {c: T.fmt_ratio for c in tab.columns if c != "policy"}
+        md.append("Ratio of median ns/op to `malloc` (< 1 is faster); geometric mean over N:\n")
+        md.append(T.markdown(tab, fm))
+        tex("matrix.tex", T.latex(tab, fm, caption="Median ns/op relative to the malloc policy "
+                                  "(glibc), geometric mean over N", label="tab:matrix"))
+    md.append("### Every benchmark\n")
+    cols = ["process_malloc", "workload", "policy", "n", "threads", "ns_per_op", "ns_per_op_cv",
+            "allocs_per_op", "bytes_per_entry", "fallback_pct", "error"]
+    md.append(T.markdown(mat[cols], {"n": T.fmt_int, "ns_per_op": T.fmt_num,
+                                     "ns_per_op_cv": lambda v: T.fmt_num(v, 3),
+                                     "allocs_per_op": lambda v: T.fmt_num(v, 3),
+                                     "bytes_per_entry": T.fmt_num, "fallback_pct": T.fmt_pct}))
 
 
 def build_report(inp, out_dir):
-    from analysis import derive, figures, output, tables as T
+    from analysis import output
 
     fig_dir = os.path.join(out_dir, "figures")
     tab_dir = os.path.join(out_dir, "tables")
@@ -188,222 +388,12 @@ def build_report(inp, out_dir):
         written.extend("figures/" + n for n in names)
 
     md = ["# hamt-alloc: allocator report\n"]
-    md.append("Generated by `bazel run //analysis:report` from:\n")
-    for f in inp.files:
-        md.append("- `%s`" % f)
-    if not inp.files:
-        md.append("- (no result files found)")
-    md.append("")
-    meta = (inp.pool_json or {}).get("metadata") or {}
-    if meta and meta.get("complete") is False:
-        md.append("> **Warning:** the pool_exhaustion run was interrupted (`complete: false`); "
-                  "the numbers below are partial.\n")
-
-    # --- metadata
-    md.append("## Run metadata\n")
-    rows = []
-    for k in ("date", "git_commit", "compiler", "build_flags", "cpu_model", "process_malloc",
-              "argv", "complete", "schema_version"):
-        if k in meta:
-            v = meta[k]
-            rows.append(("pool_exhaustion", k, " ".join(map(str, v)) if isinstance(v, list)
-                         else str(v)))
-    for k, v in meta.items():
-        if k not in {r[1] for r in rows}:
-            rows.append(("pool_exhaustion", k, str(v)))
-    if inp.pool is not None:
-        rows.append(("pool_exhaustion.csv", "process_malloc (fallback allocator)",
-                     ", ".join(sorted(set(map(str, inp.pool["process_malloc"]))))))
-    for binary, ctx in sorted(inp.matrix_contexts.items()):
-        for k in ("process_malloc", "date", "host_name", "num_cpus", "mhz_per_cpu",
-                  "cpu_scaling_enabled", "library_build_type"):
-            if k in ctx:
-                rows.append((binary, k, str(ctx[k])))
-        for k, v in ctx.items():
-            if ("version" in k or "malloc" in k or "allocator" in k or "commit" in k
-                    or "compiler" in k) and k != "process_malloc":
-                rows.append((binary, k, str(v)))
+    provenance(inp, md)
+    for rs in (inp.pool, inp.sweep):
+        if rs is not None:
+            pool_section(rs, inp.ref, md, figs, tex, fig_dir)
     if inp.matrix is not None:
-        rows.append(("allocator_matrix.csv", "process_malloc identities",
-                     ", ".join(sorted(set(map(str, inp.matrix["process_malloc"]))))))
-    if rows:
-        import pandas as pd
-        md.append(T.markdown(pd.DataFrame(rows, columns=["source", "key", "value"])))
-    else:
-        md.append("No metadata available.\n")
-
-    # --- pool exhaustion
-    md.append("## Pool exhaustion\n")
-    if inp.pool is None:
-        md.append("No pool_exhaustion results.\n")
-    else:
-        pool = inp.pool
-        sizing_json = (inp.pool_json or {}).get("sizing") or {}
-        spe = derive.slots_per_entry(pool, sizing_json)
-        md.append("### Findings of the reference study\n")
-        recomputed = derive.compute_findings(pool, inp.ref)
-        jf = (inp.pool_json or {}).get("findings") or []
-        import pandas as pd
-        if jf:
-            md.append("As stated by the experiment (`pool_exhaustion.json` `findings`):\n")
-            md.append(T.markdown(pd.DataFrame([{
-                "#": f.get("id", ""), "finding": f.get("title", ""),
-                "reproduced": _yesno(f.get("reproduced")), "detail": f.get("text", "")}
-                for f in jf]), align=["r", "l", "l", "l"]))
-            md.append("Cross-check recomputed from the CSV, our numbers next to the reference "
-                      "study's:\n")
-        else:
-            md.append("Recomputed from `pool_exhaustion.csv` (the JSON has no `findings`), our "
-                      "numbers next to the reference study's:\n")
-        md.append(T.markdown(pd.DataFrame([{
-            "#": f["id"], "finding": f["title"], "this run": f["ours"],
-            "reference study": f["reference"], "reproduced": _yesno(f["reproduced"])}
-            for f in recomputed]), align=["r", "l", "l", "l", "l"]))
-
-        if inp.ref is not None:
-            md.append("### bump_pool: this run vs the reference study\n")
-            md.append("The reference is a Mojo HAMT on an Apple M4 Pro: compare shapes, not "
-                      "absolute times. `-` = not reported.\n")
-            ovr = derive.ours_vs_reference(pool, inp.ref)
-            fm = {"n": T.fmt_int, "pool_slots": T.fmt_int}
-            for c in ovr.columns:
-                if c not in fm:
-                    fm[c] = T.fmt_pct if c.endswith("_pct") else (lambda v: T.fmt_num(v, 0))
-            ovr_named = ovr.rename(columns={
-                "n": "N", "pool_slots": "pool slots",
-                "utilization_pct": "util. % (ours)", "ref_utilization_pct": "util. % (ref)",
-                "fallback_pct": "fallback % (ours)", "ref_fallback_pct": "fallback % (ref)",
-                "insert_ns_per_op": "insert ns (ours)", "ref_insert_ns_per_op": "insert ns (ref)",
-                "query_ns_per_op": "find ns (ours)", "ref_query_ns_per_op": "find ns (ref)"})
-            fm_named = {ovr_named.columns[i]: fm[c] for i, c in enumerate(ovr.columns)}
-            md.append(T.markdown(ovr_named, fm_named))
-            tex("pool_exhaustion.tex", T.latex(
-                ovr_named, fm_named, caption="Pool exhaustion (bump\\_pool): this run vs the "
-                "reference study", label="tab:pool-exhaustion"))
-
-        md.append("### All cells\n")
-        cols = ["policy", "n", "pool_slots", "allocations", "fallback_pct", "slots_per_entry",
-                "utilization_pct", "bytes_per_entry", "insert_ns_per_op", "query_ns_per_op",
-                "peak_rss_kb"]
-        md.append(T.markdown(pool[cols].sort_values(["policy", "pool_slots", "n"]), {
-            "n": T.fmt_int, "pool_slots": T.fmt_int, "allocations": T.fmt_int,
-            "fallback_pct": T.fmt_pct, "utilization_pct": T.fmt_pct,
-            "slots_per_entry": lambda v: T.fmt_num(v, 2), "bytes_per_entry": T.fmt_num,
-            "insert_ns_per_op": T.fmt_num, "query_ns_per_op": T.fmt_num,
-            "peak_rss_kb": T.fmt_int}))
-
-        md.append("### Figures\n")
-        if (pool["policy"] == "bump_pool").any():
-            figs(figures.fallback_share(pool, inp.ref, spe, fig_dir))
-            _img(md, "fig_a_fallback_share", "(a) bump_pool fallback share vs N per pool size, "
-                 "with the reference study and the 1 - capacity/demand model")
-        if (pool["pool_slots"] > 0).any():
-            figs(figures.pool_demand(pool, fig_dir))
-            _img(md, "fig_b_pool_demand", "(b) pool demand and utilization vs N; red lines: "
-                 "capacity")
-        figs(figures.ns_per_op(pool, fig_dir))
-        _img(md, "fig_c_ns_per_op", "(c) insert and find ns/op vs N per policy")
-        figs(figures.bytes_per_entry(pool, fig_dir))
-        _img(md, "fig_d_bytes_per_entry", "(d) live allocator bytes per entry per policy")
-
-        md.append("### Sizing model and recommendation\n")
-        sizing = derive.compute_sizing(pool, sizing_json)
-        if sizing:
-            src = sizing.get("source", "pool_exhaustion.json `sizing`")
-            sp = sizing.get("slots_per_entry", {})
-            sd = sizing.get("slots_per_entry_stddev", {})
-            md.append("Source: %s. Model: demand = slots_per_entry x N; pool slots = "
-                      "ceil(slots_per_entry x N x (1 + %s%% headroom)); a pool of C slots serves "
-                      "N <= n* = C / slots_per_entry without fallback.\n"
-                      % (src, sizing.get("headroom_pct", "?")))
-            md.append("\n".join("- %s: %.2f slots/entry%s" % (
-                p, v, "" if p not in sd or sd[p] is None or (isinstance(sd[p], float) and
-                                                             math.isnan(sd[p]))
-                else " (stddev %.2f)" % sd[p]) for p, v in sp.items()) + "\n")
-            rec = pd.DataFrame(sizing.get("recommended_pool_slots", []))
-            if len(rec):
-                rec = rec.rename(columns={"n": "N"})
-                fm = {c: T.fmt_int for c in rec.columns}
-                md.append("**Recommended pool size (slots)** for a target N:\n")
-                md.append(T.markdown(rec, fm))
-                md.append("Recommendation: size the pool from the expected N with the table "
-                          "above; prefer slot_recycler when entries are erased or rebuilt (it "
-                          "reuses freed slots and needs far fewer), and treat any nonzero "
-                          "fallback_pct as a sign the pool is undersized.\n")
-                tex("sizing.tex", T.latex(rec, fm, caption="Recommended pool size (8-byte "
-                                          "slots) per target N, %s%% headroom"
-                                          % sizing.get("headroom_pct", "?"), label="tab:sizing"))
-            mx = pd.DataFrame(sizing.get("max_n_without_fallback", []))
-            if len(mx):
-                md.append("**Largest N without fallback** per pool size (measured: keys inserted "
-                          "before the first fallback):\n")
-                md.append(T.markdown(mx, {c: T.fmt_int for c in mx.columns}))
-        else:
-            md.append("No sizing data.\n")
-
-        md.append("### Break-even sweep\n")
-        if inp.sweep is None:
-            md.append("No sweep results (`pool_exhaustion_sweep.csv`); figure (f) skipped.\n")
-        else:
-            be = derive.break_even(inp.sweep, (inp.sweep_json or {}).get("sizing"))
-            if be.empty:
-                md.append("The sweep has no pooled cells.\n")
-            else:
-                sweep_spe = derive.slots_per_entry(inp.sweep, ((inp.sweep_json or {})
-                                                               .get("sizing")))
-                figs(figures.break_even(be, sweep_spe or spe, fig_dir))
-                _img(md, "fig_f_break_even", "(f) break-even N vs pool size (log-log) with "
-                     "n* = capacity / slots_per_entry")
-                md.append(T.markdown(be, {"pool_slots": T.fmt_int,
-                                          "max_n_without_fallback": T.fmt_int,
-                                          "min_n_with_fallback": T.fmt_int,
-                                          "measured_max_n": T.fmt_int,
-                                          "slots_per_entry": lambda v: T.fmt_num(v, 2)}))
-
-    # --- matrix
-    md.append("## Allocator matrix\n")
-    if inp.matrix is None:
-        md.append("No allocator_matrix results.\n")
-    else:
-        import pandas as pd
-        mat = inp.matrix
-        w = derive.winners(mat)
-        md.append("### Winners per workload (glibc process malloc)\n")
-        if w.empty:
-            md.append("No glibc rows.\n")
-        else:
-            multi_t = w["threads"].nunique() > 1
-            wcols = ["workload", "n"] + (["threads"] if multi_t else []) + [
-                "winner", "ns_per_op", "runner_up", "runner_up_ns_per_op", "malloc_ns_per_op"]
-            fm = {"n": T.fmt_int, "ns_per_op": T.fmt_num, "runner_up_ns_per_op": T.fmt_num,
-                  "malloc_ns_per_op": T.fmt_num}
-            md.append("Lowest median ns/op per workload at each N:\n")
-            md.append(T.markdown(w[wcols], fm))
-            tex("matrix_winners.tex", T.latex(w[wcols], fm, caption="Fastest policy per "
-                                              "workload (median ns/op, glibc)",
-                                              label="tab:matrix-winners"))
-        wide, _ = derive.ratios_to_malloc(mat)
-        md.append("### Relative to malloc (glibc)\n")
-        if wide.empty:
-            md.append("No glibc `malloc` policy rows to normalise by.\n")
-        else:
-            figs(figures.matrix_heatmap(wide, fig_dir))
-            _img(md, "fig_e_matrix_heatmap", "(e) median ns/op of every policy x workload "
-                 "relative to the malloc policy (glibc, same N), geometric mean over N; last "
-                 "column: geometric mean per policy")
-            tab = wide.reset_index()
-            fm = {c: T.fmt_ratio for c in tab.columns if c != "policy"}
-            md.append("Ratio of median ns/op to `malloc` (< 1 is faster); geometric mean over "
-                      "N:\n")
-            md.append(T.markdown(tab, fm))
-            tex("matrix.tex", T.latex(tab, fm, caption="Median ns/op relative to the malloc "
-                                      "policy (glibc), geometric mean over N",
-                                      label="tab:matrix"))
-        others = sorted(set(map(str, mat["process_malloc"])) - {"glibc"})
-        if others:
-            md.append("Other process allocators present: %s (winners above are for glibc "
-                      "only).\n" % ", ".join(others))
-
+        matrix_section(inp.matrix, md, figs, tex, fig_dir)
     md.append("## Output files\n")
     md.append("\n".join("- [`%s`](%s)" % (f, f) for f in written) + "\n")
     output.write_text(os.path.join(out_dir, "report.md"), "\n".join(md))
@@ -426,7 +416,7 @@ def run_compare(args):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _setup_matplotlib()
-    from analysis import load
+    from analysis.schema import InputError
 
     try:
         if args.compare:
@@ -449,7 +439,7 @@ def main(argv=None):
         for f in written:
             print("  " + f)
         return 0
-    except load.InputError as e:
+    except InputError as e:
         note(str(e))
         return 2
 

@@ -1,166 +1,215 @@
-"""End-to-end: the report, figures and tables from the fixtures; missing and bad inputs."""
+"""The report on the experiments' real output: the binaries run on tiny configurations into the
+test's temporary directory, then the report reads what they wrote. Every number the report shows
+must equal the file's; every finding's verdict must be the same in the console, the JSON and
+report.md; the matrix must read the same with or without its merged CSV."""
 
-import csv
-import math
 import os
+import re
 import shutil
-import tempfile
 import unittest
-import xml.etree.ElementTree as ET
 
-from analysis.testutil import report_args, run, testdata
+import pandas as pd
 
-FIGURES = ["fig_a_fallback_share", "fig_b_pool_demand", "fig_c_ns_per_op",
-           "fig_d_bytes_per_entry", "fig_e_matrix_heatmap", "fig_f_break_even"]
-TABLES = ["pool_exhaustion.tex", "sizing.tex", "matrix.tex", "matrix_winners.tex"]
+from analysis import load, report, schema, testing
 
 
-def fixture_rows(*parts):
-    with open(testdata(*parts), newline="") as f:
-        return list(csv.DictReader(f))
+def markdown_table(md, heading):
+    """The first Markdown table after `heading`: (header, rows of cells)."""
+    start = md.index(heading)
+    lines = md[start:].split("\n")
+    table = []
+    for line in lines[1:]:
+        if line.startswith("|"):
+            table.append([c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")])
+        elif table:
+            break
+    return table[0], table[2:]
 
 
-class FullReportTest(unittest.TestCase):
+class RealOutputTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp()
-        cls.out = os.path.join(cls.tmp, "report")
-        cls.rc, cls.stdout, cls.stderr = run(report_args(cls.out))
-        with open(os.path.join(cls.out, "report.md")) as f:
+        cls.pool_dir = testing.tmpdir("pool")
+        cls.console = testing.check_run(testing.POOL_BINARY, testing.POOL_ARGS + [
+            "--quiet", "--out=" + cls.pool_dir])
+        testing.check_run(testing.POOL_BINARY, testing.SWEEP_ARGS + ["--quiet", "--out=" + cls.pool_dir])
+        cls.matrix_dir = testing.tmpdir("matrix")
+        testing.check_run(testing.MATRIX_DRIVER, testing.MATRIX_ARGS + ["--out=" + cls.matrix_dir])
+        cls.out = testing.tmpdir("report")
+        rc, _, err = testing.run(["--pool-results", cls.pool_dir, "--matrix-results", cls.matrix_dir,
+                                  "--reference", testing.runfile(*testing.REFERENCE),
+                                  "--out", cls.out])
+        assert rc == 0, err
+        with open(os.path.join(cls.out, "report.md"), encoding="utf-8") as f:
             cls.md = f.read()
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
+    def test_every_pool_number_equals_the_file(self):
+        for stem, heading in (("pool_exhaustion", "## Pool exhaustion (default run)"),
+                              ("pool_exhaustion_sweep", "## Pool exhaustion (sweep run)")):
+            rows = schema.read_csv(os.path.join(self.pool_dir, stem + ".csv"), "pool_cell")
+            section = self.md[self.md.index(heading):]
+            header, table = markdown_table(section, "### Every measured cell")
+            self.assertEqual(header, ["role"] + [c for c, _ in report.POOL_COLUMNS])
+            self.assertEqual(len(table), len(rows))
+            formats = report.pool_formats()
+            shown = {(r[0], r[1], r[2], r[3]): r for r in table}
+            for _, row in rows.iterrows():
+                key = (row["role"], row["policy"], formats["n"](row["n"]),
+                       formats["pool_slots"](row["pool_slots"]))
+                self.assertIn(key, shown, stem)
+                for i, (col, _) in enumerate(report.POOL_COLUMNS):
+                    expected = formats[col](row[col]) if col in formats else str(row[col])
+                    self.assertEqual(shown[key][i + 1], expected, "%s %s %s" % (stem, key, col))
+                    # Nothing is silently empty: '-' only where the file's value is null.
+                    if shown[key][i + 1] == "-":
+                        self.assertTrue(pd.isna(row[col]), "%s %s %s" % (stem, key, col))
 
-    def tex(self, name):
-        with open(os.path.join(self.out, "tables", name)) as f:
-            return f.read()
+    def test_the_pool_table_has_no_empty_column(self):
+        header, table = markdown_table(self.md, "### Every measured cell")
+        for i, name in enumerate(header):
+            self.assertTrue(any(r[i] not in ("", "-") for r in table), name)
 
-    def test_exit_status_and_quiet(self):
-        self.assertEqual(self.rc, 0, self.stderr)
-        self.assertEqual(self.stderr, "")
+    def test_verdicts_agree_in_console_json_and_report(self):
+        doc = schema.read_json_file(os.path.join(self.pool_dir, "pool_exhaustion.json"),
+                                    "pool_exhaustion.json")
+        json_verdicts = {int(f["id"]): f["verdict"] for _, f in doc["findings"].iterrows()}
+        self.assertEqual(sorted(json_verdicts), [1, 2, 3, 4, 5, 6])
+        labels = {"reproduced": "reproduced", "NOT reproduced": "not_reproduced",
+                  "not judged": "not_judged"}
+        console = {int(m.group(1)): labels[m.group(2)]
+                   for m in re.finditer(r"^  (\d)\. \[([^\]]+)\]", self.console, re.M)}
+        self.assertEqual(console, json_verdicts)
+        _, table = markdown_table(self.md, "### Findings of the reference study")
+        words = {v: k for k, v in report.VERDICTS.items()}
+        shown = {int(r[0]): words[r[2]] for r in table}
+        self.assertEqual(shown, json_verdicts)
+        # This configuration has every cell a finding needs.
+        self.assertNotIn("not_judged", json_verdicts.values())
 
-    def test_png_figures(self):
-        for name in FIGURES:
-            with open(os.path.join(self.out, "figures", name + ".png"), "rb") as f:
-                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
-            self.assertIn("](figures/%s.png)" % name, self.md)
+    def test_matrix_reads_the_same_without_its_csv(self):
+        with_csv = load.load_matrix(self.matrix_dir).sections["rows"]
+        without = load.load_matrix(self.matrix_dir, prefer_csv=False).sections["rows"]
+        self.assertEqual(len(with_csv), len(without))
+        key = ["process_malloc", "workload", "policy", "n", "threads"]
+        merged = with_csv.merge(without, on=key, suffixes=("_csv", "_json"))
+        self.assertEqual(len(merged), len(with_csv))
+        for col in ("ns_per_op", "real_ns_per_op", "allocs_per_op", "bytes_per_entry",
+                    "peak_rss_kb"):
+            for a, b in zip(merged[col + "_csv"], merged[col + "_json"]):
+                if pd.isna(a) or pd.isna(b):
+                    self.assertEqual(pd.isna(a), pd.isna(b), col)
+                    continue
+                self.assertLessEqual(abs(a - b), 0.005 * abs(a) + 1e-12, "%s: %s vs %s" % (col, a, b))
 
-    def test_svg_figures(self):
-        for name in FIGURES:
-            root = ET.parse(os.path.join(self.out, "figures", name + ".svg")).getroot()
-            self.assertEqual(root.tag, "{http://www.w3.org/2000/svg}svg", name)
+    def test_every_matrix_number_equals_the_file(self):
+        rows = schema.read_csv(os.path.join(self.matrix_dir, "allocator_matrix.csv"), "matrix_row")
+        header, table = markdown_table(self.md, "### Every benchmark")
+        self.assertEqual(len(table), len(rows))
+        idx = {h: i for i, h in enumerate(header)}
+        shown = {(r[idx["process_malloc"]], r[idx["workload"]], r[idx["policy"]]): r for r in table}
+        from analysis import tables as T
+        for _, row in rows.iterrows():
+            r = shown[(row["process_malloc"], row["workload"], row["policy"])]
+            self.assertEqual(r[idx["ns_per_op"]], T.fmt_num(row["ns_per_op"]))
 
-    def test_no_temporary_files_left(self):
-        for d, _, files in os.walk(self.out):
-            for f in files:
-                self.assertFalse(f.startswith(".") or f.endswith(".tmp"), os.path.join(d, f))
+    def test_provenance_names_every_file(self):
+        for rs_dir, stem in ((self.pool_dir, "pool_exhaustion"), (self.matrix_dir, "allocator_matrix")):
+            run = testing.published(rs_dir, stem)
+            self.assertIn(os.path.basename(run), self.md)
+        self.assertIn("| complete |", self.md)
+        self.assertRegex(self.md, r"\| yes \| \d+ (s|min) \|")
 
-    def test_tables_are_booktabs(self):
-        for name in TABLES:
-            t = self.tex(name)
-            for rule in ("\\toprule", "\\midrule", "\\bottomrule"):
-                self.assertIn(rule, t, name)
-            self.assertNotIn("_", t.replace("\\_", ""), name)  # underscores escaped
-
-    def test_pool_exhaustion_cell(self):
-        # bump_pool, N=10,000, 65,536 slots: our fallback share next to the reference's 79%.
-        row = [r for r in fixture_rows("pool_exhaustion", "pool_exhaustion.csv")
-               if (r["policy"], r["n"], r["pool_slots"]) == ("bump_pool", "10000", "65536")][0]
-        ours = "%.1f" % float(row["fallback_pct"])
-        self.assertRegex(self.tex("pool_exhaustion.tex"),
-                         r"\n10,000 & 65,536 & [\d.]+ & 465.0 & %s & 79.0 &" % ours)
-        self.assertRegex(self.md, r"\| 10,000 \| 65,536 \| [\d.]+ \| 465.0 \| %s \| 79.0 \|"
-                         % ours)
-
-    def test_findings(self):
-        self.assertIn("Fallbacks make inserts slower", self.md)  # from the JSON
-        self.assertIn("| 4 | Fallback share follows 1 - capacity/demand", self.md)
-        self.assertIn("98.0% (model 97.8%)", self.md)  # reference side, recomputed
-
-    def test_sizing(self):
-        self.assertIn("2,400,000", self.tex("sizing.tex"))
-        self.assertIn("| 100,000 | 2,400,000 | 330,000 |", self.md)
-
-    def test_matrix_numbers(self):
-        rows = [r for r in fixture_rows("allocator_matrix", "allocator_matrix.csv")
-                if r["process_malloc"] == "glibc"]
-        med = {(r["workload"], r["policy"], r["n"]): float(r["ns_per_op"]) for r in rows}
-        ratios = [med[("insert_seq", "bump_pool", n)] / med[("insert_seq", "malloc", n)]
-                  for n in ("1000", "100000")]
-        gm = math.exp(sum(map(math.log, ratios)) / len(ratios))
-        line = [l for l in self.tex("matrix.tex").splitlines() if l.startswith("bump\\_pool &")]
-        self.assertEqual(len(line), 1)
-        self.assertIn("%.2f" % gm, line[0].split(" & "))
-        # winner of churn at N=100,000
-        churn = {p: v for (w, p, n), v in med.items() if w == "churn" and n == "100000"}
-        best = min(churn, key=churn.get)
-        self.assertIn("churn & 100,000 & %s & %.1f" % (best.replace("_", "\\_"), churn[best]),
-                      self.tex("matrix_winners.tex"))
-        self.assertIn("| churn | 100,000 | %s | %.1f |" % (best, churn[best]), self.md)
-
-    def test_metadata(self):
-        for s in ("500701f", "g++ 12.2.0", "Xeon", "glibc 2.36", "mimalloc 2.0.9"):
-            self.assertIn(s, self.md)
-
-
-class PartialInputTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def test_missing_matrix_is_skipped(self):
-        out = os.path.join(self.tmp, "out")
-        rc, _, err = run(report_args(out, matrix=os.path.join(self.tmp, "nope")))
-        self.assertEqual(rc, 0)
-        self.assertIn("allocator_matrix results: no directory", err)
-        self.assertEqual(len(err.strip().splitlines()), 1)
-        with open(os.path.join(out, "report.md")) as f:
-            self.assertIn("No allocator_matrix results.", f.read())
-        self.assertFalse(os.path.exists(os.path.join(out, "figures",
-                                                     "fig_e_matrix_heatmap.png")))
-        self.assertTrue(os.path.exists(os.path.join(out, "figures", "fig_a_fallback_share.png")))
-
-    def test_csv_only_recomputes_findings_and_sizing(self):
-        pool = os.path.join(self.tmp, "pool")
-        os.makedirs(pool)
-        shutil.copy(testdata("pool_exhaustion", "pool_exhaustion.csv"), pool)
-        out = os.path.join(self.tmp, "out")
-        rc, _, err = run(report_args(out, pool=pool))
+    def test_compare_works_on_every_kind(self):
+        second = testing.tmpdir("matrix2")
+        testing.check_run(testing.MATRIX_DRIVER, testing.MATRIX_ARGS + ["--out=" + second])
+        rc, out, err = testing.run(["--compare", self.matrix_dir, second, "--threshold", "1000"])
         self.assertEqual(rc, 0, err)
-        self.assertIn("pool_exhaustion_sweep.csv", err)  # the sweep is missing
-        with open(os.path.join(out, "report.md")) as f:
-            md = f.read()
-        self.assertIn("Recomputed from `pool_exhaustion.csv`", md)
-        self.assertIn("| 67.2% fallback | 79.0% fallback | yes |", md)
-        self.assertIn("recomputed from pool_exhaustion.csv", md)
-        self.assertFalse(os.path.exists(os.path.join(out, "figures", "fig_f_break_even.svg")))
-
-    def test_truncated_csv_exit_2(self):
-        bad = testdata("malformed")
-        rc, out, err = run(report_args(os.path.join(self.tmp, "out"), pool=bad))
+        self.assertIn("allocator_matrix: geometric mean of new/old", out)
+        self.assertIn("glibc/find_hit/bump_pool/keys:1000", out)
+        rc, out, err = testing.run(["--compare", self.pool_dir, self.pool_dir])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("pool_exhaustion_sweep:grid/bump_pool", out)
+        rc, out, err = testing.run(["--compare", self.pool_dir, self.matrix_dir])
         self.assertEqual(rc, 2)
-        self.assertNotIn("Traceback", err)
+        self.assertIn("holds allocator_matrix results but", err)
+
+    def test_compare_flags_a_regression(self):
+        slow = testing.tmpdir("slow")
+        src = testing.published(self.matrix_dir, "allocator_matrix")
+        for name in os.listdir(src):
+            shutil.copy(os.path.join(src, name), slow)
+        rows = schema.read_csv(os.path.join(slow, "allocator_matrix.csv"), "matrix_row")
+        with open(os.path.join(slow, "allocator_matrix.csv"), encoding="utf-8") as f:
+            text = f.read()
+        # Every repetition of one cell twice as slow.
+        r = rows[(rows["process_malloc"] == "glibc") & (rows["workload"] == "churn")
+                 & (rows["policy"] == "malloc")].iloc[0]
+        old_reps = ";".join(schema_repr(v) for v in r["ns_per_op_reps"])
+        new_reps = ";".join(schema_repr(2 * v) for v in r["ns_per_op_reps"])
+        self.assertIn(old_reps, text)
+        with open(os.path.join(slow, "allocator_matrix.csv"), "w", encoding="utf-8") as f:
+            f.write(text.replace(old_reps, new_reps))
+        rc, out, _ = testing.run(["--compare", self.matrix_dir, slow, "--alpha", "0.2"])
+        self.assertEqual(rc, 1, out)
+        self.assertIn("REGRESSION", out)
+
+
+def schema_repr(v):
+    """Python's shortest repr is what the C++ writer's to_chars writes."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
+class InputsTest(unittest.TestCase):
+    """What the report refuses or flags, on real output altered the way things go wrong."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pool_dir = testing.tmpdir("inputs_pool")
+        testing.check_run(testing.POOL_BINARY, ["--n=1000", "--pools=4096", "--repetitions=1",
+                                                "--capacity_search_limit=10K", "--quiet",
+                                                "--out=" + cls.pool_dir])
+
+    def report(self, *extra, pool=None):
+        out = testing.tmpdir("inputs_out")
+        return testing.run(["--pool-results", pool or self.pool_dir, "--matrix-results",
+                            pool or self.pool_dir, "--reference",
+                            testing.runfile(*testing.REFERENCE), "--out", out] + list(extra))
+
+    def test_a_misspelt_directory_is_an_error(self):
+        rc, _, err = testing.run(["--pool-results", self.pool_dir + "x", "--out",
+                                  testing.tmpdir("x")])
+        self.assertEqual(rc, 2)
+        self.assertIn("no such directory", err)
         self.assertEqual(len(err.strip().splitlines()), 1)
-        self.assertRegex(err, r"^analysis: .*malformed/pool_exhaustion\.csv line 7: expected 23 "
-                              r"fields, got \d+")
 
-    def test_unwritable_out_exit_2(self):
-        blocker = os.path.join(self.tmp, "file")
-        open(blocker, "w").close()
-        rc, _, err = run(report_args(os.path.join(blocker, "out")))
+    def test_an_incomplete_run_is_refused_or_flagged(self):
+        copy = testing.tmpdir("incomplete")
+        src = testing.published(self.pool_dir, "pool_exhaustion")
+        for name in ("pool_exhaustion.csv", "pool_exhaustion.json"):
+            shutil.copy(os.path.join(src, name), copy)
+        testing.edit_json(os.path.join(copy, "pool_exhaustion.json"),
+                          lambda d: d["metadata"].update(complete=False))
+        rc, _, err = self.report(pool=copy)
         self.assertEqual(rc, 2)
-        self.assertEqual(len(err.strip().splitlines()), 1)
-        self.assertIn("cannot write to --out", err)
+        self.assertIn("is incomplete", err)
+        rc, _, err = self.report("--allow-incomplete", pool=copy)
+        self.assertEqual(rc, 0, err)
 
-    def test_bad_flag_exit_2(self):
-        rc, _, err = run(["--no-such-flag"])
-        self.assertEqual(rc, 2)
-        rc, _, err = run(["--compare", "a"])
-        self.assertEqual(rc, 2)
+    def test_a_leftover_benchmark_file_is_named_and_ignored(self):
+        matrix = testing.tmpdir("leftover")
+        testing.check_run(testing.MATRIX_DRIVER, ["--quick", "--repetitions=1", "--threads=1",
+                                                  "--mallocs=glibc", "--filter=^find_hit/malloc/",
+                                                  "--out=" + matrix])
+        legacy = testing.tmpdir("legacy")
+        src = testing.published(matrix, "allocator_matrix")
+        for name in os.listdir(src):
+            shutil.copy(os.path.join(src, name), legacy)
+        shutil.copy(os.path.join(legacy, "matrix_glibc.json"), os.path.join(legacy,
+                                                                           "matrix_tcmalloc.json"))
+        rs = load.load_matrix(legacy)
+        self.assertTrue(any("matrix_tcmalloc.json is not part of this run" in n for n in rs.notes))
+        self.assertEqual(set(rs.sections["rows"]["process_malloc"]), {"glibc"})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-// experiments/allocator_matrix_bench.cc: every allocator policy against every workload on
+// experiments/allocator_matrix/bench.cc: every allocator policy against every workload on
 // hamt::Map<int64_t, int64_t>, plus hash-map baselines, as Google Benchmark benchmarks.
 //
-// Built once per process malloc (//experiments:matrix_glibc, _mimalloc, _jemalloc, _tcmalloc, via
+// Built once per process malloc (//experiments/allocator_matrix:matrix_glibc, _mimalloc, _jemalloc, _tcmalloc, via
 // cc_binary_per_malloc) and normally run by //experiments:allocator_matrix, which merges the JSON.
 // Direct use:
 //   bazel-bin/experiments/matrix_glibc --matrix_sizes=1000,10000 --matrix_threads=1,2

@@ -1,5 +1,5 @@
 #!/bin/bash
-# experiments/matrix_threads_test.sh: every threaded allocator-matrix benchmark at 1K keys (two
+# experiments/allocator_matrix/threads_test.sh: every threaded allocator-matrix benchmark at 1K keys (two
 # threads, each with its own map and policy; the allocator libraries and the released-arena list
 # are shared) runs to completion without a benchmark error. Its main use is under
 # --config=tsan (tools/test.sh runs every suite): ThreadSanitizer makes the binary exit non-zero

@@ -37,14 +37,14 @@ std::string FormatTable(const std::vector<CellRecord>& rows,
     const ReferenceRecord* ref =
         bump ? FindReference(reference, r.Count(F::kN), r.Count(F::kPoolSlots)) : nullptr;
     const double demand = r.Float(F::kSlotsDemanded), slots = r.Float(F::kPoolSlots);
-    const double predicted = demand <= slots || demand == 0 ? 0.0 : 100.0 * (1.0 - slots / demand);
     absl::StrAppendFormat(
         &out, kFormat, r.Str(F::kPolicy), FormatCount(r.Float(F::kN)),
         pool ? FormatCount(slots) : "-", FormatCount(demand),
         ref && !ref->IsNull(R::kSlotsDemanded) ? FormatCount(ref->Float(R::kSlotsDemanded)) : "-",
         r.IsNull(F::kUtilizationPct) ? "-" : absl::StrFormat("%.1f", r.Float(F::kUtilizationPct)),
         Ref(ref, R::kUtilizationPct, 1), absl::StrFormat("%.1f", r.Float(F::kFallbackPct)),
-        bump && slots > 0 ? absl::StrFormat("%.1f", predicted) : "-", Ref(ref, R::kFallbackPct, 0),
+        bump && slots > 0 ? absl::StrFormat("%.1f", r.Float(F::kStudyPredictedFallbackPct)) : "-",
+        Ref(ref, R::kFallbackPct, 0),
         absl::StrCat(FormatCount(r.Float(F::kFallbackAllocations)), " / ",
                      FormatCount(r.Float(F::kAllocations))),
         absl::StrFormat("%.1f", r.Float(F::kInsertNsPerOp)), Ref(ref, R::kInsertNsPerOp, 0),

@@ -79,11 +79,6 @@ std::vector<std::uint64_t> GridPools(const std::vector<CellRecord>& rows) {
   return pools;
 }
 
-double PredictedFallbackPct(const CellRecord& r) {
-  const double demand = r.Float(F::kSlotsDemanded), pool = r.Float(F::kPoolSlots);
-  return demand <= pool || demand == 0 ? 0.0 : 100.0 * (1.0 - pool / demand);
-}
-
 std::string RefNote(const ReferenceRecord* ref, schema::ReferenceRow::Field field,
                     const char* format) {
   if (ref == nullptr || ref->IsNull(field)) return "";
@@ -133,7 +128,7 @@ Draft FallbackFollowsPrediction(const Results& results,
   int exhausted = 0;
   for (const CellRecord& r : results.rows) {
     if (!Is(r, kGrid, Policy::kBumpPool) || r.Count(F::kPoolSlots) == 0) continue;
-    const double predicted = PredictedFallbackPct(r);
+    const double predicted = r.Float(F::kStudyPredictedFallbackPct);
     if (predicted <= 0) continue;
     ++exhausted;
     const double measured = r.Float(F::kFallbackPct);

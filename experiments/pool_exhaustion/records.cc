@@ -37,6 +37,12 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kFallbackAllocations: return static_cast<std::int64_t>(s.fallback_allocations);
     case F::kFallbackPct: return allocators::FallbackPct(s);
     case F::kFallbackBytes: return static_cast<std::int64_t>(s.fallback_bytes);
+    case F::kStudyPredictedFallbackPct: {
+      if (!HasPool(m.cell.policy)) return std::monostate{};
+      const double demand = static_cast<double>(s.slots_demanded);
+      const double pool = static_cast<double>(m.cell.pool_slots);
+      return demand <= pool ? 0.0 : 100.0 * (1.0 - pool / demand);
+    }
     case F::kSlotsDemanded: return static_cast<std::int64_t>(s.slots_demanded);
     case F::kUtilizationPct:
       if (!HasPool(m.cell.policy) || m.cell.pool_slots == 0) return std::monostate{};

@@ -1,0 +1,84 @@
+"""What the analysis tests share: the real experiment binaries (runfiles), producing real result
+files into the test's temporary directory, and report.main run in-process."""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from analysis import report
+
+
+def runfile(*parts):
+    """A file of the workspace in the test's runfiles (or the source tree outside Bazel)."""
+    roots = []
+    if os.environ.get("TEST_SRCDIR"):
+        roots.append(os.path.join(os.environ["TEST_SRCDIR"], "hamt_alloc"))
+    roots.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    for root in roots:
+        path = os.path.join(root, *parts)
+        if os.path.exists(path):
+            return path
+    raise RuntimeError("%s not found in %s" % (os.path.join(*parts), roots))
+
+
+POOL_BINARY = ("experiments", "pool_exhaustion", "pool_exhaustion_glibc")
+MATRIX_DRIVER = ("experiments", "allocator_matrix", "allocator_matrix")
+REFERENCE = ("experiments", "reference", "pool_exhaustion_reference.csv")
+
+
+def tmpdir(name):
+    base = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
+    path = os.path.join(base, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def run_binary(parts, args):
+    """Runs a workbench binary; returns (exit status, stdout, stderr)."""
+    p = subprocess.run([runfile(*parts)] + args, capture_output=True, text=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_run(parts, args):
+    rc, out, err = run_binary(parts, args)
+    if rc != 0:
+        raise AssertionError("%s %s exited %d:\n%s" % (parts[-1], " ".join(args), rc, err[-2000:]))
+    return out
+
+
+# Small but complete configurations: every finding judged, every file written.
+POOL_ARGS = ["--n=1000,3000,20000", "--pools=4096,1000000", "--repetitions=3",
+             "--capacity_search_limit=300K"]
+SWEEP_ARGS = ["--sweep", "--n=1K,3K,10K", "--pools=16384,65536,262144", "--capacity_search_limit=300K",
+              "--jobs=1"]
+MATRIX_ARGS = ["--quick", "--repetitions=3", "--threads=1",
+               "--filter=^(insert_seq|find_hit|churn)/[^/]+/keys:1000/"]
+
+
+def run(argv):
+    """Runs report.main(argv) in-process; returns (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = report.main(argv)
+        except SystemExit as e:  # argparse
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def published(directory, stem):
+    return os.path.realpath(os.path.join(directory, stem + ".current"))
+
+
+def edit_json(path, edit):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    edit(doc)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")

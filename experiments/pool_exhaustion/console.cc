@@ -52,8 +52,8 @@ std::string FormatTable(const std::vector<CellRecord>& rows,
   }
   out +=
       "demand: fresh slots requested (incl. fallbacks); predict: 1 - capacity/demand; ref: the "
-      "reference study (Apple M4 Pro, Mojo HAMT, ~30 slots/entry), bump pool only; '-': not "
-      "reported or not applicable.\n";
+      "reference study (experiments/reference/), bump pool only; '-': not reported or not "
+      "applicable.\n";
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "experiments/common/console.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
@@ -85,6 +86,71 @@ std::string RefNote(const ReferenceRecord* ref, schema::ReferenceRow::Field fiel
   return absl::StrFormat(format, ref->Float(field));
 }
 
+// ---- The reference study's side of each finding, from its figures (never typed in here).
+
+using R = schema::ReferenceRow::Field;
+
+// " Reference: 30.0-33.0 slots per entry."
+std::string ReferenceSlotsPerEntry(const std::vector<ReferenceRecord>& cells) {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (const ReferenceRecord& r : cells) {
+    if (r.IsNull(R::kSlotsDemanded)) continue;
+    const double spe = r.Float(R::kSlotsDemanded) / r.Float(R::kN);
+    lo = std::min(lo, spe);
+    hi = std::max(hi, spe);
+  }
+  if (hi == 0) return "";
+  return absl::StrFormat(" Reference: %.1f-%.1f slots per entry.", lo, hi);
+}
+
+// " Reference: a 4,194,304-slot pool had 0 fallbacks at N=1,000..100,000 (0.8%..70.7%
+// utilization)." from its largest pool.
+std::string ReferenceSizedPool(const std::vector<ReferenceRecord>& cells) {
+  std::uint64_t pool = 0;
+  for (const ReferenceRecord& r : cells) pool = std::max(pool, r.Count(R::kPoolSlots));
+  std::vector<const ReferenceRecord*> rows;
+  for (const ReferenceRecord& r : cells) {
+    if (r.Count(R::kPoolSlots) == pool && !r.IsNull(R::kFallbackPct) &&
+        r.Float(R::kFallbackPct) == 0 && !r.IsNull(R::kUtilizationPct)) {
+      rows.push_back(&r);
+    }
+  }
+  if (rows.empty()) return "";
+  std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+    return a->Count(R::kN) < b->Count(R::kN);
+  });
+  return absl::StrFormat(
+      " Reference: a %s-slot pool had 0 fallbacks at N=%s..%s (%.1f%%..%.1f%% utilization).",
+      Count(pool), Count(rows.front()->Float(R::kN)), Count(rows.back()->Float(R::kN)),
+      rows.front()->Float(R::kUtilizationPct), rows.back()->Float(R::kUtilizationPct));
+}
+
+// " Reference: insert x1.68 at N=10,000, x2.02 at N=100,000; query x0.88, x1.03." from the N
+// where it reports both its smallest and largest pool's times.
+std::string ReferenceRatios(const std::vector<ReferenceRecord>& cells) {
+  std::uint64_t small = std::numeric_limits<std::uint64_t>::max(), large = 0;
+  for (const ReferenceRecord& r : cells) {
+    small = std::min(small, r.Count(R::kPoolSlots));
+    large = std::max(large, r.Count(R::kPoolSlots));
+  }
+  std::vector<std::string> inserts, queries;
+  for (const ReferenceRecord& s : cells) {
+    if (s.Count(R::kPoolSlots) != small) continue;
+    const ReferenceRecord* l = FindReference(cells, s.Count(R::kN), large);
+    if (l == nullptr || s.IsNull(R::kInsertNsPerOp) || l->IsNull(R::kInsertNsPerOp) ||
+        s.IsNull(R::kQueryNsPerOp) || l->IsNull(R::kQueryNsPerOp)) {
+      continue;
+    }
+    inserts.push_back(absl::StrFormat("x%.2f at N=%s",
+                                      s.Float(R::kInsertNsPerOp) / l->Float(R::kInsertNsPerOp),
+                                      Count(s.Float(R::kN))));
+    queries.push_back(absl::StrFormat("x%.2f", s.Float(R::kQueryNsPerOp) / l->Float(R::kQueryNsPerOp)));
+  }
+  if (inserts.empty()) return "";
+  return absl::StrCat(" Reference: insert ", absl::StrJoin(inserts, ", "), "; query ",
+                      absl::StrJoin(queries, ", "), ".");
+}
+
 // 1. Demand grows linearly with N.
 Draft DemandIsLinear(const Results& results, const std::vector<ReferenceRecord>& reference) {
   Draft d(1, "Pool demand grows linearly with N",
@@ -92,7 +158,6 @@ Draft DemandIsLinear(const Results& results, const std::vector<ReferenceRecord>&
   d.needs = "bump_pool cells at 3 or more distinct N (--policies=bump_pool --n=1K,10K,100K)";
   const auto demand = UnconstrainedDemand(results.rows, Policy::kBumpPool);
   const auto fit = FitDemand(results.rows, Policy::kBumpPool);
-  using R = schema::ReferenceRow::Field;
   for (const auto& [n, slots] : demand) {
     std::string ref;
     for (const ReferenceRecord& r : reference) {
@@ -113,8 +178,9 @@ Draft DemandIsLinear(const Results& results, const std::vector<ReferenceRecord>&
   }
   d.summary = absl::StrFormat(
       "demand = %s + %.2f slots per entry x N, R^2 = %.4f over %d sizes; slots per entry range "
-      "%.1f-%.1f as the trie's 32-way levels fill in waves. Reference: ~30 slots per entry.",
-      Count(fit->Float(S::kFixedSlots)), fit->Float(S::kSlotsPerEntry), r2, demand.size(), lo, hi);
+      "%.1f-%.1f as the trie's 32-way levels fill in waves.%s",
+      Count(fit->Float(S::kFixedSlots)), fit->Float(S::kSlotsPerEntry), r2, demand.size(), lo, hi,
+      ReferenceSlotsPerEntry(reference));
   return d;
 }
 
@@ -156,16 +222,15 @@ Draft SizedPoolHasNoFallback(const Results& results,
           "the recommended pool (measured demand + headroom) for the largest N, re-measured, has 0 "
           "fallbacks");
   d.needs = "a bump_pool cell (its demand at the largest N sizes the verification cell)";
-  using R = schema::ReferenceRow::Field;
   for (const CellRecord& r : results.rows) {
     if (!Is(r, kVerification, Policy::kBumpPool)) continue;
     const bool clean = r.Count(F::kFallbackAllocations) == 0;
     d.verdict = clean ? kReproduced : kNotReproduced;
     d.summary = absl::StrFormat(
-        "the recommended pool for N=%s (%s slots) had %s fallbacks at %s utilization. Reference: "
-        "4,194,304 slots, 0 fallbacks up to 100K.",
+        "the recommended pool for N=%s (%s slots) had %s fallbacks at %s utilization.%s",
         Count(r.Float(F::kN)), Count(r.Float(F::kPoolSlots)),
-        Count(r.Float(F::kFallbackAllocations)), Pct(r.Float(F::kUtilizationPct)));
+        Count(r.Float(F::kFallbackAllocations)), Pct(r.Float(F::kUtilizationPct)),
+        ReferenceSizedPool(reference));
   }
   const std::vector<std::uint64_t> pools = GridPools(results.rows);
   if (!pools.empty()) {
@@ -190,7 +255,6 @@ struct Ratios {
 Ratios CompareSmallAndLargePool(const Results& results, bool prefault,
                                 const std::vector<ReferenceRecord>& reference) {
   Ratios out;
-  using R = schema::ReferenceRow::Field;
   const absl::string_view role = prefault ? kPrefaultCheck : kGrid;
   for (const PoolPair& p : Finding4Pairs(results.rows)) {
     const CellRecord* small = Find(results.rows, role, Policy::kBumpPool, p.n, p.small_pool);
@@ -241,7 +305,7 @@ Draft InsertsSlowQueriesDoNot(const Results& results,
                                       "x%.2f",
                           Median(prefaulted.insert), Median(prefaulted.query));
   }
-  d.summary += ". Reference: insert x2.02 at 100K, x1.68 at 10K; query unchanged.";
+  d.summary += "." + ReferenceRatios(reference);
   if (!holds) {
     d.summary +=
         " Where it differs: a fallback malloc hands back the array the map has just freed (warm in "
@@ -252,7 +316,7 @@ Draft InsertsSlowQueriesDoNot(const Results& results,
 }
 
 // 5. A fallback costs far more than a bump.
-Draft FallbackCostsMore(const Results& results) {
+Draft FallbackCostsMore(const Results& results, const std::vector<ReferenceCostRecord>& costs) {
   Draft d(5, "One fallback costs far more than one bump allocation",
           "fallback / bump time per allocation >= x3, allocations in a row on fresh memory");
   d.needs = "a bump_pool cell (its mean node-array size is the block measured)";
@@ -268,9 +332,17 @@ Draft FallbackCostsMore(const Results& results) {
   if (!bump || !fallback) return d;
   const double ratio = *fallback / *bump;
   d.verdict = ratio >= 3.0 ? kReproduced : kNotReproduced;
-  d.summary = absl::StrFormat(
-      "%d-byte blocks: bump %.2f ns, fallback %.2f ns, x%.1f. Reference: ~2 ns vs ~150 ns (x75).",
-      block, *bump, *fallback, ratio);
+  d.summary = absl::StrFormat("%d-byte blocks: bump %.2f ns, fallback %.2f ns, x%.1f.", block,
+                              *bump, *fallback, ratio);
+  std::optional<double> ref_bump, ref_fallback;
+  using K = schema::ReferenceCost::Field;
+  for (const ReferenceCostRecord& c : costs) {
+    (c.Str(K::kServedBy) == "bump" ? ref_bump : ref_fallback) = c.Float(K::kNsPerAllocation);
+  }
+  if (ref_bump && ref_fallback) {
+    absl::StrAppendFormat(&d.summary, " Reference: bump ~%g ns, fallback ~%g ns (x%.0f).",
+                          *ref_bump, *ref_fallback, *ref_fallback / *ref_bump);
+  }
   if (bump_grow && fallback_grow) {
     d.details.push_back(absl::StrFormat(
         "the map's own pattern (allocate the grown array, free the old one): bump %.2f ns, "
@@ -352,13 +424,12 @@ std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows) {
   return pairs;
 }
 
-std::vector<FindingRecord> JudgeFindings(const Results& results,
-                                         const std::vector<ReferenceRecord>& reference) {
-  return {DemandIsLinear(results, reference).Done(),
-          FallbackFollowsPrediction(results, reference).Done(),
-          SizedPoolHasNoFallback(results, reference).Done(),
-          InsertsSlowQueriesDoNot(results, reference).Done(),
-          FallbackCostsMore(results).Done(),
+std::vector<FindingRecord> JudgeFindings(const Results& results, const Reference& reference) {
+  return {DemandIsLinear(results, reference.cells).Done(),
+          FallbackFollowsPrediction(results, reference.cells).Done(),
+          SizedPoolHasNoFallback(results, reference.cells).Done(),
+          InsertsSlowQueriesDoNot(results, reference.cells).Done(),
+          FallbackCostsMore(results, reference.costs).Done(),
           RecyclerServesLargerN(results).Done()};
 }
 

@@ -14,8 +14,7 @@
 namespace experiments::pool_exhaustion {
 
 // The six findings, from every other section of `results`.
-std::vector<FindingRecord> JudgeFindings(const Results& results,
-                                         const std::vector<ReferenceRecord>& reference);
+std::vector<FindingRecord> JudgeFindings(const Results& results, const Reference& reference);
 
 // The N at which finding 4 compares the smallest and the largest pool (fallbacks >= 50% in the
 // smallest, none in the largest), from grid rows: also the cells re-measured prefaulted.

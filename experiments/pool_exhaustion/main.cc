@@ -62,7 +62,7 @@ ABSL_FLAG(bool, resume, false,
 ABSL_FLAG(bool, wait_for_lock, false,
           "when another run is using --out, wait for it instead of failing at once");
 ABSL_FLAG(std::string, reference, "",
-          "reference study CSV (default: experiments/reference/pool_exhaustion_reference.csv)");
+          "directory of the reference study's figures (default: experiments/reference)");
 ABSL_FLAG(int, jobs, 0,
           "cells measured at once (0: 1, or every core for --sweep). Parallel cells share memory "
           "bandwidth: use 1 for timing-grade numbers; counts are the same either way");
@@ -115,14 +115,14 @@ std::vector<std::uint64_t> Distinct(const char* flag, std::vector<std::uint64_t>
   return out;
 }
 
-fs::path ReferencePath(const char* argv0) {
+fs::path ReferenceDirectory(const char* argv0) {
   if (const std::string flag = absl::GetFlag(FLAGS_reference); !flag.empty()) return flag;
-  const fs::path relative = "experiments/reference/pool_exhaustion_reference.csv";
+  const fs::path relative = "experiments/reference";
   // `bazel run` starts us in the runfiles tree; a direct run finds it beside the binary.
   for (const fs::path& candidate :
        {relative, fs::path(std::string(argv0) + ".runfiles/hamt_alloc") / relative,
         experiments::WorkspaceDirectory() / relative}) {
-    if (fs::exists(candidate)) return candidate;
+    if (fs::exists(candidate / pe::kReferenceCells)) return candidate;
   }
   return relative;
 }
@@ -175,7 +175,7 @@ struct Files {
 class Run {
  public:
   Run(experiments::RunStore store, Files files, pe::Results results, pe::Config config,
-      std::vector<pe::ReferenceRecord> reference, bool quiet)
+      pe::Reference reference, bool quiet)
       : store_(std::move(store)),
         files_(std::move(files)),
         results_(std::move(results)),
@@ -201,7 +201,7 @@ class Run {
   Files files_;
   pe::Results results_;
   pe::Config config_;
-  std::vector<pe::ReferenceRecord> reference_;
+  pe::Reference reference_;
   bool quiet_;
   double prior_seconds_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -378,7 +378,7 @@ int Run::Execute() {
   std::cout << absl::StrFormat("Pool-exhaustion study, %s run (%s); process malloc: %s\n\n",
                                config_.mode, results_.metadata.Str(M::kGitCommit),
                                config_.process_malloc);
-  std::cout << pe::FormatTable(results_.rows, reference_);
+  std::cout << pe::FormatTable(results_.rows, reference_.cells);
   std::cout << pe::FormatFindings(results_.findings, width);
   std::cout << pe::FormatSizing(results_, width);
   std::cout << absl::StrFormat("\nWrote %s and %s (run %s, %.1f s).\n",
@@ -474,12 +474,11 @@ int Main(int argc, char** argv) {
       FlagError("pools", error.what());
     }
   }
-  const fs::path reference_path = ReferencePath(argv[0]);
-  std::vector<pe::ReferenceRecord> reference;
+  pe::Reference reference;
   try {
-    reference = pe::ParseReference(experiments::ReadWholeFile(reference_path));
+    reference = pe::ReadReference(ReferenceDirectory(argv[0]));
   } catch (const std::exception& error) {
-    FlagError("reference", absl::StrCat(reference_path.string(), ": ", error.what()));
+    FlagError("reference", error.what());
   }
 
   fs::path out_dir;

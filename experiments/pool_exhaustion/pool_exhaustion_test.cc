@@ -129,14 +129,30 @@ TEST(RecordsTest, ResultsRoundTripAndRejectDuplicates) {
   EXPECT_THROW(ResultsFromJson(unknown), SchemaError);
 }
 
+TEST(ReferenceTest, FindingsQuoteTheReferenceFilesOnly) {
+  const Reference reference = ReadReference("experiments/reference");
+  ASSERT_EQ(reference.costs.size(), 2u);
+  Results results;
+  results.allocation_costs = {
+      MakeCostRecord(CostPattern::kBatch, ServedBy::kBump, 136, 1000, {3.0}),
+      MakeCostRecord(CostPattern::kBatch, ServedBy::kFallback, 136, 1000, {300.0})};
+  using G = schema::Finding::Field;
+  EXPECT_NE(JudgeFindings(results, reference)[4].Str(G::kSummary).find("Reference: bump ~2 ns, "
+                                                                      "fallback ~150 ns (x75)"),
+            std::string::npos);
+  EXPECT_EQ(JudgeFindings(results, Reference{})[4].Str(G::kSummary).find("Reference"),
+            std::string::npos);
+}
+
 TEST(ReferenceTest, ParsesTheStudyAndNamesBadLines) {
-  const std::vector<ReferenceRecord> reference = ParseReference(ReadReferenceText());
+  const std::vector<ReferenceRecord> reference =
+      ParseReferenceCsv<schema::ReferenceRow>(ReadReferenceText());
   ASSERT_EQ(reference.size(), 8u);
   const ReferenceRecord* r = FindReference(reference, 100000, 65536);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->Float(schema::ReferenceRow::Field::kFallbackAllocations), 683500);
   try {
-    ParseReference("# comment\nn,pool_slots,slots_demanded,utilization_pct,fallback_pct,"
+    ParseReferenceCsv<schema::ReferenceRow>("# comment\nn,pool_slots,slots_demanded,utilization_pct,fallback_pct,"
                    "total_allocations,fallback_allocations,insert_ns_per_op,query_ns_per_op\n"
                    "1000,65536,x,,,,,,\n");
     FAIL();
@@ -211,7 +227,7 @@ TEST(PlanTest, MemoryIsCheckedAgainstTheAddressSpaceLimit) {
 TEST(FindingsTest, EveryFindingSaysWhatItNeedsWhenCellsAreMissing) {
   Results results;
   results.rows.push_back(Measure(Policy::kMalloc, 1000, 0));
-  const std::vector<FindingRecord> findings = JudgeFindings(results, {});
+  const std::vector<FindingRecord> findings = JudgeFindings(results, Reference{});
   ASSERT_EQ(findings.size(), 6u);
   using G = schema::Finding::Field;
   for (const FindingRecord& f : findings) {
@@ -224,7 +240,7 @@ TEST(FindingsTest, FallbackShareIsJudgedOnEveryExhaustedCell) {
   Results results;
   results.rows = {Measure(Policy::kBumpPool, 1000, 32768), Measure(Policy::kBumpPool, 20000, 32768),
                   Measure(Policy::kBumpPool, 30000, 32768)};
-  const std::vector<FindingRecord> findings = JudgeFindings(results, {});
+  const std::vector<FindingRecord> findings = JudgeFindings(results, Reference{});
   using G = schema::Finding::Field;
   const FindingRecord& f2 = findings[1];
   EXPECT_EQ(f2.Int(G::kId), 2);

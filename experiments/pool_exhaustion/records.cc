@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "allocators/stats.h"
+#include "experiments/common/run_store.h"
 
 namespace experiments::pool_exhaustion {
 namespace {
@@ -157,7 +158,8 @@ Results ResultsFromJson(const nlohmann::ordered_json& json) {
   return results;
 }
 
-std::vector<ReferenceRecord> ParseReference(absl::string_view csv_text) {
+template <class S>
+std::vector<Record<S>> ParseReferenceCsv(absl::string_view csv_text) {
   // Comment lines become empty lines, so that line numbers in errors stay those of the file.
   std::string text;
   for (absl::string_view line : absl::StrSplit(csv_text, '\n')) {
@@ -167,7 +169,28 @@ std::vector<ReferenceRecord> ParseReference(absl::string_view csv_text) {
     text += '\n';
   }
   text.pop_back();  // the split added one newline too many
-  return ParseCsvDocument<schema::ReferenceRow>(text);
+  return ParseCsvDocument<S>(text);
+}
+template std::vector<ReferenceRecord> ParseReferenceCsv<schema::ReferenceRow>(absl::string_view);
+template std::vector<ReferenceCostRecord> ParseReferenceCsv<schema::ReferenceCost>(
+    absl::string_view);
+
+Reference ReadReference(const std::filesystem::path& dir) {
+  Reference reference;
+  for (const char* name : {kReferenceCells, kReferenceCosts}) {
+    const std::filesystem::path path = dir / name;
+    try {
+      const std::string text = ReadWholeFile(path);
+      if (name == kReferenceCells) {
+        reference.cells = ParseReferenceCsv<schema::ReferenceRow>(text);
+      } else {
+        reference.costs = ParseReferenceCsv<schema::ReferenceCost>(text);
+      }
+    } catch (const std::exception& error) {
+      throw std::runtime_error(absl::StrCat(path.string(), " ", error.what()));
+    }
+  }
+  return reference;
 }
 
 const ReferenceRecord* FindReference(const std::vector<ReferenceRecord>& reference,

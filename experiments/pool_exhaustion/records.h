@@ -5,6 +5,7 @@
 #define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_RECORDS_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ using FindingRecord = Record<schema::Finding>;
 using FitRecord = Record<schema::SizingFit>;
 using RecommendationRecord = Record<schema::Recommendation>;
 using ReferenceRecord = Record<schema::ReferenceRow>;
+using ReferenceCostRecord = Record<schema::ReferenceCost>;
 using MetadataRecord = Record<schema::RunMetadata>;
 using CellField = schema::PoolCell::Field;
 
@@ -61,8 +63,20 @@ nlohmann::ordered_json ToJson(const Results& results);
 // the schema, including an unknown section and two records with one key.
 Results ResultsFromJson(const nlohmann::ordered_json& json);
 
-// The reference study's CSV ('#' lines are comments). Throws SchemaError "line N: ...".
-std::vector<ReferenceRecord> ParseReference(absl::string_view csv_text);
+// The reference study's figures: every number the findings quote from the study comes from here.
+struct Reference {
+  std::vector<ReferenceRecord> cells;      // pool_exhaustion_reference.csv
+  std::vector<ReferenceCostRecord> costs;  // allocation_cost_reference.csv
+};
+inline constexpr const char* kReferenceCells = "pool_exhaustion_reference.csv";
+inline constexpr const char* kReferenceCosts = "allocation_cost_reference.csv";
+
+// Parses a reference CSV of record type S ('#' lines are comments). Throws SchemaError "line N".
+template <class S>
+std::vector<Record<S>> ParseReferenceCsv(absl::string_view csv_text);
+// Reads both files from `dir`; throws std::runtime_error naming the file and line.
+Reference ReadReference(const std::filesystem::path& dir);
+
 const ReferenceRecord* FindReference(const std::vector<ReferenceRecord>& reference,
                                      std::uint64_t n, std::uint64_t pool_slots);
 

@@ -61,22 +61,37 @@ def _kinds(path):
     return kinds
 
 
-def _cells(path, kind):
+def _check_complete(path, metadata, allow_incomplete, notes):
+    if metadata is None:
+        notes.append("%s: a bare CSV carries no metadata; its completeness is not known" % path)
+    elif not metadata.get("complete"):
+        if not allow_incomplete:
+            raise InputError(path, "run %s is incomplete (interrupted or failed): finish it with "
+                             "--resume, or pass --allow-incomplete" % metadata.get("run_id", "?"))
+        notes.append("%s is an INCOMPLETE run" % path)
+
+
+def _cells(path, kind, allow_incomplete, notes):
     """DataFrame of cell, metric, reps, median for the `kind` results of a file or directory."""
     directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
     if kind in load.POOL_STEMS:
         if os.path.isdir(path):
             rs = load.load_pool(path, kind)
-            rows = rs.sections["rows"]
+            rows, metadata = rs.sections["rows"], rs.metadata
         elif path.endswith(".csv"):
-            rows = schema.read_csv(path, "pool_cell")
+            rows, metadata = schema.read_csv(path, "pool_cell"), None
         else:
-            rows = schema.read_json_file(path, "pool_exhaustion.json")["rows"]
+            doc = schema.read_json_file(path, "pool_exhaustion.json")
+            rows, metadata = doc["rows"], doc["metadata"]
+        _check_complete(path, metadata, allow_incomplete, notes)
         cells = _pool_cells(rows)
     elif kind == load.MATRIX_STEM:
         if os.path.isdir(path) or os.path.basename(path) == "context.json":
-            cells = _matrix_cells(load.load_matrix(directory).sections["rows"])
+            rs = load.load_matrix(directory)
+            _check_complete(path, rs.metadata, allow_incomplete, notes)
+            cells = _matrix_cells(rs.sections["rows"])
         else:
+            _check_complete(path, None, allow_incomplete, notes)
             cells = _matrix_cells(schema.read_csv(path, "matrix_row"))
     else:
         ctx, df = schema.read_gbench(path)
@@ -100,7 +115,7 @@ def mann_whitney_p(a, b):
         return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
-def compare(old, new):
+def compare(old, new, allow_incomplete=False):
     """Compares two result files or directories of the same kind: pool_exhaustion (default or
     sweep), allocator_matrix, or one Google Benchmark JSON file each."""
     for p in (old, new):
@@ -116,8 +131,8 @@ def compare(old, new):
     notes = []
     for k in set(ko) ^ set(kn):
         notes.append("%s results only in %s; not compared" % (k, old if k in ko else new))
-    co = pd.concat([_cells(old, k) for k in kinds], ignore_index=True)
-    cn = pd.concat([_cells(new, k) for k in kinds], ignore_index=True)
+    co = pd.concat([_cells(old, k, allow_incomplete, notes) for k in kinds], ignore_index=True)
+    cn = pd.concat([_cells(new, k, allow_incomplete, notes) for k in kinds], ignore_index=True)
     m = co.merge(cn, on=["cell", "metric"], how="outer", suffixes=("_old", "_new"), indicator=True)
     for side, label in (("left_only", old), ("right_only", new)):
         only = m[m["_merge"] == side]
@@ -139,12 +154,26 @@ def compare(old, new):
     return Comparison(", ".join(kinds), cells, notes)
 
 
+def smallest_p(n_old, n_new):
+    """The smallest two-sided p-value the Mann-Whitney U test can give with these sample sizes
+    (all of one side below all of the other): 2 / C(n_old + n_new, n_old)."""
+    if n_old < 1 or n_new < 1:
+        return 1.0
+    return min(1.0, 2.0 / math.comb(n_old + n_new, n_old))
+
+
 def verdicts(cells, threshold_pct, alpha):
+    """REGRESSION: slower beyond the threshold, significantly; also when the repetitions are too
+    few for any p-value to reach alpha (then no test can clear the change, so it is not let pass)."""
     change = (cells["ratio"] - 1.0) * 100.0
     sig = cells["pvalue"] < alpha
+    untestable = np.array([smallest_p(a, b) >= alpha for a, b in zip(cells["n_old"],
+                                                                     cells["n_new"])], dtype=bool)
     v = np.where(sig & (change > threshold_pct), "REGRESSION",
-                 np.where(sig & (change < -threshold_pct), "faster",
-                          np.where(sig, "changed (within threshold)", "")))
+                 np.where(untestable & (change > threshold_pct), "REGRESSION (untested: too few "
+                          "repetitions)",
+                          np.where(sig & (change < -threshold_pct), "faster",
+                                   np.where(sig, "changed (within threshold)", ""))))
     return pd.Series(v, index=cells.index)
 
 
@@ -172,11 +201,12 @@ def format_table(comp, threshold_pct, alpha):
     out.append("")
     out.append("%s: geometric mean of new/old over %d cells: %.3f (%+.1f%%)"
                % (comp.kind, len(ratios), gm, (gm - 1) * 100))
-    regressed = c[c["verdict"] == "REGRESSION"]
-    missing_p = int(c["pvalue"].isna().sum())
-    if missing_p:
-        out.append("note: %d cell(s) have fewer than 2 repetitions on a side; no p-value, never "
-                   "flagged" % missing_p)
+    regressed = c[c["verdict"].str.startswith("REGRESSION")]
+    untestable = sum(smallest_p(a, b) >= alpha for a, b in zip(c["n_old"], c["n_new"]))
+    if untestable:
+        out.append("note: %d cell(s) have too few repetitions for any p-value below %g (with n "
+                   "and m repetitions the smallest is 2 / C(n+m, n): use at least 4 per side); "
+                   "their slowdowns beyond the threshold count as regressions" % (untestable, alpha))
     for n in comp.notes:
         out.append("note: " + n)
     if len(regressed):

@@ -136,7 +136,9 @@ def matrix_rows_from_gbench(frames):
                 "ns_per_op_reps": reps, "allocs_per_op": med("allocs_per_op"),
                 "bytes_per_op": med("bytes_per_op"), "bytes_per_entry": med("bytes_per_entry"),
                 "peak_rss_kb": med("peak_rss_kb"), "fallback_pct": med("fallback_pct"),
-                "error": "" if len(ok) else str(g["error"].iloc[-1]),
+                # As merge.cc: the last failed repetition's message, even if others ran.
+                "error": str(g.loc[g["error"] != "", "error"].iloc[-1]) if (g["error"] != "").any()
+                else "",
                 "real_ns_per_op": float(np.median(real)) if real else None})
     return pd.DataFrame(out, columns=schema.names("matrix_row"))
 
@@ -159,6 +161,10 @@ def load_matrix(directory, prefer_csv=True):
     rs.sections["binaries"] = binaries
     rs.files.append(context_path)
     frames = []
+    for binary, entry in binaries.items():
+        path = os.path.join(d, binary + ".json")
+        if isinstance(entry, dict) and "failure" not in entry and not os.path.exists(path):
+            raise InputError(context_path, "lists %s, but %s is missing" % (binary, path))
     for j in jsons:
         binary = os.path.splitext(os.path.basename(j))[0]
         if binary not in binaries:

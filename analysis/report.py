@@ -127,6 +127,11 @@ def load_inputs(args):
     matrix_dir = _directory("--matrix-results", args.matrix_results, DEFAULT_MATRIX)
     if matrix_dir:
         inp.matrix = load.load_matrix(matrix_dir)
+    # A directory named on the command line must hold what its flag says.
+    if args.pool_results and pool_dir and inp.pool is None and inp.sweep is None:
+        raise InputError(pool_dir, "--pool-results: holds no pool_exhaustion results")
+    if args.matrix_results and matrix_dir and inp.matrix is None and matrix_dir != pool_dir:
+        raise InputError(matrix_dir, "--matrix-results: holds no allocator_matrix results")
     if not inp.sets():
         raise InputError(pool_dir or matrix_dir or resolve(DEFAULT_POOL),
                          "no result files found (run bazel run //experiments:pool_exhaustion "
@@ -407,7 +412,7 @@ def run_compare(args):
     from analysis import compare
 
     old, new = resolve(args.compare[0]), resolve(args.compare[1])
-    comp = compare.compare(old, new)
+    comp = compare.compare(old, new, allow_incomplete=args.allow_incomplete)
     text, regressed = compare.format_table(comp, args.threshold, args.alpha)
     sys.stdout.write(text)
     return 1 if regressed else 0

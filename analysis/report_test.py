@@ -152,6 +152,16 @@ class RealOutputTest(unittest.TestCase):
         rc, out, _ = testing.run(["--compare", self.matrix_dir, slow, "--alpha", "0.2"])
         self.assertEqual(rc, 1, out)
         self.assertIn("REGRESSION", out)
+        # With 3 repetitions a side no p-value can go below 0.05: the slowdown is not let pass.
+        rc, out, _ = testing.run(["--compare", self.matrix_dir, slow])
+        self.assertEqual(rc, 1, out)
+        self.assertIn("REGRESSION (untested: too few repetitions)", out)
+        # An incomplete run is not compared unless asked.
+        testing.edit_json(os.path.join(slow, "context.json"),
+                          lambda d: d["metadata"].update(complete=False))
+        rc, _, err = testing.run(["--compare", self.matrix_dir, slow])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("is incomplete", err)
 
 
 def schema_repr(v):

@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import re
 
 import pandas as pd
 
@@ -56,6 +57,14 @@ def _short(value):
     return repr(text) if len(text) <= 40 else "%r... (%d characters)" % (text[:40], len(text))
 
 
+# What the C++ writer writes (std::to_chars) and its reader accepts (std::from_chars): no '+', no
+# spaces, no '_'.
+_INT = re.compile(r"-?[0-9]+")
+_FLOAT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_NONFINITE = re.compile(r"-?(inf|infinity|nan)", re.I)
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
 def _check(spec, value, from_csv):
     """Returns the typed value of one field, or raises ValueError with the reason."""
     kind = spec["type"]
@@ -66,19 +75,21 @@ def _check(spec, value, from_csv):
         raise ValueError("empty value" if from_csv else "may not be null")
     if kind == "int":
         if from_csv:
-            try:
-                return int(value, 10)
-            except ValueError:
+            if not _INT.fullmatch(value):
                 raise ValueError("%s is not a whole number" % _short(value))
-        if isinstance(value, bool) or not isinstance(value, int):
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("expected a whole number, got %s" % _short(value))
+        if not -2**63 <= value < 2**63:
+            raise ValueError("%s is out of the 64-bit range" % _short(str(value)))
         return value
     if kind == "float":
         if from_csv:
-            try:
-                value = float(value)
-            except ValueError:
+            if _NONFINITE.fullmatch(value):
+                raise ValueError("%s is not a finite number" % _short(value))
+            if not _FLOAT.fullmatch(value):
                 raise ValueError("%s is not a number" % _short(value))
+            value = float(value)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("expected a number, got %s" % _short(value))
         if not math.isfinite(value):
@@ -95,6 +106,8 @@ def _check(spec, value, from_csv):
     if kind in ("str", "enum"):
         if not isinstance(value, str):
             raise ValueError("expected a string, got %s" % _short(value))
+        if spec.get("format") == "utc_time" and not _UTC_TIME.fullmatch(value):
+            raise ValueError("%s is not a UTC time like 2026-11-29T18:02:11Z" % _short(value))
         if kind == "enum" and value not in spec["values"]:
             raise ValueError("%s is not one of %s" % (_short(value), ", ".join(spec["values"])))
         return value
@@ -103,13 +116,9 @@ def _check(spec, value, from_csv):
             items = [] if value == "" else value.split(";")
             out = []
             for item in items:
-                try:
-                    v = float(item)
-                except ValueError:
-                    raise ValueError("%s is not a number" % _short(item))
-                if not math.isfinite(v):
-                    raise ValueError("a repetition is not a finite number")
-                out.append(v)
+                if not _FLOAT.fullmatch(item):
+                    raise ValueError("%s is not a finite number" % _short(item))
+                out.append(float(item))
             return out
         if not isinstance(value, list) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -321,6 +330,9 @@ class _Doc:
                 out[spec["name"]] = _check(spec, obj[spec["name"]], from_csv=False)
             except ValueError as e:
                 raise self.error(where + (spec["name"],), str(e))
+        if out.get("schema_version", VERSION) != VERSION:
+            raise self.error(where + ("schema_version",), "%s is not supported (this reader: %d)"
+                             % (out["schema_version"], VERSION))
         return out
 
     def records(self, record, arr, where):
@@ -387,6 +399,8 @@ def read_gbench(path):
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise d.error((), "not Google Benchmark JSON (no 'benchmarks' list)")
     context = doc.get("context") or {}
+    if not isinstance(context, dict):
+        raise d.error(("context",), "expected an object")
     counters = fields("matrix_counters")
     rows = []
     for i, b in enumerate(doc["benchmarks"]):
@@ -398,12 +412,14 @@ def read_gbench(path):
         run_name = b.get("run_name", b["name"])
         row = {"run_name": run_name, "error": b.get("error_message", "") if b.get(
             "error_occurred") else ""}
-        parts = run_name.split("/")
-        if len(parts) < 3 or not parts[2].startswith("keys:") or not parts[2][5:].isdigit():
+        parts = run_name.split("/") if isinstance(run_name, str) else []
+        if len(parts) < 3 or not re.fullmatch(r"keys:[0-9]+", parts[2]):
             raise d.error(where + ("name",), "expected <workload>/<policy>/keys:<n>..., got %s"
                           % _short(run_name))
-        row.update(workload=parts[0], policy=parts[1], n=int(parts[2][5:]),
-                   threads=int(b.get("threads", 1)))
+        threads = b.get("threads", 1)
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise d.error(where + ("threads",), "expected a positive whole number")
+        row.update(workload=parts[0], policy=parts[1], n=int(parts[2][5:]), threads=threads)
         if not row["error"]:
             unit = _TIME_SCALE.get(b.get("time_unit", "ns"))
             if unit is None:
@@ -419,5 +435,7 @@ def read_gbench(path):
                     row[spec["name"]] = _check(spec, b.get(spec["name"]), from_csv=False)
                 except ValueError as e:
                     raise d.error(where + (spec["name"],), "counter: %s" % e)
+            if row["ops_per_iter"] <= 0:
+                raise d.error(where + ("ops_per_iter",), "counter: must be positive")
         rows.append(row)
     return context, pd.DataFrame(rows)

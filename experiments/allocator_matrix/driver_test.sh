@@ -99,7 +99,27 @@ check_crash_is_named() {
   grep -q 'killed by SIGSEGV' "$tmp/crash.stderr" || fail "the crash is not named: $(tail -2 "$tmp/crash.stderr")"
 }
 
-for check in check_quick_run check_bad_input check_busy_out_and_interrupt check_crash_is_named; do
+check_kill_9_takes_the_child_along() {
+  local out="$tmp/killed"
+  "$driver" --quick --repetitions=3 --threads=1 --mallocs=glibc --out="$out" >/dev/null 2>"$tmp/killed.stderr" &
+  local driver_pid=$!
+  local child; child=$(child_of "$driver_pid" "$tmp/killed.stderr")
+  [[ -n "$child" ]] || { fail "no benchmark binary started"; kill "$driver_pid"; return; }
+  kill -9 "$driver_pid"; wait "$driver_pid" 2>/dev/null
+  for _ in $(seq 1 40); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$child" 2>/dev/null; then
+    fail "the benchmark binary outlived its kill -9'd driver (it would measure on without the lock)"
+    kill -9 "$child"
+  fi
+  # A filter matching nothing is a usage error that leaves nothing behind.
+  local msg status
+  msg=$("$driver" --quick --filter='^no_such_benchmark$' --out="$tmp/nothing" 2>&1 >/dev/null); status=$?
+  [[ $status == 2 && "$msg" == *"matches no benchmark"* ]] || fail "empty filter: exit $status: $msg"
+  [[ -e "$tmp/nothing/.lock" || -d "$tmp/nothing/allocator_matrix.runs" ]] && fail "an empty filter left files"
+}
+
+for check in check_quick_run check_bad_input check_busy_out_and_interrupt check_crash_is_named \
+             check_kill_9_takes_the_child_along; do
   before=$failures
   $check
   echo "$check: $([[ $failures -eq $before ]] && echo ok || echo FAILED)"

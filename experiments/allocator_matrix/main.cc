@@ -10,6 +10,7 @@
 // keeps what finished. See experiments/RESULTS_SCHEMA.md.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,14 +98,24 @@ fs::path FindBinary(const std::string& name, const char* argv0) {
 
 // Runs argv; stdout goes to `stdout_path` (or is captured into *captured when non-null). Returns
 // the exit status (128 + signal when killed). `heartbeat` is called every few seconds while waiting.
+// When captured != nullptr, the child's stdout is read into it, and its stderr goes to a
+// temporary file whose first line is returned in *captured_error.
 int RunChild(const std::vector<std::string>& args, const std::string& stdout_path,
-             std::string* captured, const std::function<void(double)>& heartbeat) {
+             std::string* captured, const std::function<void(double)>& heartbeat,
+             std::string* captured_error = nullptr) {
   int pipe_fds[2] = {-1, -1};
   if (captured != nullptr && ::pipe(pipe_fds) != 0) return 127;
+  char error_path[] = "/tmp/allocator_matrix_stderr.XXXXXX";
+  const int error_fd = captured_error != nullptr ? ::mkstemp(error_path) : -1;
   const auto start = std::chrono::steady_clock::now();
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return 127;
   if (pid == 0) {
+    // The benchmark dies with the driver, however the driver dies (kill -9 included): otherwise it
+    // would go on measuring after the driver's lock on --out is gone.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     int fd = -1;
     if (captured != nullptr) {
       fd = pipe_fds[1];
@@ -113,6 +124,7 @@ int RunChild(const std::vector<std::string>& args, const std::string& stdout_pat
       fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     }
     if (fd >= 0) ::dup2(fd, STDOUT_FILENO);
+    if (error_fd >= 0) ::dup2(error_fd, STDERR_FILENO);
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -146,6 +158,14 @@ int RunChild(const std::vector<std::string>& args, const std::string& stdout_pat
       last_beat = elapsed;
       heartbeat(elapsed);
     }
+  }
+  if (error_fd >= 0) {
+    char buffer[512] = {};
+    const ssize_t got = ::pread(error_fd, buffer, sizeof buffer - 1, 0);
+    const std::string text(buffer, got > 0 ? static_cast<std::size_t>(got) : 0);
+    *captured_error = text.substr(0, text.find('\n'));
+    ::close(error_fd);
+    ::unlink(error_path);
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -237,14 +257,6 @@ int Run(int argc, char** argv) {
   for (int t = 1; t <= max_threads; t *= 2) threads.push_back(t);
   if (threads.back() != max_threads) threads.push_back(max_threads);
 
-  std::optional<experiments::RunStore> store;
-  try {
-    store.emplace(experiments::RunStore::Open(
-        out_dir, "allocator_matrix", absl::GetFlag(FLAGS_wait_for_lock),
-        [](const std::string& note) { std::cerr << "allocator_matrix: note: " << note << "\n"; }));
-  } catch (const experiments::OutputError& error) {
-    FlagError("out", error.what());
-  }
   experiments::InstallInterruptHandler();
 
   struct Job {
@@ -264,12 +276,13 @@ int Run(int argc, char** argv) {
     args.insert(args.end(), common_args.begin(), common_args.end());
     args.push_back("--benchmark_list_tests=true");
     if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);
-    std::string listing;
-    const int status = RunChild(args, "", &listing, nullptr);
+    std::string listing, listing_error;
+    const int status = RunChild(args, "", &listing, nullptr, &listing_error);
     if (experiments::InterruptRequested()) return 130;
     if (status != 0) {
       experiments::Fail(absl::StrCat(job.binary, " failed to list its benchmarks (",
-                                     DescribeStatus(status), "); see its message above"),
+                                     DescribeStatus(status),
+                                     "): ", experiments::QuoteValue(listing_error)),
                         1);
     }
     for (absl::string_view line : absl::StrSplit(listing, '\n', absl::SkipWhitespace())) {
@@ -293,6 +306,14 @@ int Run(int argc, char** argv) {
       jobs.size(), total_benchmarks, repetitions, absl::StrJoin(sizes, ","),
       absl::StrJoin(threads, ","), min_time, total_estimate);
 
+  std::optional<experiments::RunStore> store;
+  try {
+    store.emplace(experiments::RunStore::Open(
+        out_dir, "allocator_matrix", absl::GetFlag(FLAGS_wait_for_lock),
+        [](const std::string& note) { std::cerr << "allocator_matrix: note: " << note << "\n"; }));
+  } catch (const experiments::OutputError& error) {
+    FlagError("out", error.what());
+  }
   const std::string run_id = experiments::RunStore::NewRunId();
   const nlohmann::ordered_json config = {
       {"mode", quick ? "quick" : large ? "large" : "default"},

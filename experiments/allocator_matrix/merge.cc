@@ -64,24 +64,6 @@ Value RowValue(schema::MatrixRow::Field field, const Group& g) {
 
 }  // namespace
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
-double CoefficientOfVariation(const std::vector<double>& values) {
-  if (values.size() < 2) return 0;
-  double mean = 0;
-  for (double v : values) mean += v;
-  mean /= values.size();
-  if (mean == 0) return 0;
-  double sq = 0;
-  for (double v : values) sq += (v - mean) * (v - mean);
-  return std::sqrt(sq / (values.size() - 1)) / mean;
-}
-
 std::string SanitizeBenchmarkJson(const std::string& text) {
   static const std::regex bad(R"((:\s*)-?(nan|NaN|inf|Inf|infinity|Infinity)\b)");
   return std::regex_replace(text, bad, "$1null");
@@ -127,7 +109,14 @@ std::vector<MatrixRecord> RecordsFromBenchmarkJson(const nlohmann::json& doc,
     g.real_per_op.push_back(b.at("real_time").get<double>() * unit / ops);
     for (const schema::FieldSpec& spec : schema::MatrixCounters::kFields) {
       const std::string name(spec.name);
-      if (b.contains(name) && b[name].is_number()) g.counters[name].push_back(b[name].get<double>());
+      if (!b.contains(name) || b[name].is_null()) {
+        if (spec.nullable) continue;
+        throw std::runtime_error(run_name + ": no " + name + " counter");
+      }
+      if (!b[name].is_number() || !std::isfinite(b[name].get<double>())) {
+        throw std::runtime_error(run_name + ": counter " + name + " is not a finite number");
+      }
+      g.counters[name].push_back(b[name].get<double>());
     }
   }
   std::vector<MatrixRecord> records;

@@ -12,16 +12,13 @@
 #include <vector>
 
 #include "experiments/common/records.h"
+#include "experiments/common/statistics.h"
 #include "experiments/schema/schema.h"
 #include "nlohmann/json.hpp"
 
 namespace experiments::allocator_matrix {
 
 using MatrixRecord = Record<schema::MatrixRow>;
-
-double Median(std::vector<double> values);
-// Sample standard deviation over the mean (0 for fewer than two values or a zero mean).
-double CoefficientOfVariation(const std::vector<double>& values);
 
 // Google Benchmark writes NaN and inf as bare words (e.g. the cv aggregate of an all-zero counter),
 // which is not JSON; this replaces those values with null.

@@ -21,12 +21,16 @@ namespace {
 std::string program_name = "experiment";
 std::vector<std::string> specified_flags;
 
-// Abseil's own flags that ParseCommandLine handles itself.
-bool IsUsageFlag(absl::string_view name) {
+// Abseil's flags that read flags from elsewhere: not supported, since every flag must pass the
+// checks below (a --flagfile line would reach Abseil's own error path, with exit status 1).
+bool IsIndirectFlag(absl::string_view name) {
+  return name == "flagfile" || name == "fromenv" || name == "tryfromenv" || name == "undefok";
+}
+
+// Abseil's help and version flags: all of them print this program's help, with exit status 0.
+bool IsHelpFlag(absl::string_view name) {
   return name == "help" || name == "helpfull" || name == "helpshort" || name == "helppackage" ||
-         name == "version" || name == "only_check_args" || name == "helpon" ||
-         name == "helpmatch" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
-         name == "undefok";
+         name == "helpon" || name == "helpmatch" || name == "version" || name == "only_check_args";
 }
 
 std::string usage_message;
@@ -66,8 +70,8 @@ void CheckArguments(int argc, char** argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (name == "help" || name == "helpfull" || name == "helpshort") PrintHelpAndExit();
-    if (IsUsageFlag(name)) continue;
+    if (IsHelpFlag(name)) PrintHelpAndExit();
+    if (IsIndirectFlag(name)) FlagError(name, "not supported: give every flag on the command line");
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     bool negated = false;
     if (flag == nullptr && name.substr(0, 2) == "no") {
@@ -102,8 +106,6 @@ void CheckArguments(int argc, char** argv) {
 }
 
 }  // namespace
-
-absl::string_view ProgramName() { return program_name; }
 
 void Fail(absl::string_view message, int status) {
   std::cerr << program_name << ": " << message << std::endl;

@@ -3,7 +3,9 @@
 // absl::ParseCommandLine exits with status 1 on a bad flag; every workbench program promises a
 // one-line message naming the flag and exit status 2 instead. ParseFlagsOrExit checks each
 // argument against the flag registry first (same syntax as Abseil: --name=value, --name value,
-// --bool_flag, --nobool_flag, `--` ends flags), then lets Abseil parse (and handle --help).
+// --bool_flag, --nobool_flag, `--` ends flags), answers --help (and Abseil's other help flags)
+// itself with this program's flags and exit status 0, refuses --flagfile and --fromenv, and only
+// then lets Abseil parse.
 #ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
 
@@ -44,9 +46,6 @@ std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_vi
 
 // Prints "<program>: <message>" and exits with `status`.
 [[noreturn]] void Fail(absl::string_view message, int status);
-
-// The program name set by ParseFlagsOrExit.
-absl::string_view ProgramName();
 
 // Parses a comma-separated list of whole numbers: digits with optional _ or ' separators and an
 // optional K or M suffix ("1K,10K,1_000_000,10M"). Values must lie in [min_value, max_value];

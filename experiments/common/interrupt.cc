@@ -21,8 +21,4 @@ void InstallInterruptHandler() {
 
 bool InterruptRequested() { return received.load(std::memory_order_relaxed) != 0; }
 
-void RequestInterrupt() { received.store(SIGINT, std::memory_order_relaxed); }
-
-int InterruptSignal() { return received.load(std::memory_order_relaxed); }
-
 }  // namespace experiments

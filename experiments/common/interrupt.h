@@ -19,16 +19,12 @@ class Interrupted : public std::runtime_error {
 
 void InstallInterruptHandler();
 
-// True once SIGINT or SIGTERM arrived (or RequestInterrupt() was called).
+// True once SIGINT or SIGTERM arrived.
 bool InterruptRequested();
-void RequestInterrupt();
 
 inline void ThrowIfInterrupted() {
   if (InterruptRequested()) [[unlikely]] throw Interrupted();
 }
-
-// The signal that arrived (SIGINT or SIGTERM), 0 if none.
-int InterruptSignal();
 
 }  // namespace experiments
 

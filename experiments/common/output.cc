@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "experiments/common/console.h"
 
 namespace experiments {
 
@@ -28,13 +29,17 @@ fs::path PrepareOutputDirectory(absl::string_view dir) {
   std::error_code error;
   fs::create_directories(path, error);
   if (error) {
-    throw OutputError(absl::StrCat("cannot create ", path.string(), ": ", error.message()));
+    throw OutputError(absl::StrCat("cannot create ", QuoteValue(path.string()), ": ",
+                                   error.message()));
   }
-  if (!fs::is_directory(path)) throw OutputError(absl::StrCat(path.string(), " is not a directory"));
+  if (!fs::is_directory(path)) {
+    throw OutputError(absl::StrCat(QuoteValue(path.string()), " is not a directory"));
+  }
   const fs::path probe = path / ".write_probe";
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
-    throw OutputError(absl::StrCat("cannot write in ", path.string(), ": ", std::strerror(errno)));
+    throw OutputError(absl::StrCat("cannot write in ", QuoteValue(path.string()), ": ",
+                                   std::strerror(errno)));
   }
   ::close(fd);
   fs::remove(probe, error);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <system_error>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -32,13 +31,13 @@ std::string TypeName(FieldType type) {
   return "?";
 }
 
-// Long values are quoted shortened, so that an error stays one readable line.
-std::string Quote(absl::string_view text) { return QuoteValue(text); }
-
+// Strict: what FormatNumber writes (no sign but '-', no spaces, no '_'); analysis/schema.py
+// accepts exactly the same.
 double ParseFinite(absl::string_view text) {
   double value = 0;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
-    throw SchemaError(absl::StrCat(Quote(text), " is not a finite number"));
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size() || !std::isfinite(value)) {
+    throw SchemaError(absl::StrCat(QuoteValue(text), " is not a finite number"));
   }
   return value;
 }
@@ -81,7 +80,7 @@ void Check(absl::string_view record, const FieldSpec& spec, const Value& value) 
         const std::string& s = std::get<std::string>(value);
         bool allowed = false;
         for (absl::string_view v : spec.values) allowed |= v == s;
-        if (!allowed) fail(absl::StrCat(Quote(s), " is not one of ", absl::StrJoin(spec.values, ", ")));
+        if (!allowed) fail(absl::StrCat(QuoteValue(s), " is not one of ", absl::StrJoin(spec.values, ", ")));
       }
       break;
     case FieldType::kReps:
@@ -125,7 +124,7 @@ Value FromCsv(const FieldSpec& spec, absl::string_view text) {
       std::int64_t value = 0;
       const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
       if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
-        throw SchemaError(absl::StrCat(Quote(text), " is not a whole number"));
+        throw SchemaError(absl::StrCat(QuoteValue(text), " is not a whole number"));
       }
       return value;
     }
@@ -133,7 +132,7 @@ Value FromCsv(const FieldSpec& spec, absl::string_view text) {
     case FieldType::kBool:
       if (text == "true") return true;
       if (text == "false") return false;
-      throw SchemaError(absl::StrCat(Quote(text), " is not true or false"));
+      throw SchemaError(absl::StrCat(QuoteValue(text), " is not true or false"));
     case FieldType::kStr:
     case FieldType::kEnum: return std::string(text);
     case FieldType::kReps: {
@@ -169,7 +168,7 @@ Value FromJson(const FieldSpec& spec, const nlohmann::ordered_json& json) {
     return std::monostate{};
   }
   auto wrong = [&]() { return SchemaError(absl::StrCat("expected ", TypeName(spec.type), ", got ",
-                                                       Quote(json.dump()))); };
+                                                       QuoteValue(json.dump()))); };
   switch (spec.type) {
     case FieldType::kInt:
       if (json.is_number_integer()) return json.get<std::int64_t>();
@@ -243,7 +242,5 @@ void CheckHeader(const std::vector<std::string>& expected, const std::vector<std
 }
 
 }  // namespace records_internal
-
-std::string CsvLineOf(const std::vector<std::string>& fields) { return CsvLine(fields); }
 
 }  // namespace experiments

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "experiments/common/field_spec.h"
+#include "experiments/common/output.h"
 #include "nlohmann/json.hpp"
 
 namespace experiments {
@@ -231,11 +232,10 @@ std::vector<std::string> CsvHeader() {
 }
 
 // A whole CSV file: the header, then one line per record, every line ending in a newline.
-std::string CsvLineOf(const std::vector<std::string>& fields);
 template <class S>
 std::string CsvDocument(const std::vector<Record<S>>& records) {
-  std::string text = CsvLineOf(CsvHeader<S>());
-  for (const Record<S>& r : records) text += CsvLineOf(r.CsvFields());
+  std::string text = CsvLine(CsvHeader<S>());
+  for (const Record<S>& r : records) text += CsvLine(r.CsvFields());
   return text;
 }
 

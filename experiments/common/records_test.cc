@@ -133,7 +133,7 @@ TEST(RecordsTest, NullableFieldsAreEmptyInCsvAndNullInJson) {
               G::kInsertNsPerOp, G::kQueryNsPerOp}) {
     r.SetNull(g);
   }
-  EXPECT_EQ(CsvLineOf(r.CsvFields()), "1000,65536,,51.7,,,,,\n");
+  EXPECT_EQ(CsvLine(r.CsvFields()), "1000,65536,,51.7,,,,,\n");
   EXPECT_TRUE(r.Json()["fallback_pct"].is_null());
   EXPECT_TRUE(r.IsNull(G::kInsertNsPerOp));
 }

@@ -92,32 +92,50 @@ std::string GitCommit() {
   return commit;
 }
 
+std::string BinaryFingerprint() {
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  std::uint64_t hash = 0xcbf29ce484222325ULL, size = 0;
+  std::array<char, 1 << 16> buffer{};
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      hash = (hash ^ static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)])) *
+             0x100000001b3ULL;
+    }
+    size += static_cast<std::uint64_t>(in.gcount());
+  }
+  return absl::StrCat(size, ":", absl::Hex(hash, absl::kZeroPad16));
+}
+
 Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const std::string& mode,
                                            const std::string& run_id, int argc, char** argv,
                                            const nlohmann::ordered_json& config) {
-  using F = schema::RunMetadata::Field;
-  Record<schema::RunMetadata> m;
   utsname uts{};
   const std::string kernel =
       ::uname(&uts) == 0 ? absl::StrCat(uts.sysname, " ", uts.release) : std::string("unknown");
-  m.Set(F::kExperiment, experiment)
-      .Set(F::kSchemaVersion, schema::kVersion)
-      .Set(F::kMode, mode)
-      .Set(F::kRunId, run_id)
-      .Set(F::kDate, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()))
-      .Set(F::kGitCommit, GitCommit())
-      .Set(F::kCompiler, CompilerDescription())
-      .Set(F::kBuildFlags, BuildFlagsDescription())
-      .Set(F::kCpuModel, CpuModel())
-      .Set(F::kCpuCount, std::thread::hardware_concurrency())
-      .Set(F::kKernel, kernel)
-      .Set(F::kProcessMalloc, allocators::DetectProcessMalloc().Describe())
-      .Set(F::kArgv, std::vector<std::string>(argv, argv + argc))
-      .Set(F::kConfig, config)
-      .Set(F::kComplete, false)
-      .Set(F::kSessions, 1)
-      .Set(F::kDurationSeconds, 0.0);
-  return m;
+  return RecordFrom<schema::RunMetadata>([&](schema::RunMetadata::Field field) -> Value {
+    using F = schema::RunMetadata::Field;
+    switch (field) {  // no default: a new schema field must be written here
+      case F::kExperiment: return experiment;
+      case F::kSchemaVersion: return std::int64_t{schema::kVersion};
+      case F::kMode: return mode;
+      case F::kRunId: return run_id;
+      case F::kDate:
+        return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+      case F::kGitCommit: return GitCommit();
+      case F::kCompiler: return CompilerDescription();
+      case F::kBuildFlags: return BuildFlagsDescription();
+      case F::kCpuModel: return CpuModel();
+      case F::kCpuCount: return static_cast<std::int64_t>(std::thread::hardware_concurrency());
+      case F::kKernel: return kernel;
+      case F::kProcessMalloc: return allocators::DetectProcessMalloc().Describe();
+      case F::kArgv: return std::vector<std::string>(argv, argv + argc);
+      case F::kConfig: return config;
+      case F::kComplete: return false;
+      case F::kSessions: return std::int64_t{1};
+      case F::kDurationSeconds: return 0.0;
+    }
+    throw SchemaError("run_metadata: unknown field");
+  });
 }
 
 }  // namespace experiments

@@ -18,9 +18,14 @@ Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const 
                                            const std::string& run_id, int argc, char** argv,
                                            const nlohmann::ordered_json& config);
 
-// The workspace's git commit, with "-dirty" when tracked files have uncommitted changes;
-// "unknown" outside a git checkout.
+// The workspace's git commit when the run starts, with "-dirty" when tracked files have
+// uncommitted changes; "unknown" outside a git checkout. It names the sources, not necessarily
+// the binary (which may have been built from other ones): BinaryFingerprint() names that.
 std::string GitCommit();
+
+// This executable's identity: its size and a 64-bit FNV-1a hash of its bytes ("4817920:9a3f...").
+// Two runs with equal fingerprints ran the same machine code.
+std::string BinaryFingerprint();
 
 // "model name" from /proc/cpuinfo, or "unknown".
 std::string CpuModel();

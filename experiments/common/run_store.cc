@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
+#include <csignal>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -58,15 +60,33 @@ std::string Holder(int fd) {
 
 bool IsComplete(const fs::path& run) { return fs::exists(run / kCompleteMarker); }
 
+// A run id as NewRunId() makes them: 20261129T180211Z-4242. Nothing else in <stem>.runs/ is ours.
+bool IsRunId(const std::string& name) {
+  static const std::regex pattern("[0-9]{8}T[0-9]{6}Z-[0-9]+");
+  return std::regex_match(name, pattern);
+}
+
 // Run directories of a stem, oldest first (run ids start with the UTC time, so names sort by age).
 std::vector<fs::path> Runs(const fs::path& runs_dir) {
   std::vector<fs::path> runs;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(runs_dir, ec)) {
-    if (entry.is_directory()) runs.push_back(entry.path());
+    if (entry.is_directory() && !entry.is_symlink() && IsRunId(entry.path().filename().string())) {
+      runs.push_back(entry.path());
+    }
   }
   std::sort(runs.begin(), runs.end());
   return runs;
+}
+
+// "<name>.tmp.<pid>" of a process that no longer exists: what WriteFileAtomically and
+// ReplaceSymlink leave behind when killed.
+bool IsDeadWritersTemporary(const std::string& name) {
+  static const std::regex pattern(".+\\.tmp\\.([0-9]+)");
+  std::smatch match;
+  if (!std::regex_match(name, match, pattern)) return false;
+  const long pid = std::stol(match[1].str());
+  return pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 void SyncDirectory(const fs::path& dir) {
@@ -106,7 +126,8 @@ RunStore::~RunStore() {
 
 RunStore RunStore::Open(const fs::path& dir, std::string stem, bool wait, const Note& note) {
   const fs::path lock_path = dir / ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a symlink planted at .lock must not make us truncate what it points to.
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) throw OutputError(absl::StrCat("cannot create ", lock_path.string(), ": ", Errno()));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
@@ -153,20 +174,34 @@ fs::path RunStore::runs_dir() const { return dir_ / (stem_ + ".runs"); }
 fs::path RunStore::current_link() const { return dir_ / (stem_ + ".current"); }
 
 void RunStore::RemoveStaleTemporaries() const {
-  // Every writer holds the lock, and we hold it now: any temporary file is a dead process's.
-  std::vector<fs::path> dirs = {dir_};
-  for (const fs::path& run : Runs(runs_dir())) dirs.push_back(run);
-  for (const fs::path& d : dirs) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(d, ec)) {
-      if (absl::StrContains(entry.path().filename().string(), ".tmp.")) fs::remove(entry.path(), ec);
+  // Every writer holds the lock, and we hold it now. In a run directory (all ours) any dead
+  // writer's temporary goes; in D only the temporaries of our own links (D holds other files too).
+  std::error_code ec;
+  for (const fs::path& run : Runs(runs_dir())) {
+    for (const auto& entry : fs::directory_iterator(run, ec)) {
+      if (IsDeadWritersTemporary(entry.path().filename().string())) fs::remove(entry.path(), ec);
     }
+  }
+  std::vector<std::string> links = {stem_ + ".current"};
+  if (const std::optional<fs::path> published = Published()) {
+    for (const auto& entry : fs::directory_iterator(*published, ec)) {
+      links.push_back(entry.path().filename().string());
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_symlink() || !IsDeadWritersTemporary(name)) continue;
+    const std::string base = name.substr(0, name.rfind(".tmp."));
+    if (std::find(links.begin(), links.end(), base) != links.end()) fs::remove(entry.path(), ec);
   }
 }
 
 std::optional<fs::path> RunStore::LatestIncomplete() const {
   const std::vector<fs::path> runs = Runs(runs_dir());
+  const std::optional<fs::path> published = Published();
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    std::error_code ec;
+    if (published && fs::equivalent(*it, *published, ec)) continue;
     if (!IsComplete(*it)) return *it;
   }
   return std::nullopt;
@@ -197,13 +232,9 @@ void RunStore::Write(const std::string& name, absl::string_view contents) const 
   WriteFileAtomically(run_dir_ / name, contents);
 }
 
-void RunStore::Remove(const std::string& name) const {
-  std::error_code ec;
-  fs::remove(run_dir_ / name, ec);
-}
-
 void RunStore::Publish() {
-  Write(kCompleteMarker, "");
+  // The switch comes first: a run whose switch fails (disk full, kill -9) stays incomplete, and
+  // --resume publishes it; the marker only tells older runs from the newest incomplete one.
   const std::optional<fs::path> previous = Published();
   ReplaceSymlink(current_link(), fs::path(stem_ + ".runs") / run_dir_.filename());
   // Stable names for every file of the run; leftovers of a larger earlier set are removed.
@@ -226,6 +257,7 @@ void RunStore::Publish() {
     ReplaceSymlink(link, target);
   }
   SyncDirectory(dir_);
+  Write(kCompleteMarker, "");
   // Keep the published run and the one it replaced; everything else of this stem is superseded.
   for (const fs::path& run : Runs(runs_dir())) {
     if (run == run_dir_ || (previous && fs::equivalent(run, *previous, ec))) continue;

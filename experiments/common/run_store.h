@@ -11,12 +11,15 @@
 //   D/<stem>.current          symlink to the last complete run's directory, replaced by one rename
 //                             when a run completes; a reader that resolves it once reads one run's
 //                             files, never a mix of two
-//   D/<file>                  symlink to <stem>.current/<file> for every file of the set: the stable
-//                             paths that people and analysis/ open
+//   D/<file>                  symlink to <stem>.current/<file> for every file of the set: stable
+//                             names for one file. A reader of several files of a set resolves
+//                             <stem>.current once and reads them from that directory (analysis/
+//                             does): two opens through D/<file> may straddle a publish.
 //
 // A run that fails (disk full, crash, Ctrl-C, kill -9) never touches <stem>.current: the last good
-// result set stays published, and the failed run's directory is what --resume continues. Kept: the
-// current and the previous complete run, and the newest incomplete one; older runs are pruned.
+// result set stays published, and the failed run's directory is what --resume continues. Publishing
+// keeps the new run and the one it replaced and removes the other runs of the set (an interrupted
+// run is kept until a run completes). Only directories named like run ids are runs.
 //
 // The lock is released by the kernel when the process dies, however it dies, so a stale lock never
 // blocks the next run; temporary files left by a dead writer are removed by the next Open().
@@ -50,7 +53,7 @@ class RunStore {
   // The run being written (empty before StartNew/Continue).
   const std::filesystem::path& run_dir() const { return run_dir_; }
 
-  // The newest incomplete run of this stem, if any.
+  // The newest incomplete run of this stem (never the published one), if any.
   std::optional<std::filesystem::path> LatestIncomplete() const;
   // The published (last complete) run's directory, if any.
   std::optional<std::filesystem::path> Published() const;
@@ -64,8 +67,6 @@ class RunStore {
   // Writes one file of the current run atomically. Throws OutputError (disk full, ...); the
   // previous version of the file, and everything published, stay as they were.
   void Write(const std::string& name, absl::string_view contents) const;
-  // Removes one file of the current run (e.g. a stale temporary output), if it exists.
-  void Remove(const std::string& name) const;
 
   // Marks the run complete and publishes it (see above). Throws OutputError.
   void Publish();

@@ -82,6 +82,43 @@ TEST(RunStoreTest, RemovesTemporariesOfDeadWriters) {
   EXPECT_FALSE(fs::exists(stale));
 }
 
+TEST(RunStoreTest, TouchesOnlyItsOwnFiles) {
+  const fs::path dir = TempDir("foreign");
+  { std::ofstream(dir / "thesis.tmp.tex") << "mine"; }
+  { std::ofstream(dir / "notes.tmp.12") << "mine too"; }  // not a link of the store
+  fs::create_directories(dir / "study.runs" / "my-own-folder");
+  {
+    RunStore store = RunStore::Open(dir, "study", false, Quiet);
+    store.StartNew("20260101T000000Z-1", Quiet);
+    store.Write("study.csv", "a\n");
+    store.Publish();
+  }
+  {
+    RunStore store = RunStore::Open(dir, "study", false, Quiet);
+    store.StartNew("20260101T000001Z-1", Quiet);
+    store.Publish();
+  }
+  EXPECT_TRUE(fs::exists(dir / "thesis.tmp.tex"));
+  EXPECT_TRUE(fs::exists(dir / "notes.tmp.12"));
+  EXPECT_TRUE(fs::exists(dir / "study.runs" / "my-own-folder"));
+  // A symlink planted at .lock is not followed (its target would be truncated).
+  const fs::path other = TempDir("foreign_lock");
+  { std::ofstream(other / "victim.txt") << "precious"; }
+  fs::create_symlink(other / "victim.txt", other / ".lock");
+  EXPECT_THROW(RunStore::Open(other, "study", false, Quiet), OutputError);
+  EXPECT_EQ(ReadWholeFile(other / "victim.txt"), "precious");
+}
+
+TEST(RunStoreTest, APublishedRunIsNeverTakenForAnInterruptedOne) {
+  const fs::path dir = TempDir("published_not_incomplete");
+  RunStore store = RunStore::Open(dir, "study", false, Quiet);
+  store.StartNew("20260101T000000Z-1", Quiet);
+  store.Write("study.csv", "a\n");
+  store.Publish();
+  fs::remove(dir / "study.runs" / "20260101T000000Z-1" / ".complete");  // lost marker
+  EXPECT_FALSE(store.LatestIncomplete().has_value());
+}
+
 TEST(RunStoreTest, ASecondWriterIsRefusedNamingTheHolder) {
   const fs::path dir = TempDir("locked");
   int ready[2];

@@ -37,20 +37,19 @@ struct Draft {
   std::string needs;
 
   FindingRecord Done() const {
-    using G = schema::Finding::Field;
-    FindingRecord r;
-    r.Set(G::kId, id)
-        .Set(G::kTitle, title)
-        .Set(G::kVerdict, verdict)
-        .Set(G::kCriterion, criterion)
-        .Set(G::kSummary, summary)
-        .Set(G::kDetails, details);
-    if (verdict == kNotJudged) {
-      r.Set(G::kNeeds, needs);
-    } else {
-      r.SetNull(G::kNeeds);
-    }
-    return r;
+    return RecordFrom<schema::Finding>([this](schema::Finding::Field field) -> Value {
+      using G = schema::Finding::Field;
+      switch (field) {  // no default: a new schema field must be written here
+        case G::kId: return std::int64_t{id};
+        case G::kTitle: return title;
+        case G::kVerdict: return std::string(verdict);
+        case G::kCriterion: return criterion;
+        case G::kSummary: return summary;
+        case G::kDetails: return details;
+        case G::kNeeds: return verdict == kNotJudged ? Value(needs) : Value();
+      }
+      throw SchemaError("finding: unknown field");
+    });
   }
 };
 
@@ -207,29 +206,32 @@ Draft FallbackFollowsPrediction(const Results& results,
   }
   if (exhausted == 0) return d;
   d.verdict = worst <= 5.0 ? kReproduced : kNotReproduced;
-  d.summary = absl::StrFormat(
-      "largest gap %.1f percentage points over %d exhausted cells. The formula assumes every key "
-      "demands the same slots; the keys that fit before exhaustion demand more or less than the "
-      "build's average.",
-      worst, exhausted);
+  d.summary = absl::StrFormat("largest gap %.1f percentage points over %d exhausted cells.", worst,
+                              exhausted);
+  if (d.verdict == kNotReproduced) {
+    d.summary +=
+        " The formula assumes every key demands the same slots, so it misses wherever the keys "
+        "that fit before exhaustion demanded more or fewer slots per key than the build's average.";
+  }
   return d;
 }
 
-// 3. A pool sized for the largest N has zero fallbacks.
+// 3. A pool sized in advance for the largest N has zero fallbacks.
 Draft SizedPoolHasNoFallback(const Results& results,
                              const std::vector<ReferenceRecord>& reference) {
-  Draft d(3, "A pool sized for the largest N has zero fallbacks",
-          "the recommended pool (measured demand + headroom) for the largest N, re-measured, has 0 "
-          "fallbacks");
-  d.needs = "a bump_pool cell (its demand at the largest N sizes the verification cell)";
+  Draft d(3, "A pool sized in advance for the largest N has zero fallbacks",
+          "a pool sized from the demand at the other sizes (a straight line through them, plus "
+          "headroom), never from the largest N's own, has 0 fallbacks at the largest N");
+  d.needs = "bump_pool cells at 3 or more N (the pool for the largest is sized from the others)";
   for (const CellRecord& r : results.rows) {
     if (!Is(r, kVerification, Policy::kBumpPool)) continue;
     const bool clean = r.Count(F::kFallbackAllocations) == 0;
     d.verdict = clean ? kReproduced : kNotReproduced;
     d.summary = absl::StrFormat(
-        "the recommended pool for N=%s (%s slots) had %s fallbacks at %s utilization.%s",
-        Count(r.Float(F::kN)), Count(r.Float(F::kPoolSlots)),
-        Count(r.Float(F::kFallbackAllocations)), Pct(r.Float(F::kUtilizationPct)),
+        "sized from the smaller N, the pool for N=%s had %s slots; the build demanded %s (%s "
+        "utilization) with %s fallbacks.%s",
+        Count(r.Float(F::kN)), Count(r.Float(F::kPoolSlots)), Count(r.Float(F::kSlotsDemanded)),
+        Pct(r.Float(F::kUtilizationPct)), Count(r.Float(F::kFallbackAllocations)),
         ReferenceSizedPool(reference));
   }
   const std::vector<std::uint64_t> pools = GridPools(results.rows);
@@ -306,11 +308,25 @@ Draft InsertsSlowQueriesDoNot(const Results& results,
                           Median(prefaulted.insert), Median(prefaulted.query));
   }
   d.summary += "." + ReferenceRatios(reference);
-  if (!holds) {
-    d.summary +=
-        " Where it differs: a fallback malloc hands back the array the map has just freed (warm in "
-        "cache; finding 5's grow pattern), while a bump never reuses: every grown array is cold, "
-        "first-touched memory (page faults, unless prefaulted).";
+  // A cause is named only where this run measured it: the prefaulted re-measurement isolates page
+  // faults, and finding 5's grow pattern shows malloc reusing the block just freed.
+  if (!holds && !prefaulted.insert.empty() && Median(prefaulted.insert) >= 1.10) {
+    d.summary += absl::StrFormat(
+        " With the pool's pages committed before the build, inserts do slow down (x%.2f): the "
+        "bump pool's first-touch page faults offset what the fallback costs.",
+        Median(prefaulted.insert));
+  }
+  using C = schema::AllocationCost::Field;
+  std::optional<double> bump_grow, fallback_grow;
+  for (const CostRecord& c : results.allocation_costs) {
+    if (c.Str(C::kPattern) != "grow") continue;
+    (c.Str(C::kServedBy) == "bump" ? bump_grow : fallback_grow) = c.Float(C::kNsPerAllocation);
+  }
+  if (!holds && bump_grow && fallback_grow) {
+    d.summary += absl::StrFormat(
+        " In the map's own pattern (allocate the grown array, free the old) a fallback costs %.1f "
+        "ns against %.1f ns for a bump (finding 5).",
+        *fallback_grow, *bump_grow);
   }
   return d;
 }
@@ -380,6 +396,7 @@ Draft RecyclerServesLargerN(const Results& results) {
   using P = schema::PoolCapacity::Field;
   double smallest_gain = std::numeric_limits<double>::infinity();
   int pairs = 0;
+  bool cut_off = false;
   for (const CapacityRecord& recycler : results.capacities) {
     if (recycler.Str(P::kPolicy) != "slot_recycler") continue;
     for (const CapacityRecord& bump : results.capacities) {
@@ -388,15 +405,26 @@ Draft RecyclerServesLargerN(const Results& results) {
         continue;
       }
       const double gain = recycler.Float(P::kLargestN) / std::max(1.0, bump.Float(P::kLargestN));
+      d.details.push_back(absl::StrFormat(
+          "pool %s: recycler %s%s vs bump %s%s keys without fallback (x%.1f%s)",
+          Count(recycler.Float(P::kPoolSlots)), recycler.Bool(P::kLowerBound) ? ">= " : "",
+          Count(recycler.Float(P::kLargestN)), bump.Bool(P::kLowerBound) ? ">= " : "",
+          Count(bump.Float(P::kLargestN)), gain,
+          bump.Bool(P::kLowerBound) ? ", not known: the search stopped" : ""));
+      // A cut-off search bounds the ratio only when the recycler's side was cut off and the
+      // bound already clears x2; a cut-off bump count leaves the ratio unknown.
+      if (bump.Bool(P::kLowerBound) || (recycler.Bool(P::kLowerBound) && gain < 2.0)) {
+        cut_off = true;
+        continue;
+      }
       smallest_gain = std::min(smallest_gain, gain);
       ++pairs;
-      d.details.push_back(absl::StrFormat(
-          "pool %s: recycler %s%s vs bump %s keys without fallback (x%.1f)",
-          Count(recycler.Float(P::kPoolSlots)), recycler.Bool(P::kLowerBound) ? ">= " : "",
-          Count(recycler.Float(P::kLargestN)), Count(bump.Float(P::kLargestN)), gain));
     }
   }
-  if (demand.empty() || pairs == 0) return d;
+  if (cut_off) {
+    d.needs = "a larger --capacity_search_limit: a search stopped before the first fallback";
+  }
+  if (demand.empty() || pairs == 0 || cut_off) return d;
   d.verdict = largest_ratio <= 1.5 && smallest_gain >= 2.0 ? kReproduced : kNotReproduced;
   d.summary = absl::StrFormat(
       "demand / peak live x%.2f at the largest N; the recycler serves at least x%.1f the keys. "

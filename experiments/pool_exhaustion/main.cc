@@ -68,8 +68,9 @@ ABSL_FLAG(int, jobs, 0,
           "bandwidth: use 1 for timing-grade numbers; counts are the same either way");
 ABSL_FLAG(bool, prefault, false,
           "commit every pool page before the timed build, so page faults are not timed");
-ABSL_FLAG(std::string, capacity_search_limit, "20M",
-          "largest N tried when measuring how many keys a pool serves without fallback");
+ABSL_FLAG(std::string, capacity_search_limit, "auto",
+          "largest N tried when measuring how many keys a pool serves without fallback (auto: 20 x "
+          "the largest --n, at least 1M, at most 20M)");
 
 namespace {
 
@@ -158,13 +159,20 @@ pe::Config ConfigFromFlags() {
   if (!(config.headroom_pct >= 0 && config.headroom_pct <= 1000)) {
     FlagError("headroom", "must be a number in [0, 1000] percent");
   }
-  const std::vector<std::uint64_t> limit = experiments::ParseCountList(
-      "capacity_search_limit", absl::GetFlag(FLAGS_capacity_search_limit), 1, 200'000'000);
-  if (limit.size() != 1) FlagError("capacity_search_limit", "expected one number");
-  config.capacity_search_limit = limit[0];
+  if (const std::string limit = absl::GetFlag(FLAGS_capacity_search_limit); limit == "auto") {
+    // Enough for finding 6 (a recycler serves ~6x the keys of a bump pool of the same size) without
+    // searching to 20M keys for every huge pool of a small run.
+    const std::uint64_t largest = *std::max_element(config.ns.begin(), config.ns.end());
+    config.capacity_search_limit =
+        std::clamp<std::uint64_t>(20 * largest, 1'000'000, 20'000'000);
+  } else {
+    const std::vector<std::uint64_t> values =
+        experiments::ParseCountList("capacity_search_limit", limit, 1, 200'000'000);
+    if (values.size() != 1) FlagError("capacity_search_limit", "expected one number or auto");
+    config.capacity_search_limit = values[0];
+  }
   config.process_malloc = allocators::DetectProcessMalloc().Describe();
-  config.git_commit = experiments::GitCommit();
-  config.build_flags = experiments::BuildFlagsDescription();
+  config.binary = experiments::BinaryFingerprint();
   return config;
 }
 
@@ -400,6 +408,11 @@ pe::Results LoadForResume(const experiments::RunStore& store, const Files& files
                                      " (run without --resume to start one)"));
   }
   const fs::path json_path = *dir / files.json, csv_path = *dir / files.csv;
+  if (!fs::exists(json_path)) {
+    FlagError("resume", absl::StrCat("the interrupted run in ", dir->string(),
+                                     " measured nothing (it stopped before its first cell); run "
+                                     "without --resume"));
+  }
   pe::Results results;
   try {
     const std::string text = experiments::ReadWholeFile(json_path);

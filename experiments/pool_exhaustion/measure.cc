@@ -129,13 +129,6 @@ std::optional<Policy> ParsePolicy(absl::string_view name) {
   return std::nullopt;
 }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
-}
-
 Measurement MeasureCell(const Cell& cell, int repetitions) {
   if (repetitions < 1) throw std::invalid_argument("repetitions must be at least 1");
   Measurement m;

@@ -16,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "allocators/stats.h"
+#include "experiments/common/statistics.h"
 
 namespace experiments::pool_exhaustion {
 
@@ -70,7 +71,7 @@ std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_b
                                           std::size_t block_bytes, std::size_t count,
                                           int repetitions);
 
-double Median(std::vector<double> values);
+using experiments::Median;
 
 }  // namespace experiments::pool_exhaustion
 

@@ -47,13 +47,15 @@ struct Need {
   double touched = 0;   // bytes written: resident at the end
   double reserved = 0;  // address space: touched heap plus the whole pool reservation
   std::string what;
+  std::string flag;     // the flag to blame: the one whose value makes this need large
 };
 
 Need CellNeed(Policy policy, double n, double pool_slots, const std::string& what) {
-  Need need{kMaxOverheadPerKey * n, kMaxOverheadPerKey * n, what};
+  Need need{kMaxOverheadPerKey * n, kMaxOverheadPerKey * n, what, "n"};
   if (HasPool(policy)) {
     need.touched += 8.0 * std::min(pool_slots, kMaxSlotsPerKey * n);
     need.reserved += 8.0 * pool_slots;
+    if (8.0 * pool_slots > kMaxOverheadPerKey * n) need.flag = "pools";
   }
   return need;
 }
@@ -75,8 +77,7 @@ nlohmann::ordered_json Config::ToJson() const {
           {"capacity_search_limit", capacity_search_limit},
           {"jobs", jobs},
           {"process_malloc", process_malloc},
-          {"git_commit", git_commit},
-          {"build_flags", build_flags}};
+          {"binary", binary}};
 }
 
 std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
@@ -87,7 +88,7 @@ std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& record
       auto show = [](const nlohmann::ordered_json& v) {
         return v.is_string() ? QuoteValue(v.get<std::string>()) : QuoteValue(v.dump());
       };
-      const bool is_flag = key != "process_malloc" && key != "git_commit" && key != "build_flags";
+      const bool is_flag = key != "process_malloc" && key != "binary";
       return absl::StrCat(is_flag ? "--" : "", key, ": ", show(then), " then, ", show(value),
                           " now");
     }
@@ -110,10 +111,9 @@ std::vector<Cell> GridCells(const Config& config) {
 }
 
 std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct) {
-  const auto demand = UnconstrainedDemand(rows, Policy::kBumpPool);
-  if (demand.empty()) return std::nullopt;
-  const auto& [n, slots] = *demand.rbegin();
-  return Cell{Policy::kBumpPool, n, WithHeadroom(slots, headroom_pct), false, 0};
+  const std::optional<AdvanceSizing> sizing = SizeLargestInAdvance(rows, headroom_pct);
+  if (!sizing) return std::nullopt;
+  return Cell{Policy::kBumpPool, sizing->n, sizing->pool_slots, false, 0};
 }
 
 std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
@@ -174,9 +174,10 @@ void CheckMemory(const Config& config) {
     const double n = static_cast<double>(*std::max_element(config.ns.begin(), config.ns.end()));
     const double pool = std::ceil(kMaxSlotsPerKey * n * (1 + config.headroom_pct / 100));
     needs.push_back(CellNeed(Policy::kBumpPool, n, pool,
-                             absl::StrFormat("finding 3's verification (the recommended pool for "
-                                             "N=%s, up to %s slots)",
+                             absl::StrFormat("finding 3's verification (a pool sized for N=%s, "
+                                             "up to %s slots)",
                                              FormatCount(n), FormatCount(pool))));
+    needs.back().flag = "n";
   }
   for (std::uint64_t pool : config.pools) {
     const double keys = std::min(static_cast<double>(config.capacity_search_limit),
@@ -184,6 +185,7 @@ void CheckMemory(const Config& config) {
     needs.push_back(CellNeed(Policy::kSlotRecycler, keys, static_cast<double>(pool),
                              absl::StrFormat("measuring how many keys a %s-slot pool serves",
                                              FormatCount(pool))));
+    needs.back().flag = "pools";
   }
   const double physical = PhysicalBytes();
   const double address_space = AddressSpaceLeft();
@@ -195,13 +197,13 @@ void CheckMemory(const Config& config) {
   }
   for (const Need& need : needs) {
     if (need.reserved > address_space) {
-      throw UsageError("n", absl::StrFormat(
+      throw UsageError(need.flag, absl::StrFormat(
           "%s needs about %.1f GiB of address space, but this process may map %.1f GiB more "
           "(ulimit -v); lower --n or --pools, or raise the limit",
           need.what, need.reserved / kGiB, address_space / kGiB));
     }
     if (need.touched > 0.8 * physical) {
-      throw UsageError("n", absl::StrFormat(
+      throw UsageError(need.flag, absl::StrFormat(
           "%s needs about %.1f GiB of memory; this machine has %.1f GiB", need.what,
           need.touched / kGiB, physical / kGiB));
     }

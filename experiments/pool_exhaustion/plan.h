@@ -31,7 +31,7 @@ struct Config {
   double headroom_pct = 20;
   std::uint64_t capacity_search_limit = 20'000'000;
   int jobs = 1;
-  std::string process_malloc, git_commit, build_flags;
+  std::string process_malloc, binary;  // binary: BinaryFingerprint(), the code that measures
 
   nlohmann::ordered_json ToJson() const;
 };

@@ -173,14 +173,22 @@ TEST(PlanTest, DuplicateFreeGridInTableOrder) {
   EXPECT_EQ(cells[2], (Cell{Policy::kMalloc, 1000, 0, false, 0}));
 }
 
-TEST(PlanTest, VerificationPoolIsMeasuredDemandWithHeadroom) {
-  const std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
-                                        Measure(Policy::kBumpPool, 4000, 64)};
+TEST(PlanTest, VerificationPoolIsSizedInAdvanceFromTheOtherSizes) {
+  std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
+                                  Measure(Policy::kBumpPool, 4000, 64)};
+  EXPECT_FALSE(VerificationCell(rows, 20).has_value()) << "two sizes leave nothing to size from";
+  rows.push_back(Measure(Policy::kBumpPool, 8000, 64));
   const auto cell = VerificationCell(rows, 20);
   ASSERT_TRUE(cell.has_value());
-  EXPECT_EQ(cell->n, 4000u);
-  EXPECT_EQ(cell->pool_slots, WithHeadroom(rows[1].Float(F::kSlotsDemanded), 20));
-  EXPECT_EQ(MeasureCell(*cell, 1).stats.fallback_allocations, 0u);
+  EXPECT_EQ(cell->n, 8000u);
+  // From the line through 1,000 and 4,000 (through the origin with two sizes), not from 8,000's
+  // own demand: changing that demand must not change the pool.
+  const double slope = (1000 * rows[0].Float(F::kSlotsDemanded) +
+                        4000 * rows[1].Float(F::kSlotsDemanded)) /
+                       (1000.0 * 1000 + 4000.0 * 4000);
+  EXPECT_EQ(cell->pool_slots, WithHeadroom(slope * 8000, 20));
+  rows[2].Set(F::kSlotsDemanded, 1);
+  EXPECT_EQ(VerificationCell(rows, 20)->pool_slots, cell->pool_slots);
 }
 
 TEST(PlanTest, ConfigDifferenceNamesTheFlag) {

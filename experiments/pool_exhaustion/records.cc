@@ -17,8 +17,8 @@ double PerKey(std::uint64_t value, std::uint64_t n) {
   return n == 0 ? 0.0 : static_cast<double>(value) / static_cast<double>(n);
 }
 
-// The value of one pool_cell field. No default: a field added to schema.json without a case here
-// fails to compile (-Wswitch under -Werror).
+// The value of one pool_cell field. Every record is built this way (RecordFrom and a switch
+// without a default), so a field added to schema.json and not written fails to compile.
 Value CellValue(CellField field, const Measurement& m, absl::string_view role, int repetitions) {
   using F = CellField;
   const allocators::AllocStats& s = m.stats;
@@ -85,29 +85,35 @@ CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repe
 
 CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::uint64_t largest_n,
                                   std::uint64_t search_limit) {
-  using F = schema::PoolCapacity::Field;
-  CapacityRecord r;
-  r.Set(F::kPolicy, PolicyName(policy))
-      .Set(F::kFallback, kFallbackMalloc)
-      .Set(F::kPoolSlots, pool_slots)
-      .Set(F::kLargestN, largest_n)
-      .Set(F::kLowerBound, largest_n >= search_limit)
-      .Set(F::kSearchLimit, search_limit);
-  return r;
+  return RecordFrom<schema::PoolCapacity>([&](schema::PoolCapacity::Field field) -> Value {
+    using F = schema::PoolCapacity::Field;
+    switch (field) {  // no default: a new schema field must be written here
+      case F::kPolicy: return std::string(PolicyName(policy));
+      case F::kFallback: return std::string(kFallbackMalloc);
+      case F::kPoolSlots: return static_cast<std::int64_t>(pool_slots);
+      case F::kLargestN: return static_cast<std::int64_t>(largest_n);
+      case F::kLowerBound: return largest_n >= search_limit;
+      case F::kSearchLimit: return static_cast<std::int64_t>(search_limit);
+    }
+    throw SchemaError("pool_capacity: unknown field");
+  });
 }
 
 CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t block_bytes,
                           std::size_t count, const std::vector<double>& ns) {
-  using F = schema::AllocationCost::Field;
-  CostRecord r;
-  r.Set(F::kPattern, pattern == CostPattern::kBatch ? "batch" : "grow")
-      .Set(F::kServedBy, served_by == ServedBy::kBump ? "bump" : "fallback")
-      .Set(F::kFallback, kFallbackMalloc)
-      .Set(F::kBlockBytes, block_bytes)
-      .Set(F::kCount, count)
-      .Set(F::kNsPerAllocation, Median(ns))
-      .Set(F::kNsReps, ns);
-  return r;
+  return RecordFrom<schema::AllocationCost>([&](schema::AllocationCost::Field field) -> Value {
+    using F = schema::AllocationCost::Field;
+    switch (field) {  // no default: a new schema field must be written here
+      case F::kPattern: return std::string(pattern == CostPattern::kBatch ? "batch" : "grow");
+      case F::kServedBy: return std::string(served_by == ServedBy::kBump ? "bump" : "fallback");
+      case F::kFallback: return std::string(kFallbackMalloc);
+      case F::kBlockBytes: return static_cast<std::int64_t>(block_bytes);
+      case F::kCount: return static_cast<std::int64_t>(count);
+      case F::kNsPerAllocation: return Median(ns);
+      case F::kNsReps: return ns;
+    }
+    throw SchemaError("allocation_cost: unknown field");
+  });
 }
 
 Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPolicy)); }

@@ -55,32 +55,50 @@ std::optional<FitRecord> FitDemand(const std::vector<CellRecord>& rows, Policy p
     residual_sq += (d - predicted) * (d - predicted);
     max_deviation = std::max(max_deviation, 100.0 * std::abs(d - predicted) / predicted);
   }
-  using F = schema::SizingFit::Field;
-  FitRecord fit;
-  fit.Set(F::kPolicy, PolicyName(policy))
-      .Set(F::kFixedSlots, intercept)
-      .Set(F::kSlotsPerEntry, slope)
-      .Set(F::kMaxDeviationPct, max_deviation)
-      .Set(F::kSizes, demand.size())
-      .Set(F::kNMin, demand.begin()->first)
-      .Set(F::kNMax, demand.rbegin()->first);
   const double parameters = intercept > 0 ? 2.0 : 1.0;
-  if (count > parameters) {
-    fit.Set(F::kSlotsPerEntryStderr,
-            std::sqrt(residual_sq / (count - parameters) / (intercept > 0 ? sxx : sum_nn)));
-  } else {
-    fit.SetNull(F::kSlotsPerEntryStderr);
-  }
-  if (demand.size() >= 2 && syy > 0) {
-    fit.Set(F::kRSquared, 1.0 - residual_sq / syy);
-  } else {
-    fit.SetNull(F::kRSquared);
-  }
-  return fit;
+  return RecordFrom<schema::SizingFit>([&](schema::SizingFit::Field field) -> Value {
+    using F = schema::SizingFit::Field;
+    switch (field) {  // no default: a new schema field must be written here
+      case F::kPolicy: return std::string(PolicyName(policy));
+      case F::kFixedSlots: return intercept;
+      case F::kSlotsPerEntry: return slope;
+      case F::kSlotsPerEntryStderr:
+        if (count <= parameters) return std::monostate{};
+        return std::sqrt(residual_sq / (count - parameters) / (intercept > 0 ? sxx : sum_nn));
+      case F::kRSquared:
+        if (demand.size() < 2 || syy <= 0) return std::monostate{};
+        return 1.0 - residual_sq / syy;
+      case F::kMaxDeviationPct: return max_deviation;
+      case F::kSizes: return static_cast<std::int64_t>(demand.size());
+      case F::kNMin: return static_cast<std::int64_t>(demand.begin()->first);
+      case F::kNMax: return static_cast<std::int64_t>(demand.rbegin()->first);
+    }
+    throw SchemaError("sizing_fit: unknown field");
+  });
 }
 
 std::uint64_t WithHeadroom(double demand_slots, double headroom_pct) {
   return static_cast<std::uint64_t>(std::ceil(demand_slots * (1.0 + headroom_pct / 100.0)));
+}
+
+std::optional<AdvanceSizing> SizeLargestInAdvance(const std::vector<CellRecord>& rows,
+                                                  double headroom_pct) {
+  const auto demand = UnconstrainedDemand(rows, Policy::kBumpPool);
+  if (demand.size() < 3) return std::nullopt;
+  const std::uint64_t largest = demand.rbegin()->first;
+  std::vector<CellRecord> others;
+  for (const CellRecord& r : rows) {
+    if (r.Count(CellField::kN) != largest) others.push_back(r);
+  }
+  const std::optional<FitRecord> fit = FitDemand(others, Policy::kBumpPool);
+  if (!fit) return std::nullopt;
+  using S = schema::SizingFit::Field;
+  AdvanceSizing sizing;
+  sizing.n = largest;
+  sizing.predicted_demand =
+      fit->Float(S::kFixedSlots) + fit->Float(S::kSlotsPerEntry) * static_cast<double>(largest);
+  sizing.pool_slots = WithHeadroom(sizing.predicted_demand, headroom_pct);
+  return sizing;
 }
 
 std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
@@ -90,14 +108,17 @@ std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
   for (Policy policy : kAllPolicies) {
     if (!HasPool(policy)) continue;
     for (const auto& [n, demand] : UnconstrainedDemand(rows, policy)) {
-      RecommendationRecord r;
-      r.Set(F::kPolicy, PolicyName(policy))
-          .Set(F::kN, n)
-          .Set(F::kDemandSlots, static_cast<std::uint64_t>(std::llround(demand)))
-          .Set(F::kHeadroomPct, headroom_pct)
-          .Set(F::kRecommendedSlots, WithHeadroom(demand, headroom_pct))
-          .Set(F::kSource, "measured");
-      out.push_back(std::move(r));
+      out.push_back(RecordFrom<schema::Recommendation>([&](F field) -> Value {
+        switch (field) {  // no default: a new schema field must be written here
+          case F::kPolicy: return std::string(PolicyName(policy));
+          case F::kN: return static_cast<std::int64_t>(n);
+          case F::kDemandSlots: return static_cast<std::int64_t>(std::llround(demand));
+          case F::kHeadroomPct: return headroom_pct;
+          case F::kRecommendedSlots: return static_cast<std::int64_t>(WithHeadroom(demand, headroom_pct));
+          case F::kSource: return std::string("measured");
+        }
+        throw SchemaError("recommendation: unknown field");
+      }));
     }
   }
   return out;

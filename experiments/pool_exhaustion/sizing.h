@@ -28,6 +28,17 @@ std::optional<FitRecord> FitDemand(const std::vector<CellRecord>& rows, Policy p
 // ceil(demand x (1 + headroom_pct / 100)).
 std::uint64_t WithHeadroom(double demand_slots, double headroom_pct);
 
+// Finding 3's pool: the pool for the largest measured N of the bump pool, sized in advance, as a
+// user must size it: from a straight line through the demand at the other sizes (never from the
+// largest N's own demand), plus headroom. nullopt with fewer than 2 other sizes.
+struct AdvanceSizing {
+  std::uint64_t n = 0;
+  double predicted_demand = 0;
+  std::uint64_t pool_slots = 0;
+};
+std::optional<AdvanceSizing> SizeLargestInAdvance(const std::vector<CellRecord>& rows,
+                                                  double headroom_pct);
+
 // One recommendation per pool policy and measured N.
 std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
                                             double headroom_pct);

@@ -7,7 +7,8 @@ C++: one struct per record, holding `enum class Field` (one enumerator per field
 `kFields` (name, type, unit, nullable, enum values). Writers fill a Record<S> through a switch over
 S::Field without a default, so -Wswitch (an error under -Werror) names any field left unwritten.
 Markdown: every "<!-- schema:RECORD -->" ... "<!-- /schema -->" block is replaced by that record's
-table; schema_doc_test checks that the committed document equals the generated one.
+table, every "<!-- schema-files:EXPERIMENT -->" block by the table of that experiment's files;
+schema_doc_test checks that the committed document equals the generated one.
 """
 
 import json
@@ -103,13 +104,40 @@ def table(record):
     return "\n".join(lines)
 
 
+def files_table(schema, experiment):
+    lines = ["| file | format | contents | what |", "|---|---|---|---|"]
+    found = False
+    for f in schema["files"]:
+        if f["experiment"] != experiment:
+            continue
+        found = True
+        if f.get("sections"):
+            contents = "; ".join(
+                "`%s`: %s" % (sec["key"], "free-form" if sec["record"] is None else
+                              "`%s`%s" % (sec["record"], ", many" if sec["many"] else ""))
+                for sec in f["sections"])
+        else:
+            contents = "`%s` records" % f["record"]
+        lines.append("| `%s` | %s | %s | %s |" % (f["name"], f["format"], contents,
+                                                 f["description"]))
+    if not found:
+        sys.exit("RESULTS_SCHEMA.md: no files of experiment %r" % experiment)
+    return "\n".join(lines)
+
+
 def markdown(schema, document):
     def replace(match):
         name = match.group(1)
         if name not in schema["records"]:
             sys.exit("RESULTS_SCHEMA.md: unknown record %r" % name)
         return "<!-- schema:%s -->\n%s\n<!-- /schema -->" % (name, table(schema["records"][name]))
-    return re.sub(r"<!-- schema:(\w+) -->.*?<!-- /schema -->", replace, document, flags=re.S)
+
+    def replace_files(match):
+        return "<!-- schema-files:%s -->\n%s\n<!-- /schema -->" % (
+            match.group(1), files_table(schema, match.group(1)))
+    document = re.sub(r"<!-- schema:(\w+) -->.*?<!-- /schema -->", replace, document, flags=re.S)
+    return re.sub(r"<!-- schema-files:(\w+) -->.*?<!-- /schema -->", replace_files, document,
+                  flags=re.S)
 
 
 def main(argv):

@@ -377,19 +377,42 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   out.allocations = CumulativeAt(timeline, allocs, at_n);
   auto carved_slots = [&](std::size_t last) { return SlotsOf(RecyclerBlocks(timeline, last)); };
   const std::size_t last = timeline.points() - 1;
-  if (carved_slots(last) <= capacity) {
+  const double carved_last = carved_slots(last);
+  if (carved_last <= capacity) {
     out.exhaustion_n = kInfinity;
     const std::size_t n_index = timeline.IndexOf(n - 1);
-    out.slots_demanded = carved_slots(n_index);
+    out.slots_demanded = n_index == last ? carved_last : carved_slots(n_index);
     return out;
   }
-  std::size_t lo = 0, hi = last;  // carved(lo) <= C < carved(hi), or lo = 0 untested
+  // Bracket carved(lo) <= C < carved(hi) by false position on x (carved slots grow about linearly
+  // in the inserts), safeguarded by bisection; each step is one RecyclerBlocks.
+  std::size_t lo = 0, hi = last;
+  double r_lo_bracket = 0, r_hi_bracket = carved_last;
   if (carved_slots(0) > capacity) {
     hi = 0;
   } else {
+    r_lo_bracket = carved_slots(0);
+    bool bisect = false;
     while (hi - lo > 1) {
-      const std::size_t mid = lo + (hi - lo) / 2;
-      (carved_slots(mid) <= capacity ? lo : hi) = mid;
+      std::size_t mid = lo + (hi - lo) / 2;
+      if (!bisect) {
+        const double x_lo = static_cast<double>(timeline.k(lo)), x_hi = static_cast<double>(timeline.k(hi));
+        const double x = x_lo + (capacity - r_lo_bracket) / (r_hi_bracket - r_lo_bracket) * (x_hi - x_lo);
+        const auto it = std::lower_bound(timeline.ks().begin() + lo + 1, timeline.ks().begin() + hi,
+                                         static_cast<std::uint64_t>(std::max(x, 0.0)));
+        mid = std::clamp<std::size_t>(static_cast<std::size_t>(it - timeline.ks().begin()), lo + 1, hi - 1);
+      }
+      const double r_mid = carved_slots(mid);
+      const std::size_t before = hi - lo;
+      if (r_mid <= capacity) {
+        lo = mid;
+        r_lo_bracket = r_mid;
+      } else {
+        hi = mid;
+        r_hi_bracket = r_mid;
+      }
+      // False position can crawl from one side; then halve.
+      bisect = hi - lo > before / 2;
     }
   }
   const std::vector<double> blocks_hi = RecyclerBlocks(timeline, hi);
@@ -405,18 +428,26 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     return out;
   }
   // Past exhaustion, per size: F blocks were carved, and they circulate. A freed block is a pool
-  // block with probability (pool blocks live) / (all blocks live) of its size (measured: true to
-  // 1% for every size but the full nodes of depth 1, which are never freed); an allocation is
-  // served from the free list while it holds a block, else falls back. The flow is integrated over
-  // the inserts from the exhaustion point to N, the rates interpolated linearly between points.
+  // block with probability (pool blocks live) / (all blocks live) of its size, leaving out full
+  // nodes, which are never freed (measured: true to 1% for every size); an allocation is served
+  // from the free list while it holds a block, else falls back. The flow is integrated over the
+  // inserts from the exhaustion point to N, the rates interpolated linearly between points.
   const std::size_t sizes = timeline.sizes();
   const std::size_t n_index = timeline.IndexOf(n - 1);
   double fallbacks = 0, fallback_slots = 0;
   for (std::size_t s = 0; s < sizes; ++s) {
-    auto rate = [&](const std::vector<double>& field, std::size_t i) { return field[i * sizes + s]; };
+    auto value = [&](const std::vector<double>& field, std::size_t i) {
+      return field[i * sizes + s];
+    };
+    // A field at the exhaustion point, between grid points lo and hi.
+    auto at_exhaustion = [&](const std::vector<double>& field) {
+      const double left = hi == 0 ? 0 : value(field, lo);
+      return left + f * (value(field, hi) - left);
+    };
     const double carved = blocks_lo[s] + f * (blocks_hi[s] - blocks_lo[s]);
-    const double live_lo = hi == 0 ? 0 : rate(timeline.live(), lo);
-    double pool_live = std::min(carved, live_lo + f * (rate(timeline.live(), hi) - live_lo));
+    // Every block live at exhaustion is a pool block; the full ones stay live for good.
+    double pool_live = std::min(carved, at_exhaustion(timeline.live()));
+    double pool_full = std::min(pool_live, at_exhaustion(timeline.full()));
     double fallback = 0;
     // Intervals [x, x_next] of inserts: from the exhaustion point x to the grid point hi, then
     // between grid points up to n - 1 (inclusive: the last insert has index n - 1).
@@ -428,32 +459,40 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
         x = std::max(x, x_next);
         continue;
       }
-      // Rates at the two ends of the span (the left end is grid point i - 1, or the exhaustion
-      // point inside [k_{i-1}, k_i]).
+      // Rates at the middle of the span, interpolated between grid points i - 1 and i.
       const std::size_t left = i == 0 ? 0 : i - 1;
       const double k_left = static_cast<double>(timeline.k(left));
       const double k_right = static_cast<double>(timeline.k(i));
       auto at = [&](const std::vector<double>& field, double t) {
-        if (k_right <= k_left) return rate(field, i);
+        if (k_right <= k_left) return value(field, i);
         const double u = std::clamp((t - k_left) / (k_right - k_left), 0.0, 1.0);
-        return rate(field, left) + u * (rate(field, i) - rate(field, left));
+        return value(field, left) + u * (value(field, i) - value(field, left));
       };
       const double mid = x + span / 2;
       const double live = at(timeline.live(), mid);
+      const double full = at(timeline.full(), mid);
       const double births = at(timeline.alloc(), mid);
       const double frees = at(timeline.freed(), mid);
+      // New full nodes over the span: births that will never be freed.
+      const double new_full = std::max(0.0, at(timeline.full(), x_next) - at(timeline.full(), x));
       x = x_next;
       if (births <= 0 && frees <= 0) continue;
       // Sub-steps short enough that one frees at most 5% of the live blocks of this size.
       const double steps =
           std::min(1e5, std::max(1.0, std::ceil(span * frees / std::max(live, 1e-9) / 0.05)));
       const double dt = span / steps;
+      const double freeable = live - full;
       for (double step = 0; step < steps; ++step) {
-        const double pool_frees = live > 0 ? std::min(pool_live, frees * dt * pool_live / live) : 0;
+        const double pool_frees =
+            freeable > 0 ? std::min(pool_live - pool_full,
+                                    frees * dt * (pool_live - pool_full) / freeable)
+                         : 0;
         pool_live -= pool_frees;
-        const double served = std::min(births * dt, std::max(0.0, carved - pool_live));
+        const double wanted = births * dt;
+        const double served = std::min(wanted, std::max(0.0, carved - pool_live));
         pool_live += served;
-        fallback += births * dt - served;
+        fallback += wanted - served;
+        if (wanted > 0) pool_full += new_full / steps * (served / wanted);
       }
     }
     fallbacks += fallback;

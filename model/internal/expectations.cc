@@ -29,6 +29,7 @@ void Instant::Resize(std::size_t sizes) {
   alloc.assign(sizes, 0.0);
   freed.assign(sizes, 0.0);
   first_alloc.assign(sizes, 0.0);
+  full.assign(sizes, 0.0);
 }
 
 TrieExpectations::TrieExpectations(const Layout& layout) : layout_(layout) {
@@ -68,6 +69,7 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
     std::fill(out.alloc.begin(), out.alloc.end(), 0.0);
     std::fill(out.freed.begin(), out.freed.end(), 0.0);
     std::fill(out.first_alloc.begin(), out.first_alloc.end(), 0.0);
+    std::fill(out.full.begin(), out.full.end(), 0.0);
   }
   // Adds a table's per-size row (table.size_count() long) to a vector of `sizes`.
   auto add = [sizes](std::vector<double>& to, const UrnTable& table, const double* from,
@@ -88,7 +90,10 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
       out.nodes += 1;
       out.live_bytes += static_cast<double>(layout_.NodeBytes(m, 0));
       out.live_slots += static_cast<double>(t.full_slots());
-      if (by_size) add_at(out.live, t.full_slots(), 1.0);
+      if (by_size) {
+        add_at(out.live, t.full_slots(), 1.0);
+        add_at(out.full, t.full_slots(), 1.0);
+      }
     } else {
       const unsigned kk = static_cast<unsigned>(k);
       out.allocations += t.AllocProbability(kk);
@@ -104,6 +109,7 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
         out.live_slots += t.LiveSlots(kk);
         out.frees += t.AllocProbability(kk);
         if (by_size) {
+          add_at(out.full, t.full_slots(), t.Pattern(kk, m, 0));
           const double* live = t.Live(kk);
           for (std::size_t s = 0; s < std::min(sizes, t.size_count()); ++s) {
             out.live[s] += live[s];
@@ -129,10 +135,14 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
       out.nodes += q;
       out.live_bytes += q * full_bytes;
       out.live_slots += q * static_cast<double>(t.full_slots());
-      if (by_size) add_at(out.live, t.full_slots(), q);
+      if (by_size) {
+        add_at(out.live, t.full_slots(), q);
+        add_at(out.full, t.full_slots(), q);
+      }
       continue;
     }
     if (by_size) std::fill(pi.begin(), pi.end(), 0.0);
+    double full = 0;  // P(a prefix holds a full node)
     const std::uint64_t lo = BinomialPmf(k, p, pmf, q);
     for (std::size_t i = 0; i < pmf.size(); ++i) {
       const std::uint64_t kk = lo + i;
@@ -143,6 +153,7 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
         out.live_bytes += q * w * full_bytes;
         out.live_slots += q * w * static_cast<double>(t.full_slots());
         if (by_size) add_at(pi, t.full_slots(), w);
+        full += w;
         continue;
       }
       const unsigned kx = static_cast<unsigned>(kk);
@@ -161,6 +172,7 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
         if (by_size) {
           add(pi, t, t.Live(kx), w);
           add(out.freed, t, t.Freed(kx), w);
+          full += w * t.Pattern(kx, m, 0);
         }
       }
     }
@@ -169,6 +181,7 @@ void TrieExpectations::Evaluate(std::uint64_t k, bool by_size, Instant& out) con
         out.live[s] += q * pi[s];
         out.live_var[s] += q * pi[s] * (1 - pi[s]);
       }
+      add_at(out.full, t.full_slots(), q * full);
     }
   }
 

@@ -46,13 +46,14 @@ struct Instant {
   double alloc_bytes = 0;
   double alloc_slots = 0;
   double frees = 0;
-  // By node size in slots, filled only when Evaluate is asked to; the caller sizes all five to the
+  // By node size in slots, filled only when Evaluate is asked to; the caller sizes all six to the
   // same length (sizes beyond it, huge collision nodes only, are dropped).
   std::vector<double> live;      // expected live nodes of each size
   std::vector<double> live_var;  // their variance: sum over depths of Q_d * pi * (1 - pi)
   std::vector<double> alloc;     // expected blocks of each size the insert allocates
   std::vector<double> freed;     // expected blocks of each size the insert frees
   std::vector<double> first_alloc;  // the part of alloc that is a node's first visit to a size
+  std::vector<double> full;      // the part of live that is full nodes, which are never freed again
 
   void Resize(std::size_t sizes);
 };

@@ -8,7 +8,7 @@ namespace model::internal {
 namespace {
 
 // Levels further than this many standard deviations from a point's mean get no weight from it.
-constexpr double kTailSigmas = 14.0;
+constexpr double kTailSigmas = 10.0;
 // Up to this many levels, each level is computed (exact laws); beyond, the normal approximation on
 // kGaussianLevels sampled levels.
 constexpr std::size_t kMaxExactLevels = 600;

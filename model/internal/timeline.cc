@@ -52,7 +52,7 @@ Timeline::Timeline(const TrieExpectations& trie, std::uint64_t n, bool by_size, 
   instants_.resize(ks_.size());
   if (by_size) {
     live_.assign(ks_.size() * sizes_, 0.0);
-    live_var_ = alloc_ = freed_ = first_alloc_ = live_;
+    live_var_ = alloc_ = freed_ = first_alloc_ = full_ = live_;
   }
   Instant scratch;
   if (by_size) scratch.Resize(sizes_);
@@ -73,6 +73,7 @@ Timeline::Timeline(const TrieExpectations& trie, std::uint64_t n, bool by_size, 
       std::copy(scratch.freed.begin(), scratch.freed.end(), freed_.begin() + i * sizes_);
       std::copy(scratch.first_alloc.begin(), scratch.first_alloc.end(),
                 first_alloc_.begin() + i * sizes_);
+      std::copy(scratch.full.begin(), scratch.full.end(), full_.begin() + i * sizes_);
     }
   }
 }

@@ -32,6 +32,7 @@ class Timeline {
   std::uint64_t n() const { return n_; }
   std::size_t points() const { return ks_.size(); }
   std::uint64_t k(std::size_t i) const { return ks_[i]; }
+  const std::vector<std::uint64_t>& ks() const { return ks_; }
   const Instant& at(std::size_t i) const { return instants_[i]; }
   std::size_t sizes() const { return sizes_; }
   // Index of the grid point at insert index k (which must be one), else points().
@@ -59,6 +60,7 @@ class Timeline {
   const std::vector<double>& alloc() const { return alloc_; }
   const std::vector<double>& freed() const { return freed_; }
   const std::vector<double>& first_alloc() const { return first_alloc_; }
+  const std::vector<double>& full() const { return full_; }
 
  private:
   std::uint64_t n_;
@@ -66,7 +68,7 @@ class Timeline {
   std::size_t exact_points_ = 0;  // points with weight 1 (k < kExactInserts)
   std::vector<std::uint64_t> ks_;
   std::vector<Instant> instants_;  // scalars only (vectors moved into the flat arrays)
-  std::vector<double> live_, live_var_, alloc_, freed_, first_alloc_;
+  std::vector<double> live_, live_var_, alloc_, freed_, first_alloc_, full_;
 };
 
 }  // namespace model::internal

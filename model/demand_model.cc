@@ -21,7 +21,9 @@ using internal::Timeline;
 // Grid points per factor e of the insert index, and the quadrature error the grid is refined to.
 constexpr double kPointsPerE = 24;
 constexpr double kMaxPointsPerE = 192;
-constexpr double kQuadratureTolerance = 1e-6;
+// At 24 points per e the estimate is ~1e-7 for every N tried (1K..1e9), so the grid, and with it
+// every result, is the same whatever the question; refinement is a safeguard.
+constexpr double kQuadratureTolerance = 1e-5;
 // Pools are searched for exhaustion up to this many keys.
 constexpr double kSearchLimit = 1e12;
 
@@ -44,7 +46,7 @@ Timeline RefinedTimeline(const internal::TrieExpectations& trie, std::uint64_t n
 
 // E[blocks of each size carved] over the inserts at grid points 0..last.
 std::vector<double> RecyclerBlocks(const Timeline& timeline, std::size_t last) {
-  const std::vector<double> weights = timeline.Weights(last);
+  const std::vector<double> weights = timeline.TrapezoidWeights(last);
   const std::size_t sizes = timeline.sizes();
   std::vector<double> blocks(sizes, 0.0);
   for (std::size_t s = 0; s < sizes; ++s) {
@@ -342,18 +344,23 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     return out;
   }
 
-  // Uniform hashes.
+  // Uniform hashes. The exhaustion point comes from a timeline that depends on the pool alone
+  // (its grid is the same for every N), so ExhaustionN, FallbackShare and Pool agree with each
+  // other for every N; the totals at N come from the timeline Build(N) uses.
   const auto search_n = static_cast<std::uint64_t>(bound);
-  const std::uint64_t span = std::max<std::uint64_t>(std::max<std::uint64_t>(search_n, n), 1);
+  if (n > 0) {
+    const Timeline at_n = RefinedTimeline(*uniform_, n, /*by_size=*/false);
+    out.allocations = at_n.Cumulative([](const Instant& at) { return at.allocations; }).back();
+    out.slots_demanded = at_n.Cumulative([](const Instant& at) { return at.alloc_slots; }).back();
+  }
+  const double at_n = static_cast<double>(n);
   if (policy == Policy::kBumpPool) {
-    const Timeline timeline = RefinedTimeline(*uniform_, span, /*by_size=*/false, {n - 1});
+    const Timeline timeline = RefinedTimeline(*uniform_, std::max<std::uint64_t>(search_n, 1),
+                                              /*by_size=*/false);
     const auto demand = timeline.Cumulative([](const Instant& at) { return at.alloc_slots; });
     const auto allocs = timeline.Cumulative([](const Instant& at) { return at.allocations; });
     std::size_t i = 0;
     while (i < timeline.points() && demand[i] <= capacity) ++i;
-    const double at_n = static_cast<double>(n);
-    out.allocations = CumulativeAt(timeline, allocs, at_n);
-    out.slots_demanded = CumulativeAt(timeline, demand, at_n);
     if (i == timeline.points()) {
       out.exhaustion_n = kInfinity;
       return out;
@@ -362,7 +369,7 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     out.exhaustion_n = x;
     if (at_n <= x) return out;
     Instant sizes;
-    sizes.Resize(uniform_->SizeCount(span));
+    sizes.Resize(uniform_->SizeCount(search_n));
     uniform_->Evaluate(static_cast<std::uint64_t>(x), true, sizes);
     const double after = out.allocations - CumulativeAt(timeline, allocs, x);
     out.fallback_allocations = std::max(0.0, after - std::min(after, ServedAfterFailure(sizes.alloc)));
@@ -371,17 +378,30 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   }
 
   // Slot recycler: carved slots R(prefix) grow with the prefix; find where they pass C.
-  const Timeline timeline = RefinedTimeline(*uniform_, span, /*by_size=*/true, {n - 1});
-  const auto allocs = timeline.Cumulative([](const Instant& at) { return at.allocations; });
-  const double at_n = static_cast<double>(n);
-  out.allocations = CumulativeAt(timeline, allocs, at_n);
+  const Timeline timeline = RefinedTimeline(
+      *uniform_, std::max<std::uint64_t>(std::max(search_n, n), 1), /*by_size=*/true);
   auto carved_slots = [&](std::size_t last) { return SlotsOf(RecyclerBlocks(timeline, last)); };
-  const std::size_t last = timeline.points() - 1;
+  // R at a real number of inserts x, interpolated between the grid points around insert x - 1.
+  auto carved_at = [&](double x) {
+    const auto it = std::lower_bound(timeline.ks().begin(), timeline.ks().end(),
+                                     static_cast<std::uint64_t>(std::max(x - 1, 0.0)));
+    const std::size_t j = std::min<std::size_t>(it - timeline.ks().begin(), timeline.points() - 1);
+    const double r_j = carved_slots(j);
+    if (j == 0 || static_cast<double>(timeline.k(j)) <= x - 1) return r_j;
+    const double k0 = static_cast<double>(timeline.k(j - 1)), k1 = static_cast<double>(timeline.k(j));
+    const double r0 = carved_slots(j - 1);
+    return r0 + (x - 1 - k0) / (k1 - k0) * (r_j - r0);
+  };
+  // The search runs over the points up to the bound only, whatever N is.
+  const std::size_t last = std::min<std::size_t>(
+      timeline.points() - 1,
+      std::lower_bound(timeline.ks().begin(), timeline.ks().end(),
+                       std::max<std::uint64_t>(search_n, 1) - 1) -
+          timeline.ks().begin());
   const double carved_last = carved_slots(last);
   if (carved_last <= capacity) {
     out.exhaustion_n = kInfinity;
-    const std::size_t n_index = timeline.IndexOf(n - 1);
-    out.slots_demanded = n_index == last ? carved_last : carved_slots(n_index);
+    if (n > 0) out.slots_demanded = carved_at(at_n);
     return out;
   }
   // Bracket carved(lo) <= C < carved(hi) by false position on x (carved slots grow about linearly
@@ -396,11 +416,13 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     while (hi - lo > 1) {
       std::size_t mid = lo + (hi - lo) / 2;
       if (!bisect) {
-        const double x_lo = static_cast<double>(timeline.k(lo)), x_hi = static_cast<double>(timeline.k(hi));
+        const double x_lo = static_cast<double>(timeline.k(lo));
+        const double x_hi = static_cast<double>(timeline.k(hi));
         const double x = x_lo + (capacity - r_lo_bracket) / (r_hi_bracket - r_lo_bracket) * (x_hi - x_lo);
         const auto it = std::lower_bound(timeline.ks().begin() + lo + 1, timeline.ks().begin() + hi,
                                          static_cast<std::uint64_t>(std::max(x, 0.0)));
-        mid = std::clamp<std::size_t>(static_cast<std::size_t>(it - timeline.ks().begin()), lo + 1, hi - 1);
+        mid = std::clamp<std::size_t>(static_cast<std::size_t>(it - timeline.ks().begin()), lo + 1,
+                                      hi - 1);
       }
       const double r_mid = carved_slots(mid);
       const std::size_t before = hi - lo;
@@ -424,7 +446,7 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   const double exhaustion = x_lo + f * (static_cast<double>(timeline.k(hi)) + 1 - x_lo);
   out.exhaustion_n = exhaustion;
   if (at_n <= exhaustion) {
-    out.slots_demanded = carved_slots(timeline.IndexOf(n - 1));
+    if (n > 0) out.slots_demanded = carved_at(at_n);
     return out;
   }
   // Past exhaustion, per size: F blocks were carved, and they circulate. A freed block is a pool
@@ -433,7 +455,6 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   // from the free list while it holds a block, else falls back. The flow is integrated over the
   // inserts from the exhaustion point to N, the rates interpolated linearly between points.
   const std::size_t sizes = timeline.sizes();
-  const std::size_t n_index = timeline.IndexOf(n - 1);
   double fallbacks = 0, fallback_slots = 0;
   for (std::size_t s = 0; s < sizes; ++s) {
     auto value = [&](const std::vector<double>& field, std::size_t i) {
@@ -449,24 +470,22 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     double pool_live = std::min(carved, at_exhaustion(timeline.live()));
     double pool_full = std::min(pool_live, at_exhaustion(timeline.full()));
     double fallback = 0;
-    // Intervals [x, x_next] of inserts: from the exhaustion point x to the grid point hi, then
-    // between grid points up to n - 1 (inclusive: the last insert has index n - 1).
+    // Spans [x, right] of inserts from the exhaustion point to N, cut at the grid points; rates
+    // interpolated between the grid points around the span (held past the last one).
     double x = exhaustion;
-    for (std::size_t i = hi; i <= n_index; ++i) {
-      const double x_next = static_cast<double>(timeline.k(i)) + (i == n_index ? 1 : 0);
-      const double span = x_next - x;
-      if (span <= 0) {
-        x = std::max(x, x_next);
-        continue;
-      }
-      // Rates at the middle of the span, interpolated between grid points i - 1 and i.
-      const std::size_t left = i == 0 ? 0 : i - 1;
-      const double k_left = static_cast<double>(timeline.k(left));
-      const double k_right = static_cast<double>(timeline.k(i));
+    for (std::size_t i = hi; x < at_n; ++i) {
+      const std::size_t right_point = std::min(i, timeline.points() - 1);
+      const std::size_t left_point = right_point == 0 ? 0 : right_point - 1;
+      const double right = std::min(
+          at_n, i < timeline.points() ? static_cast<double>(timeline.k(i)) + 1 : at_n);
+      const double span = right - x;
+      if (span <= 0) continue;
+      const double k_left = static_cast<double>(timeline.k(left_point));
+      const double k_right = static_cast<double>(timeline.k(right_point));
       auto at = [&](const std::vector<double>& field, double t) {
-        if (k_right <= k_left) return value(field, i);
-        const double u = std::clamp((t - k_left) / (k_right - k_left), 0.0, 1.0);
-        return value(field, left) + u * (value(field, i) - value(field, left));
+        if (k_right <= k_left) return value(field, right_point);
+        const double u = std::clamp((t - 1 - k_left) / (k_right - k_left), 0.0, 1.0);
+        return value(field, left_point) + u * (value(field, right_point) - value(field, left_point));
       };
       const double mid = x + span / 2;
       const double live = at(timeline.live(), mid);
@@ -474,8 +493,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
       const double births = at(timeline.alloc(), mid);
       const double frees = at(timeline.freed(), mid);
       // New full nodes over the span: births that will never be freed.
-      const double new_full = std::max(0.0, at(timeline.full(), x_next) - at(timeline.full(), x));
-      x = x_next;
+      const double new_full = std::max(0.0, at(timeline.full(), right) - at(timeline.full(), x));
+      x = right;
       if (births <= 0 && frees <= 0) continue;
       // Sub-steps short enough that one frees at most 5% of the live blocks of this size.
       const double steps =

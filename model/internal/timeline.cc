@@ -33,17 +33,30 @@ Timeline::Timeline(const TrieExpectations& trie, std::uint64_t n, bool by_size, 
   for (std::uint64_t k = 0; k < exact; ++k) ks_.push_back(k);
   exact_points_ = ks_.size();
   if (n > kExactInserts) {
+    // The fixed points: the last insert and the marks. A log-spaced point closer to one of them
+    // than 30% of the local spacing gives way to it, so the spacing stays regular and a timeline
+    // that ends at a mark has the same points as this one up to there.
+    std::vector<std::uint64_t> fixed{n - 1};
+    for (std::uint64_t mark : marks) {
+      if (mark > kExactInserts && mark < n) fixed.push_back(mark);
+    }
+    std::sort(fixed.begin(), fixed.end());
+    fixed.erase(std::unique(fixed.begin(), fixed.end()), fixed.end());
+    const double gap = 0.3 / per_e;
     std::vector<std::uint64_t> tail;
     const double first = static_cast<double>(kExactInserts);
     const double last = static_cast<double>(n - 1);
     const double steps = std::ceil(std::log(last / first) * per_e);
     for (double t = 0; t < steps; ++t) {
-      tail.push_back(static_cast<std::uint64_t>(std::llround(first * std::exp(t / per_e))));
+      const double x = first * std::exp(t / per_e);
+      const auto k = static_cast<std::uint64_t>(std::llround(x));
+      const auto near = std::lower_bound(fixed.begin(), fixed.end(),
+                                         static_cast<std::uint64_t>(x * std::exp(-gap)));
+      const bool yields = t > 0 && near != fixed.end() &&
+                          static_cast<double>(*near) < x * std::exp(gap);
+      if (!yields) tail.push_back(k);
     }
-    tail.push_back(n - 1);
-    for (std::uint64_t mark : marks) {
-      if (mark >= kExactInserts && mark < n) tail.push_back(mark);
-    }
+    tail.insert(tail.end(), fixed.begin(), fixed.end());
     std::sort(tail.begin(), tail.end());
     tail.erase(std::unique(tail.begin(), tail.end()), tail.end());
     ks_.insert(ks_.end(), tail.begin(), tail.end());
@@ -107,6 +120,21 @@ std::vector<double> Timeline::Weights(std::size_t last) const {
       w[j] += back.b;
       w[j + 1] += back.c;
     }
+  }
+  return w;
+}
+
+std::vector<double> Timeline::TrapezoidWeights(std::size_t last) const {
+  std::vector<double> w(last + 1, 0.0);
+  const std::size_t e = exact_points_;
+  for (std::size_t i = 0; i <= last && i < e; ++i) w[i] = 1;
+  if (last < e) return w;
+  w[e] += 0.5;
+  w[last] += 0.5;
+  for (std::size_t j = e; j < last; ++j) {
+    const double h = static_cast<double>(ks_[j + 1] - ks_[j]);
+    w[j] += h / 2;
+    w[j + 1] += h / 2;
   }
   return w;
 }

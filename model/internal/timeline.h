@@ -3,7 +3,8 @@
 // A build's totals are sums over k = 0..N-1 of per-insert expectations g(k) (expectations.h). For
 // k < kExactInserts every k is a grid point of weight 1: the sum is exact. Beyond, g is smooth in k
 // (it varies on the scale of k itself), so the grid is log-spaced (`per_e` points per factor e,
-// rounded to integers, plus any `marks`), and the sum is the Euler-Maclaurin form
+// rounded to integers, the same for every N, plus N - 1 and any `marks`), and the sum is the
+// Euler-Maclaurin form
 //   sum_{k=a}^{b} g(k) = integral_a^b g + (g(a) + g(b)) / 2 + O(g'(b) - g'(a)),
 // the integral by piecewise quadratics (each interval: the mean of the two parabolas through it
 // and a neighbour). The error estimate compares that with the same rule on every other point.
@@ -40,6 +41,9 @@ class Timeline {
 
   // Weights w_i with sum_i w_i g(k_i) ~ sum_{k=0}^{k_last} g(k), for the points 0..last.
   std::vector<double> Weights(std::size_t last) const;
+  // The same by the trapezoid rule: less accurate, but every weight is positive and adding points
+  // beyond `last` changes none of them; for sums that must stay monotone (running maxima).
+  std::vector<double> TrapezoidWeights(std::size_t last) const;
 
   // Prefix sums of a scalar field over the inserts: out[i] ~ sum_{k=0}^{k_i} g(k).
   template <class Field>

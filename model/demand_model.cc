@@ -592,10 +592,10 @@ std::vector<std::string> DemandModel::Warnings(std::uint64_t n) const {
                        "are likely; the model counts their collision nodes as i.i.d. hashes would "
                        "have them, a bijective hash of distinct keys has none");
   }
-  if (n < 30000) {
+  if (n < 10000) {
     warnings.push_back(
-        "N < 30,000: the slot recycler's demand rests on an estimate of expected maxima that runs "
-        "~2-3% high here; and one trie deviates from the expectation by a few percent");
+        "N < 10,000: the slot recycler's demand (an estimate of expected maxima) is good to ~1.5% "
+        "here, and one trie deviates from the expectation by 2-4% (the seed-to-seed spread)");
   }
   return warnings;
 }

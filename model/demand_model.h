@@ -9,47 +9,55 @@
 //   m.FallbackShare(model::Policy::kBumpPool, 65'536, 100'000);
 //   m.RecommendedSlots(model::Policy::kBumpPool, 1'000'000, /*headroom_pct=*/20);
 //
-// The math (details where each part is computed):
+// The math (details in the internal header named):
 //  - Shape (internal/expectations.h). A node at depth d >= 1 exists iff two or more keys share its
 //    first PrefixBits(d) hash bits; its children are the cells holding >= 2 keys, its entries the
 //    cells holding one. With uniform hashes the keys per prefix are Binomial(N, 2^-PrefixBits(d))
-//    and the cells of a node of K keys are K balls in m urns, whose exact (children, entries)
-//    distribution is an urn chain (internal/urn.h). Nodes per key oscillate log-periodically with
-//    period a factor 2^bits_per_level in N, as for every digital tree (Knuth, TAOCP vol. 3, 6.3;
-//    Flajolet & Sedgewick, "Analytic Combinatorics", 2009, ch. VII.8 and the Mellin analyses of
-//    tries there). Live bytes = header * nodes + child * (nodes - 1) + entry * N exactly, since every
-//    node but the root is somebody's child.
-//  - Build cost (same file). An insert of a new key allocates at depth d iff the node there is the
-//    deepest one that existed or lies below it (push-down chain): (d = 0 or Y_d >= 1) and
-//    Y_{d+1} <= 1, Y_d = keys sharing the new key's depth-d prefix. Its block is the node after the
-//    insert; exactly one block (the old deepest node) is freed. The per-insert expectations are
-//    exact; the build sums them over k = 0..N-1: exactly for k < 1,024, beyond by quadrature on a
-//    log-spaced grid in k (piecewise quadratic, error estimated against the trapezoid rule on the
-//    same points and the grid doubled until below 1e-6 relative).
-//  - The recycler carves fresh blocks of size s only when all blocks of size s it carved are live,
-//    so it carves E[max over the build of live blocks of size s] (counted right after each
-//    allocation, so a grown node and its predecessor coexist). That expected maximum is the
-//    Poisson clumping estimate of internal/running_max.h; it is the one approximated quantity
-//    whose error does not vanish with the grid (see there: +2-3% at N <= 10K, ~0.1% beyond).
-//  - Pools. A bump pool serves every request until the first that does not fit; the expected
-//    largest N without fallback solves demand(N) = C. Past it, every later allocation falls back
-//    except the few that still fit in the leftover (their expected number, a handful, is computed
-//    from the allocation sizes). A recycler past exhaustion keeps serving sizes whose free lists
-//    hold blocks: a mean-field flow per size (pool blocks are freed in proportion to their share
-//    of the live blocks of that size) gives its fallbacks.
+//    and the cells of a node of K keys are K balls in m urns, whose exact (children, entries) law
+//    is an urn chain (internal/urn.h). Nodes per key oscillate log-periodically with period a
+//    factor 2^bits_per_level in N, as for every digital tree (Knuth, TAOCP vol. 3, 6.3; Flajolet &
+//    Sedgewick, "Analytic Combinatorics", 2009, ch. VII.8 and the Mellin analyses of tries there).
+//    Live bytes = header * nodes + child * (nodes - 1) + entry * N, since every node but the root
+//    is somebody's child. Exact.
+//  - Build cost (same file, internal/timeline.h). A new key allocates at depth d iff the node there
+//    is the deepest that existed or lies below it (a push-down chain): (d = 0 or Y_d >= 1) and
+//    Y_{d+1} <= 1, Y_d = keys sharing its depth-d prefix. The block is the node after the insert;
+//    exactly one block, the old deepest node, is freed. The per-insert expectations are exact; the
+//    build sums them over k = 0..N-1: exactly for k < 1,024, beyond by quadrature on a log-spaced
+//    grid (24 points per factor e; estimated relative error ~1e-7).
+//  - Recycler (internal/running_max.h). A per-size free list carves fresh blocks of size s only
+//    when every block of size s it carved is live, so it carves E[max over the build of live
+//    blocks of size s], counted right after each allocation (a grown node and its predecessor
+//    coexist; experiments/demand_model_check_test.cc checks the rule on the real SlotRecycler).
+//    The expected maximum is a Poisson clumping estimate: the one approximation whose error does
+//    not vanish with the grid (-1.4% at N = 1K, within 0.6% from 3K on, measured).
+//  - Pools. A bump pool serves every request until the first that does not fit: the expected
+//    largest N without fallback solves E[demand(N)] = C. Past it every allocation falls back except
+//    the few that still fit in the leftover (their expected number, from the size distribution of
+//    the requests, is a handful). A recycler past exhaustion keeps serving a size while its free
+//    list holds blocks; freed blocks are pool blocks in proportion to their share of the live
+//    blocks of their size (full nodes, never freed, aside): a mean-field flow per size.
 //
-// Assumptions: keys are distinct and inserted one at a time into an empty map (no erase); hashes
-// are uniform (HashAssumption::kUniform: i.i.d. over 2^hash_bits values; a bijective hash of
-// distinct keys, like the experiments' MurmurHash3 finalizer, differs only at the collision level,
-// by O(N^2 / 2^hash_bits)), or the identity of the keys 0..N-1 (HashAssumption::kIdentity:
-// std::hash<int64_t> in libstdc++; then the trie is deterministic and computed exactly, see
-// internal/identity.h). All results are expectations over the hash; a single trie at small N
-// deviates from them by a few percent (seed-to-seed spread: ~2% of bump demand at N = 1,000).
+// Accuracy against the real allocators (keys 0..N-1, StableHash, mean of 5 seeds, N = 1K..10M,
+// pools of 65,536 and 4,194,304 slots): bump demand within 1.0% (0.2% from 3K on), live bytes per
+// entry within 0.1%, allocations within 0.1%, recycler demand within 1.4%, fallback share within
+// 0.7 points (bump: 0.5 at N = 3K, right after exhaustion; recycler: -0.66 at 30K), exhaustion N
+// within 0.6%. The biggest misses sit right after an exhaustion: expectations of a kinked or
+// reflected quantity (a seed's own exhaustion N spreads by 1.6% at C = 65,536).
 //
-// Cost: constructing a model tabulates the urn chains (~10 ms, ~8 MB). Shape is O(depths * window).
-// Build, ExhaustionN, FallbackShare and Pool are O(grid * window) with a grid of a few hundred points
-// per decade... of which a few decades: well under a second for any N up to 10^9 (recycler
-// quantities take most of it). Every method is const and thread-compatible.
+// Assumptions: distinct keys inserted one at a time into an empty map, no erase; hashes uniform
+// (HashAssumption::kUniform: i.i.d. over 2^hash_bits values; a bijective hash of distinct keys,
+// like the experiments' MurmurHash3 finalizer, differs only at the collision level, by
+// O(N^2 / 2^hash_bits)), or the identity of the keys 0..N-1 in order (HashAssumption::kIdentity:
+// std::hash<int64_t> in libstdc++; the trie is then deterministic and computed exactly, see
+// internal/identity.h). Results are expectations over the hash: one trie at small N deviates by a
+// few percent (bump demand: 2.3% from seed to seed at N = 1,000, 0.4% at 10,000).
+//
+// Cost (CPU time on the 2-core development VM): a model tabulates its urn chains once (~70 ms,
+// ~8 MB). Shape: < 1 ms. Build: ~0.1 s for any N up to 10^9 (most of it the recycler's maxima);
+// a bump pool's DemandSlots, ExhaustionN, FallbackShare and Pool: < 10 ms; the recycler's: ~0.2-0.3 s
+// (a search over maxima); Curve: ~25 ms per point. Every method is const; a model can be shared
+// between threads.
 #ifndef HAMT_ALLOC_MODEL_DEMAND_MODEL_H_
 #define HAMT_ALLOC_MODEL_DEMAND_MODEL_H_
 
@@ -74,8 +82,9 @@ enum class HashAssumption {
 };
 std::string_view HashAssumptionName(HashAssumption hash);
 
-// The two pool policies of allocators/: BumpPool never reuses a block; SlotRecycler reuses freed
-// blocks of the same slot count before carving fresh ones.
+// The two pool policies of allocators/, by what they do (AllocStats semantics): BumpPool never
+// reuses a block; SlotRecycler reuses freed blocks of the same slot count before carving fresh
+// ones. Both fall back to malloc for a request that does not fit in what is left of the pool.
 enum class Policy { kBumpPool, kSlotRecycler };
 std::string_view PolicyName(Policy policy);
 
@@ -167,7 +176,8 @@ class DemandModel {
   // The expected trie after N inserts. O(depths * binomial window).
   TrieShape Shape(std::uint64_t n) const;
 
-  // The expected traffic of the N inserts that build it (recycler included: the costly part).
+  // The expected traffic of the N inserts that build it (recycler included: the costly part,
+  // ~0.1 s).
   BuildCost Build(std::uint64_t n) const;
 
   // Slots demanded by a build of N on an unbounded pool of this policy: Build(n).bump_slots or
@@ -178,7 +188,8 @@ class DemandModel {
   // when it never runs out (see PoolPrediction::exhaustion_n).
   double ExhaustionN(Policy policy, std::uint64_t capacity_slots) const;
 
-  // Expected fallback allocations / allocations of a build of N on that pool, in [0, 1].
+  // Expected fallback allocations / allocations of a build of N on that pool, in [0, 1]. NaN for a
+  // recycler under the identity hash past exhaustion (see Warnings).
   double FallbackShare(Policy policy, std::uint64_t capacity_slots, std::uint64_t n) const;
 
   // Everything about one (policy, pool, N) cell.
@@ -189,7 +200,8 @@ class DemandModel {
   std::uint64_t RecommendedSlots(Policy policy, std::uint64_t n, double headroom_pct) const;
 
   // `points` values of N log-spaced over [n_min, n_max] (rounded, distinct, both ends included)
-  // with their per-entry figures, from one pass over the build. 1 <= n_min <= n_max, points >= 1.
+  // with their per-entry figures, from one pass over the build (plus one recycler maximum per
+  // point, ~50 ms each). 1 <= n_min <= n_max, points >= 1.
   std::vector<CurvePoint> Curve(std::uint64_t n_min, std::uint64_t n_max, int points) const;
 
   // Where this model's assumptions are shaky for a build of N, one sentence each (empty: none).

@@ -69,7 +69,9 @@ class CountLaw {
 };
 
 struct Point {
-  double weight, mean, variance, births, first_births;
+  double weight, mean, variance;
+  double births;        // allocations of this size per insert
+  double clump_births;  // the births that can start a new clump: first visits and half the returns
 };
 
 Point At(const CountPath& path, std::size_t i) {
@@ -78,7 +80,7 @@ Point At(const CountPath& path, std::size_t i) {
   const double first = path.first_births != nullptr
                            ? std::clamp(path.first_births[at], 0.0, point.births)
                            : point.births;
-  point.first_births = first + kReturnWeight * (point.births - first);
+  point.clump_births = first + kReturnWeight * (point.births - first);
   point.variance = path.variance != nullptr ? std::clamp(path.variance[at], 0.0, point.mean)
                                             : point.mean;
   return point;
@@ -140,7 +142,7 @@ double ExactLevels(const CountPath& path, double top, std::size_t lo, std::size_
   }
   for (std::size_t i = 0; i < path.points; ++i) {
     const Point pt = At(path, i);
-    if (pt.first_births <= 0 || pt.weight <= 0) continue;
+    if (pt.clump_births <= 0 || pt.weight <= 0) continue;
     // Upcrossings of j from j - 1, for x = j - 1 in [max(lo - 1, x_lo), min(hi - 1, x_hi)].
     const CountLaw law(pt.mean, pt.variance);
     const double sd = law.sigma() + 1;
@@ -154,7 +156,7 @@ double ExactLevels(const CountPath& path, double top, std::size_t lo, std::size_
     const double start = std::min(x0, x_lo);
     double p = std::exp(law.LogPmf(start));
     double sum = 0;  // sum_{x'=x0}^{x} pmf(x) / pmf(x')
-    const double rate = pt.weight * pt.first_births;
+    const double rate = pt.weight * pt.clump_births;
     for (double x = start; x <= x_hi; ++x) {
       if (x == x0) {
         sum = 1;
@@ -194,10 +196,10 @@ double GaussianLevels(const CountPath& path, double top, double lo, double hi) {
   }
   for (std::size_t i = 0; i < path.points; ++i) {
     const Point pt = At(path, i);
-    if (pt.first_births <= 0 || pt.weight <= 0 || pt.variance <= 0) continue;
+    if (pt.clump_births <= 0 || pt.weight <= 0 || pt.variance <= 0) continue;
     const double sd = std::sqrt(pt.variance);
     const double scale = std::sqrt(2 * pt.variance);
-    const double rate = pt.weight * pt.first_births;
+    const double rate = pt.weight * pt.clump_births;
     // Only the sampled levels within kTailSigmas of this point's mean.
     const double first = std::ceil((pt.mean + 1 - kTailSigmas * sd - lo) / step);
     const double last = std::floor((pt.mean + 1 + kTailSigmas * sd - lo) / step);

@@ -19,7 +19,9 @@
 // insert allocates at this depth and of the block it frees. Beyond k_max every urn holds two balls
 // or more with probability 1 - 1e-18 and the node is treated as full.
 //
-// Cost: O(k_max * m^2 / 2) time and memory once per table (m = 32: k_max ~ 1,700, ~1M states).
+// Cost: O(k_max * m^2 / 2) time and memory once per table (m = 32: k_max ~ 1,700, ~1M states), and
+// as much again per node size for the first visits, cut short where a size can no longer be
+// reached (~50 ms for the tables of the default layout).
 #ifndef HAMT_ALLOC_MODEL_INTERNAL_URN_H_
 #define HAMT_ALLOC_MODEL_INTERNAL_URN_H_
 

@@ -12,8 +12,8 @@
 // seed to seed, so a mean of 5 is only good to ~2%, and the model's estimate of expected maxima is
 // 1.5% low there (model/internal/running_max.h).
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -127,7 +127,7 @@ struct Measured {
   Samples bump_slots, recycler_slots, allocations, live_bytes_per_entry, peak_slots;
   Samples bump_share_small, recycler_share_small;
   std::vector<double> exhaustion[2][2];  // [policy: bump, recycler][pool: small, large]
-  bool recycler_is_peak = true;           // SlotRecycler demand == sum of per-size peaks
+  bool recycler_is_peak = true;          // SlotRecycler demand == sum of per-size peaks
 };
 
 const Measured& Measure() {
@@ -148,32 +148,35 @@ const Measured& Measure() {
       {
         // The large pools do not run out below 100K: their demand is the unbounded one. Then the
         // builds go on to the first fallback.
-        Int64Map<StableHash, allocators::BumpPool> map(hash, {}, allocators::BumpPool(Pool(kLargePool)));
-        m.exhaustion[0][1].push_back(static_cast<double>(Build<decltype(map)>(
-            map, 2'000'000, true, [&](std::uint64_t n, const auto& built) {
+        Int64Map<StableHash, allocators::BumpPool> map(hash, {},
+                                                       allocators::BumpPool(Pool(kLargePool)));
+        m.exhaustion[0][1].push_back(static_cast<double>(
+            Build<decltype(map)>(map, 2'000'000, true, [&](std::uint64_t n, const auto& built) {
               m.bump_slots.Add(n, static_cast<double>(built.allocator().stats().slots_demanded));
             })));
       }
       {
-        Int64Map<StableHash, allocators::SlotRecycler> map(hash, {},
-                                                           allocators::SlotRecycler(Pool(kLargePool)));
-        m.exhaustion[1][1].push_back(static_cast<double>(Build<decltype(map)>(
-            map, 5'000'000, true, [&](std::uint64_t n, const auto& built) {
-              m.recycler_slots.Add(n, static_cast<double>(built.allocator().stats().slots_demanded));
+        Int64Map<StableHash, allocators::SlotRecycler> map(
+            hash, {}, allocators::SlotRecycler(Pool(kLargePool)));
+        m.exhaustion[1][1].push_back(static_cast<double>(
+            Build<decltype(map)>(map, 5'000'000, true, [&](std::uint64_t n, const auto& built) {
+              m.recycler_slots.Add(n,
+                                   static_cast<double>(built.allocator().stats().slots_demanded));
             })));
       }
       {
-        Int64Map<StableHash, allocators::BumpPool> map(hash, {}, allocators::BumpPool(Pool(kSmallPool)));
-        m.exhaustion[0][0].push_back(static_cast<double>(Build<decltype(map)>(
-            map, largest, false, [&](std::uint64_t n, const auto& built) {
+        Int64Map<StableHash, allocators::BumpPool> map(hash, {},
+                                                       allocators::BumpPool(Pool(kSmallPool)));
+        m.exhaustion[0][0].push_back(static_cast<double>(
+            Build<decltype(map)>(map, largest, false, [&](std::uint64_t n, const auto& built) {
               m.bump_share_small.Add(n, allocators::FallbackPct(built.allocator().stats()));
             })));
       }
       {
-        Int64Map<StableHash, allocators::SlotRecycler> map(hash, {},
-                                                           allocators::SlotRecycler(Pool(kSmallPool)));
-        m.exhaustion[1][0].push_back(static_cast<double>(Build<decltype(map)>(
-            map, largest, false, [&](std::uint64_t n, const auto& built) {
+        Int64Map<StableHash, allocators::SlotRecycler> map(
+            hash, {}, allocators::SlotRecycler(Pool(kSmallPool)));
+        m.exhaustion[1][0].push_back(static_cast<double>(
+            Build<decltype(map)>(map, largest, false, [&](std::uint64_t n, const auto& built) {
               m.recycler_share_small.Add(n, allocators::FallbackPct(built.allocator().stats()));
             })));
       }
@@ -219,12 +222,13 @@ TEST(DemandModelCheck, BuildCostWithinTargets) {
     const std::uint64_t n = kSizes[j];
     SCOPED_TRACE(::testing::Message() << "N=" << n);
     const model::BuildCost cost = model.Build(n);
-    std::printf("N=%-7llu bump demand %+.2f%%, allocations %+.2f%%, live bytes/entry %+.3f%%, "
-                "recycler demand %+.2f%%\n",
-                static_cast<unsigned long long>(n), Pct(cost.bump_slots, m.bump_slots.Mean(j)),
-                Pct(cost.allocations, m.allocations.Mean(j)),
-                Pct(cost.live_bytes / static_cast<double>(n), m.live_bytes_per_entry.Mean(j)),
-                Pct(cost.recycler_slots, m.recycler_slots.Mean(j)));
+    std::printf(
+        "N=%-7llu bump demand %+.2f%%, allocations %+.2f%%, live bytes/entry %+.3f%%, "
+        "recycler demand %+.2f%%\n",
+        static_cast<unsigned long long>(n), Pct(cost.bump_slots, m.bump_slots.Mean(j)),
+        Pct(cost.allocations, m.allocations.Mean(j)),
+        Pct(cost.live_bytes / static_cast<double>(n), m.live_bytes_per_entry.Mean(j)),
+        Pct(cost.recycler_slots, m.recycler_slots.Mean(j)));
     EXPECT_THAT(Pct(cost.bump_slots, m.bump_slots.Mean(j)), DoubleNear(0, 2.0));
     EXPECT_THAT(Pct(cost.allocations, m.allocations.Mean(j)), DoubleNear(0, 2.0));
     EXPECT_THAT(Pct(cost.live_bytes / static_cast<double>(n), m.live_bytes_per_entry.Mean(j)),
@@ -245,8 +249,8 @@ TEST(DemandModelCheck, PoolsWithinTargets) {
       SCOPED_TRACE(::testing::Message() << model::PolicyName(policies[p]) << " pool " << pools[c]);
       std::printf("%s pool %llu: exhaustion N model %.0f, measured %.0f (%+.2f%%)\n",
                   std::string(model::PolicyName(policies[p])).c_str(),
-                  static_cast<unsigned long long>(pools[c]), model.ExhaustionN(policies[p], pools[c]),
-                  Mean(m.exhaustion[p][c]),
+                  static_cast<unsigned long long>(pools[c]),
+                  model.ExhaustionN(policies[p], pools[c]), Mean(m.exhaustion[p][c]),
                   Pct(model.ExhaustionN(policies[p], pools[c]), Mean(m.exhaustion[p][c])));
       EXPECT_THAT(Pct(model.ExhaustionN(policies[p], pools[c]), Mean(m.exhaustion[p][c])),
                   DoubleNear(0, 2.0));
@@ -265,6 +269,11 @@ TEST(DemandModelCheck, PoolsWithinTargets) {
                 DoubleNear(m.bump_share_small.Mean(j), 1.0));
     EXPECT_THAT(100 * model.FallbackShare(model::Policy::kSlotRecycler, kSmallPool, n),
                 DoubleNear(m.recycler_share_small.Mean(j), 1.0));
+    // The large pools last beyond 100K keys (measured: every seed's first fallback comes later).
+    for (int p = 0; p < 2; ++p) {
+      for (double first : m.exhaustion[p][1]) EXPECT_GT(first, static_cast<double>(n));
+      EXPECT_EQ(model.FallbackShare(policies[p], kLargePool, n), 0);
+    }
   }
 }
 
@@ -291,9 +300,10 @@ TEST(DemandModelCheck, IdentityHashIsExact) {
   }
   EXPECT_EQ(sizes_seen.size(), std::size(kSizes));
   {
-    Int64Map<Identity, allocators::BumpPool> map(Identity(), {}, allocators::BumpPool(Pool(kSmallPool)));
-    const std::uint64_t first = Build<decltype(map)>(
-        map, kSizes[3], false, [&](std::uint64_t n, const auto& built) {
+    Int64Map<Identity, allocators::BumpPool> map(Identity(), {},
+                                                 allocators::BumpPool(Pool(kSmallPool)));
+    const std::uint64_t first =
+        Build<decltype(map)>(map, kSizes[3], false, [&](std::uint64_t n, const auto& built) {
           const auto& s = built.allocator().stats();
           const model::PoolPrediction pool = model.Pool(model::Policy::kBumpPool, kSmallPool, n);
           EXPECT_EQ(pool.fallback_allocations, static_cast<double>(s.fallback_allocations)) << n;
@@ -304,8 +314,10 @@ TEST(DemandModelCheck, IdentityHashIsExact) {
   {
     Int64Map<Identity, allocators::SlotRecycler> map(Identity(), {},
                                                      allocators::SlotRecycler(Pool(kSmallPool)));
-    const std::uint64_t first = Build<decltype(map)>(map, kSizes[3], true, [](auto, const auto&) {});
-    EXPECT_EQ(model.ExhaustionN(model::Policy::kSlotRecycler, kSmallPool), static_cast<double>(first));
+    const std::uint64_t first =
+        Build<decltype(map)>(map, kSizes[3], true, [](auto, const auto&) {});
+    EXPECT_EQ(model.ExhaustionN(model::Policy::kSlotRecycler, kSmallPool),
+              static_cast<double>(first));
   }
 }
 

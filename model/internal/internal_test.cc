@@ -87,8 +87,9 @@ TEST(BinomialPmf, SumsToOneWithTheRightMoments) {
     std::uint64_t n;
     double p;
   };
-  for (const Case c : {Case{10, 0.3}, Case{1000, 1.0 / 32}, Case{1'000'000'000, std::ldexp(1.0, -25)},
-                       Case{1'000'000'000, std::ldexp(1.0, -64)}, Case{5, 0.999}}) {
+  for (const Case c :
+       {Case{10, 0.3}, Case{1000, 1.0 / 32}, Case{1'000'000'000, std::ldexp(1.0, -25)},
+        Case{1'000'000'000, std::ldexp(1.0, -64)}, Case{5, 0.999}}) {
     const std::uint64_t lo = BinomialPmf(c.n, c.p, pmf);
     double total = 0, mean = 0, second = 0;
     for (std::size_t i = 0; i < pmf.size(); ++i) {
@@ -183,7 +184,12 @@ TEST(ExpectedRunningMax, GrowsWithTheWindowAndAtLeastTheLargestMean) {
   // Large counts (the normal branch): a constant mean of 1e6 over a long build.
   const int points = 200;
   std::vector<double> weight(points, 1000.0), mean(points, 1e6), births(points, 1.0);
-  CountPath path{weight.data(), mean.data(), nullptr, births.data(), nullptr, 1,
+  CountPath path{weight.data(),
+                 mean.data(),
+                 nullptr,
+                 births.data(),
+                 nullptr,
+                 1,
                  static_cast<std::size_t>(points)};
   const double big = ExpectedRunningMax(path);
   EXPECT_GT(big, 1e6 + 1);

@@ -81,8 +81,8 @@ Point At(const CountPath& path, std::size_t i) {
                            ? std::clamp(path.first_births[at], 0.0, point.births)
                            : point.births;
   point.clump_births = first + kReturnWeight * (point.births - first);
-  point.variance = path.variance != nullptr ? std::clamp(path.variance[at], 0.0, point.mean)
-                                            : point.mean;
+  point.variance =
+      path.variance != nullptr ? std::clamp(path.variance[at], 0.0, point.mean) : point.mean;
   return point;
 }
 
@@ -147,10 +147,10 @@ double ExactLevels(const CountPath& path, double top, std::size_t lo, std::size_
     const CountLaw law(pt.mean, pt.variance);
     const double sd = law.sigma() + 1;
     const double x0 = std::floor(law.mean());
-    const double x_lo = std::max({static_cast<double>(lo) - 1, 0.0,
-                                  std::floor(law.mean() - kTailSigmas * sd - 5)});
-    const double x_hi = std::min(static_cast<double>(hi) - 1,
-                                 std::ceil(law.mean() + kTailSigmas * sd + 10));
+    const double x_lo =
+        std::max({static_cast<double>(lo) - 1, 0.0, std::floor(law.mean() - kTailSigmas * sd - 5)});
+    const double x_hi =
+        std::min(static_cast<double>(hi) - 1, std::ceil(law.mean() + kTailSigmas * sd + 10));
     if (x_lo > x_hi) continue;
     // theta needs the sum from x0: start the recurrence at min(x0, x_lo).
     const double start = std::min(x0, x_lo);

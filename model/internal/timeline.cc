@@ -52,8 +52,8 @@ Timeline::Timeline(const TrieExpectations& trie, std::uint64_t n, bool by_size, 
       const auto k = static_cast<std::uint64_t>(std::llround(x));
       const auto near = std::lower_bound(fixed.begin(), fixed.end(),
                                          static_cast<std::uint64_t>(x * std::exp(-gap)));
-      const bool yields = t > 0 && near != fixed.end() &&
-                          static_cast<double>(*near) < x * std::exp(gap);
+      const bool yields =
+          t > 0 && near != fixed.end() && static_cast<double>(*near) < x * std::exp(gap);
       if (!yields) tail.push_back(k);
     }
     tail.insert(tail.end(), fixed.begin(), fixed.end());

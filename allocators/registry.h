@@ -57,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "allocators/aligned_alloc_policy.h"
 #include "allocators/backend.h"
 #include "allocators/bump_arena.h"
 #include "allocators/counted.h"
@@ -165,7 +166,9 @@ using Registry = PolicyList<
                 Family::kPmr>,
     BackendLine<"pmr_pool", PmrPoolBackend, Threading::kOneThreadAtATime, Family::kPmr>,
     PoolLine<"bump_pool", BumpArena>,
-    PoolLine<"slot_recycler", FreeLists<BumpArena>>>;
+    PoolLine<"slot_recycler", FreeLists<BumpArena>>,
+    BackendLine<"aligned_alloc", AlignedAllocBackend, Threading::kAnyThread,
+                Family::kProcessMalloc>>;
 
 // The policy of a line (a pool line: with its default fallback, malloc).
 template <class Line, Telemetry kTelemetry = Telemetry::kOn>

@@ -23,10 +23,7 @@
 namespace allocators {
 
 template <Backend Secondary = MallocBackend>
-using BumpPoolBackend = Fallback<BumpArena, Secondary>;
-
-template <Backend Secondary = MallocBackend>
-using BumpPoolWith = Counted<BumpPoolBackend<Secondary>>;
+using BumpPoolWith = Counted<Fallback<BumpArena, Secondary>>;
 
 using BumpPool = BumpPoolWith<>;
 

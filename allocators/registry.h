@@ -14,14 +14,16 @@
 //   // WithPolicy returns what fn returns (the same type for every policy):
 //   allocators::PolicyOptions options;
 //   options.pool = {.capacity_slots = 65536, .quiet = true};
-//   options.fallback = "mimalloc";            // malloc (default), mimalloc, jemalloc, tcmalloc, ...
+//   options.fallback = "mimalloc";  // FallbackNames(): malloc (the default: the process's malloc,
+//                                   // glibc in a plain binary), mimalloc, jemalloc, tcmalloc, ...
 //   double pct = allocators::WithPolicy("bump_pool", options, [&](auto policy) {
 //     hamt::Map<K, V, H, E, decltype(policy)> map(std::move(policy));
 //     ...
 //     return allocators::FallbackPct(map.allocator().stats());
 //   });
-//   // fn is instantiated for every policy (the name is only known at run time): code for one kind
-//   // goes under `if constexpr (requires { ... })`.
+//   // fn is instantiated for every policy, and for every pool with every fallback (the names are
+//   // only known at run time; about 20 instantiations): code for one kind goes under
+//   // `if constexpr (requires { ... })`. Lines that own no pool ignore options.fallback.
 //   // Uncounted: WithPolicy<allocators::Telemetry::kOff>(...): same allocations, no telemetry.
 //   // Throws std::invalid_argument naming the known names for an unknown policy or fallback, and
 //   // whatever making the policy throws (LibraryLoadError, PoolReserveError).

@@ -25,10 +25,7 @@
 namespace allocators {
 
 template <Backend Secondary = MallocBackend>
-using SlotRecyclerBackend = Fallback<FreeLists<BumpArena>, Secondary>;
-
-template <Backend Secondary = MallocBackend>
-using SlotRecyclerWith = Counted<SlotRecyclerBackend<Secondary>>;
+using SlotRecyclerWith = Counted<Fallback<FreeLists<BumpArena>, Secondary>>;
 
 using SlotRecycler = SlotRecyclerWith<>;
 

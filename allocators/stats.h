@@ -4,7 +4,7 @@
 // Two kinds of statistic, as in mimalloc's stats: a *counter* only grows (allocations, bytes
 // requested), a *count* goes up and down and keeps its peak (live bytes). The field list is written
 // once, in HAMT_ALLOC_STATS_FIELDS, and expanded for the struct, the merge (operator+=) and the
-// visitor (for_each_field) that benchmark counters and result columns read. Derived values
+// visitor (for_each_field) that benchmark counters are made from. Derived values
 // (utilization, fallback rate) are computed by the functions at the bottom, never stored.
 //
 // AllocStats is also the *meter* that the layers of a policy write into (counted.h passes it down
@@ -55,7 +55,7 @@ struct AllocStats {
 #undef HAMT_ALLOC_DECLARE_FIELD
 
   // Calls visitor(std::string_view name, std::uint64_t value) for every field, in declaration
-  // order: what benchmark counters and result columns are made from.
+  // order: the benchmark counters of alloc_bench and the allocator matrix are made from it.
   template <class Visitor>
   void for_each_field(Visitor&& visitor) const {
 #define HAMT_ALLOC_VISIT_FIELD(name, description) visitor(std::string_view(#name), name);

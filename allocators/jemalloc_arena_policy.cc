@@ -11,13 +11,13 @@
 namespace allocators {
 namespace {
 
-// Arenas that a policy has released ("arena.<i>.reset": every block discarded) and that the next
-// policy takes before creating a new one. Why not "arena.<i>.destroy": jemalloc 5.3 never frees the
+// Arenas that a backend has released ("arena.<i>.reset": every block discarded) and that the next
+// backend takes before creating a new one. Why not "arena.<i>.destroy": jemalloc 5.3 never frees the
 // metadata (radix-tree leaves for the address ranges an arena mapped) of a destroyed arena, and a
 // new arena maps new ranges, so every create/use/destroy cycle kept ~4 KB resident for the life of
 // the process (5,000 one-map cycles: +20 MB of jemalloc "stats.metadata"). A reset arena keeps its
 // ranges, so reusing it costs nothing. Shared by all threads; intentionally never destroyed (a
-// policy may be released during static destruction).
+// backend may be released during static destruction).
 class ReleasedArenas {
  public:
   std::optional<unsigned> Take() {
@@ -59,7 +59,7 @@ void Warn(const std::string& what, int error) {
 
 }  // namespace
 
-JemallocArenaPolicy::JemallocArenaPolicy() : api_(&Jemalloc()) {
+JemallocArenaBackend::JemallocArenaBackend() : api_(&Jemalloc()) {
   if (std::optional<unsigned> arena = Released().Take()) {
     arena_ = *arena;
   } else {
@@ -79,9 +79,9 @@ JemallocArenaPolicy::JemallocArenaPolicy() : api_(&Jemalloc()) {
   live_ = true;
 }
 
-JemallocArenaPolicy::~JemallocArenaPolicy() { release(); }
+JemallocArenaBackend::~JemallocArenaBackend() { release(); }
 
-void JemallocArenaPolicy::release() noexcept {
+void JemallocArenaBackend::release() noexcept {
   if (!live_) return;
   live_ = false;
   // The tcache first: it may hold blocks of the arena, and an arena may only be reset once every
@@ -101,9 +101,9 @@ void JemallocArenaPolicy::release() noexcept {
   Released().Put(arena_);
 }
 
-std::size_t JemallocArenaPolicy::ReleasedArenaCount() { return Released().size(); }
+std::size_t JemallocArenaBackend::ReleasedArenaCount() { return Released().size(); }
 
-bool JemallocArenaPolicy::owns(const void* p) const {
+bool JemallocArenaBackend::owns(const void* p) const {
   if (!live_ || p == nullptr) return false;
   unsigned arena = 0;
   std::size_t size = sizeof(arena);

@@ -1,25 +1,20 @@
-// Tests every allocator policy through the same typed suite (alignment, exact telemetry, move), then
-// the library-backed ones' own behavior (heaps and arenas, load errors). main() re-executes the
-// test with the static-TLS tunable (private_library.h), so this also proves that path.
+// Tests every allocator policy of the registry through the same typed suite (alignment, exact
+// telemetry, moves, the uncounted variant), the registry's by-name construction (pools over any
+// fallback), then the library-backed backends' own behavior (heaps and arenas, load errors).
+// main() re-executes the test with the static-TLS tunable (private_library.h), so this also proves
+// that path.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "allocators/bump_pool.h"
-#include "allocators/jemalloc_arena_policy.h"
-#include "allocators/jemalloc_policy.h"
-#include "allocators/malloc_policy.h"
-#include "allocators/mimalloc_heap_policy.h"
-#include "allocators/mimalloc_policy.h"
-#include "allocators/pmr.h"
 #include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
+#include "allocators/registry.h"
 #include "allocators/sanitizers.h"
-#include "allocators/slot_recycler.h"
-#include "allocators/tcmalloc_policy.h"
 #include "allocators/testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,31 +24,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
-template <class P>
-P Make() {
-  if constexpr (std::is_same_v<P, BumpPool> || std::is_same_v<P, SlotRecycler>) {
-    PoolOptions options;
-    options.capacity_slots = 1 << 20;
-    options.quiet = true;
-    return P(options);
-  } else {
-    return P();
-  }
+PolicyOptions Options() {
+  PolicyOptions options;
+  options.pool = {.capacity_slots = 1 << 20, .quiet = true};
+  return options;
 }
 
-template <class P>
-constexpr bool kHasPool = std::is_same_v<P, BumpPool> || std::is_same_v<P, SlotRecycler>;
-
-template <class P>
+template <class Line>
 class EveryPolicyTest : public ::testing::Test {};
-using EveryPolicy =
-    ::testing::Types<MallocPolicy, MimallocPolicy, MimallocHeapPolicy, JemallocPolicy,
-                     JemallocArenaPolicy, TcmallocPolicy, PmrPolicy, PmrMonotonicPolicy,
-                     PmrPoolPolicy, BumpPool, SlotRecycler>;
-TYPED_TEST_SUITE(EveryPolicyTest, EveryPolicy);
+TYPED_TEST_SUITE(EveryPolicyTest, Registry::apply<::testing::Types>, LineName);
 
 TYPED_TEST(EveryPolicyTest, BlocksAreAlignedDistinctAndWritable) {
-  CheckedSizePolicy<TypeParam> policy(Make<TypeParam>());
+  CheckedSizePolicy<PolicyOf<TypeParam>> policy(MakePolicy<TypeParam>(Options()));
   std::vector<std::pair<void*, std::size_t>> blocks;
   for (std::size_t bytes = 0; bytes <= 1024; ++bytes) {
     void* p = policy.allocate(bytes);
@@ -71,7 +53,7 @@ TYPED_TEST(EveryPolicyTest, BlocksAreAlignedDistinctAndWritable) {
 }
 
 TYPED_TEST(EveryPolicyTest, ScriptedTelemetryIsExact) {
-  TypeParam policy = Make<TypeParam>();
+  PolicyOf<TypeParam> policy = MakePolicy<TypeParam>(Options());
   void* a = policy.allocate(24);
   void* b = policy.allocate(40);
   void* c = policy.allocate(0);
@@ -96,7 +78,7 @@ TYPED_TEST(EveryPolicyTest, ScriptedTelemetryIsExact) {
   expected.bytes_deallocated = 400;
   expected.live_bytes = 0;
   expected.peak_live_bytes = 360;
-  if constexpr (kHasPool<TypeParam>) {
+  if constexpr (TypeParam::owns_pool) {
     // 3 + 5 + 1 + 33 + 9 slots; the recycler's 72-byte request (9 slots) finds no 9-slot block.
     expected.capacity_slots = 1 << 20;
     expected.slots_demanded = 51;
@@ -106,14 +88,14 @@ TYPED_TEST(EveryPolicyTest, ScriptedTelemetryIsExact) {
 }
 
 TYPED_TEST(EveryPolicyTest, MoveTransfersStats) {
-  TypeParam a = Make<TypeParam>();
+  PolicyOf<TypeParam> a = MakePolicy<TypeParam>(Options());
   void* p = a.allocate(40);
   const AllocStats before = a.stats();
   ASSERT_EQ(before.live_bytes, 40u);
-  TypeParam b(std::move(a));
+  PolicyOf<TypeParam> b(std::move(a));
   EXPECT_EQ(b.stats(), before);
   EXPECT_EQ(a.stats(), AllocStats{});
-  TypeParam c = Make<TypeParam>();
+  PolicyOf<TypeParam> c = MakePolicy<TypeParam>(Options());
   void* q = c.allocate(8);
   c.deallocate(q, 8);
   c = std::move(b);
@@ -121,6 +103,137 @@ TYPED_TEST(EveryPolicyTest, MoveTransfersStats) {
   c.deallocate(p, 40);
   EXPECT_EQ(c.stats().live_bytes, 0u);
   EXPECT_EQ(c.stats().deallocations, 1u);
+}
+
+// The bug class of the first version (a policy that zeroed its own stats on self-move): one
+// wrapper, Counted, makes self-move-assignment a no-op for every backend.
+TYPED_TEST(EveryPolicyTest, SelfMoveAssignmentKeepsEverything) {
+  PolicyOf<TypeParam> policy = MakePolicy<TypeParam>(Options());
+  void* p = policy.allocate(40);
+  const AllocStats before = policy.stats();
+  PolicyOf<TypeParam>& alias = policy;
+  policy = std::move(alias);
+  EXPECT_EQ(policy.stats(), before);
+  void* q = policy.allocate(24);  // the backend still works
+  policy.deallocate(q, 24);
+  policy.deallocate(p, 40);
+  EXPECT_EQ(policy.stats().live_bytes, 0u);
+}
+
+// Same allocations, no telemetry: stats() reads zero throughout, and says so.
+TYPED_TEST(EveryPolicyTest, UncountedServesTheSameAndCountsNothing) {
+  using Policy = PolicyOf<TypeParam, Telemetry::kOff>;
+  static_assert(!IsCounted<Policy>() && IsCounted<PolicyOf<TypeParam>>());
+  static_assert(AllocatorPolicy<Policy>);
+  CheckedSizePolicy<Policy> policy(MakePolicy<TypeParam, Telemetry::kOff>(Options()));
+  std::vector<std::pair<void*, std::size_t>> blocks;
+  for (std::size_t bytes = 0; bytes <= 300; bytes += 3) blocks.emplace_back(policy.allocate(bytes), bytes);
+  EXPECT_EQ(policy.stats(), AllocStats{});
+  for (auto [p, bytes] : blocks) policy.deallocate(p, bytes);
+  EXPECT_EQ(policy.stats(), AllocStats{});
+  EXPECT_LT(sizeof(Policy), sizeof(PolicyOf<TypeParam>));
+}
+
+TEST(UncountedTest, StatelessBackendCostsNothing) {
+  static_assert(std::is_empty_v<Uncounted<MallocBackend>>);
+  static_assert(sizeof(MallocPolicy) == sizeof(AllocStats));
+}
+
+// ---- The registry by name ----
+
+TEST(RegistryTest, NamesAreCanonicalAndUnique) {
+  const std::vector<std::string_view> names = PolicyNames();
+  ASSERT_EQ(names.size(), Registry::size);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    for (char c : names[i]) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') << names[i];
+    for (std::size_t j = 0; j < i; ++j) EXPECT_NE(names[i], names[j]);
+    ASSERT_NE(FindPolicy(names[i]), nullptr);
+    EXPECT_EQ(FindPolicy(names[i])->name, names[i]);
+  }
+  EXPECT_EQ(FindPolicy("jemalloc-arena"), nullptr);
+  EXPECT_NE(FindPolicy("jemalloc_arena"), nullptr);
+  EXPECT_TRUE(FindPolicy("bump_pool")->owns_pool);
+  EXPECT_FALSE(FindPolicy("malloc")->owns_pool);
+  EXPECT_TRUE(FindPolicy("jemalloc")->needs_static_tls);
+  const std::vector<std::string_view> kLibraries = {"malloc", "mimalloc", "jemalloc", "tcmalloc"};
+  EXPECT_THAT(FallbackNames(), ::testing::IsSupersetOf(kLibraries));
+}
+
+TEST(RegistryTest, WithPolicyMakesThePolicyNamed) {
+  for (std::string_view name : PolicyNames()) {
+    const std::uint64_t capacity = WithPolicy(name, Options(), [](auto policy) {
+      void* p = policy.allocate(40);
+      policy.deallocate(p, 40);
+      EXPECT_EQ(policy.stats().allocations, 1u);
+      return policy.stats().capacity_slots;
+    });
+    EXPECT_EQ(capacity, FindPolicy(name)->owns_pool ? 1u << 20 : 0u) << name;
+  }
+}
+
+TEST(RegistryTest, UnknownNamesListTheKnownOnes) {
+  EXPECT_THAT([] { WithPolicy("jemalloc-arena", Options(), [](auto) {}); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  HasSubstr("unknown policy 'jemalloc-arena'; known: malloc, mimalloc")));
+  PolicyOptions options = Options();
+  options.fallback = "mimalloc_heap";  // not a fallback by name: it serves one thread only
+  EXPECT_THAT([&] { WithPolicy("bump_pool", options, [](auto) {}); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  HasSubstr("unknown fallback 'mimalloc_heap'; known: malloc, mimalloc, jemalloc")));
+  using BumpPoolLine = PoolLine<"bump_pool", BumpArena>;
+  EXPECT_THROW((void)MakePolicy<BumpPoolLine>(options), std::invalid_argument);
+}
+
+// A pool falls back to any backend: a 0-slot pool sends every block to the one named, and frees
+// go back to it.
+TEST(RegistryTest, PoolsFallBackToTheBackendNamed) {
+  for (std::string_view pool : {"bump_pool", "slot_recycler"}) {
+    for (std::string_view fallback : FallbackNames()) {
+      SCOPED_TRACE(std::string(pool) + " over " + std::string(fallback));
+      PolicyOptions options;
+      options.pool = {.capacity_slots = 0, .quiet = true};
+      options.fallback = std::string(fallback);
+      // fn is instantiated for every policy; only pools reach this call.
+      WithPolicy(pool, options, [&](auto policy) {
+        void* p = policy.allocate(40);
+        if constexpr (requires { policy.backend().secondary(); }) {
+          const auto& secondary = policy.backend().secondary();
+          using Secondary = std::remove_cvref_t<decltype(secondary)>;
+          if constexpr (std::is_same_v<Secondary, MimallocBackend>) {
+            EXPECT_TRUE(secondary.api().mi_check_owned(p));
+          } else if constexpr (std::is_same_v<Secondary, JemallocBackend>) {
+            EXPECT_EQ(secondary.api().sallocx(p, 0), 48u);
+          }
+        } else {
+          ADD_FAILURE() << "not a pool";
+        }
+        policy.deallocate(p, 40);
+        AllocStats expected;
+        expected.allocations = expected.deallocations = expected.fallback_allocations =
+            expected.fallback_deallocations = 1;
+        expected.bytes_allocated = expected.bytes_deallocated = expected.peak_live_bytes =
+            expected.fallback_bytes = 40;
+        expected.slots_demanded = 5;  // demanded of the pool, then sent to the fallback
+        EXPECT_EQ(policy.stats(), expected);
+      });
+    }
+  }
+}
+
+TEST(RegistryTest, UncountedByName) {
+  PolicyOptions options = Options();
+  options.fallback = "tcmalloc";
+  WithPolicy<Telemetry::kOff>("slot_recycler", options, [](auto policy) {
+    static_assert(!IsCounted<decltype(policy)>());
+    void* p = policy.allocate(24);
+    if constexpr (OwningAllocatorPolicy<decltype(policy)>) {
+      EXPECT_TRUE(policy.owns(p));
+    }
+    policy.deallocate(p, 24);
+    EXPECT_EQ(policy.allocate(24), p);  // recycled, uncounted
+    policy.deallocate(p, 24);
+    EXPECT_EQ(policy.stats(), AllocStats{});
+  });
 }
 
 // ---- Library-backed policies ----
@@ -166,7 +279,7 @@ TEST(PrivateLibraryTest, MissingSymbolNamesIt) {
 TEST(MimallocPolicyTest, BlocksComeFromMimalloc) {
   MimallocPolicy policy;
   void* p = policy.allocate(40);
-  EXPECT_TRUE(policy.api().mi_check_owned(p));  // in this thread's default heap
+  EXPECT_TRUE(policy.backend().api().mi_check_owned(p));  // in this thread's default heap
   policy.deallocate(p, 40);
 }
 
@@ -209,8 +322,8 @@ TEST(MimallocHeapPolicyTest, DestroyReleasesLiveBlocksAndMigrateKeepsThem) {
 TEST(JemallocArenaPolicyTest, DedicatedArenaPerPolicy) {
   JemallocArenaPolicy a;
   JemallocArenaPolicy b;
-  EXPECT_NE(a.arena_index(), b.arena_index());
-  EXPECT_NE(a.tcache_index(), b.tcache_index());
+  EXPECT_NE(a.backend().arena_index(), b.backend().arena_index());
+  EXPECT_NE(a.backend().tcache_index(), b.backend().tcache_index());
   void* pa = a.allocate(40);
   void* pb = b.allocate(40);
   EXPECT_TRUE(a.owns(pa));
@@ -219,7 +332,7 @@ TEST(JemallocArenaPolicyTest, DedicatedArenaPerPolicy) {
   JemallocPolicy plain;
   void* pj = plain.allocate(40);
   EXPECT_FALSE(a.owns(pj));
-  EXPECT_EQ(plain.api().sallocx(pj, 0), 48u);  // jemalloc's size class for 40 bytes
+  EXPECT_EQ(plain.backend().api().sallocx(pj, 0), 48u);  // jemalloc's size class for 40 bytes
   plain.deallocate(pj, 40);
   a.deallocate(pa, 40);
   b.deallocate(pb, 40);
@@ -238,22 +351,22 @@ TEST(JemallocArenaPolicyTest, ReleasedArenaIsReusedEmpty) {
   unsigned first = 0;
   {
     JemallocArenaPolicy policy;
-    first = policy.arena_index();
+    first = policy.backend().arena_index();
     for (int i = 0; i < 100; ++i) (void)policy.allocate(72);  // dropped without freeing
   }
-  EXPECT_GE(JemallocArenaPolicy::ReleasedArenaCount(), 1u);
+  EXPECT_GE(JemallocArenaBackend::ReleasedArenaCount(), 1u);
   JemallocArenaPolicy reused;
-  EXPECT_EQ(reused.arena_index(), first);  // the last one released is taken first
+  EXPECT_EQ(reused.backend().arena_index(), first);  // the last one released is taken first
   // The reset discarded the old blocks: the arena holds nothing but what we allocate now.
   const std::string allocated =
-      "stats.arenas." + std::to_string(reused.arena_index()) + ".small.allocated";
+      "stats.arenas." + std::to_string(reused.backend().arena_index()) + ".small.allocated";
   auto arena_bytes = [&] {
     std::uint64_t epoch = 1;
     std::size_t epoch_size = sizeof(epoch);
-    reused.api().mallctl("epoch", &epoch, &epoch_size, &epoch, sizeof(epoch));
+    reused.backend().api().mallctl("epoch", &epoch, &epoch_size, &epoch, sizeof(epoch));
     std::size_t bytes = 0;
     std::size_t size = sizeof(bytes);
-    EXPECT_EQ(reused.api().mallctl(allocated.c_str(), &bytes, &size, nullptr, 0), 0);
+    EXPECT_EQ(reused.backend().api().mallctl(allocated.c_str(), &bytes, &size, nullptr, 0), 0);
     return bytes;
   };
   EXPECT_EQ(arena_bytes(), 0u);

@@ -1,17 +1,17 @@
-// allocators/mimalloc_heap_policy.h: a first-class mimalloc heap (mi_heap_new) per policy, the
+// allocators/mimalloc_heap_policy.h: a first-class mimalloc heap (mi_heap_new) per backend, the
 // mimalloc analogue of an arena: mi_heap_malloc to allocate, mi_free to free, and the whole heap
-// released in one step when the policy is destroyed.
+// released in one step when the backend is destroyed.
 //
-// Invariant: every block of this policy lives in heap_ (owns() asks mimalloc) until deallocate()
-// or the policy's destruction. Like the slot pools' blocks, blocks do not outlive the policy by
+// Invariant: every block of this backend lives in heap_ (owns() asks mimalloc) until deallocate()
+// or the backend's destruction. Like the slot pools' blocks, blocks do not outlive the backend by
 // default: the destructor calls mi_heap_destroy, which frees every block still in the heap at once
 // (no per-block work), so a map that is dropped without freeing its nodes leaks nothing.
 // HeapRelease::kMigrateLiveBlocks uses mi_heap_delete instead: blocks still live move to the
 // thread's default heap and stay valid (to be mi_free'd later by someone else); with nothing live
 // both are the same.
 // Threading: a mimalloc heap belongs to the thread that created it; allocate only from that thread
-// (mi_free may run on any). One policy per thread, as for every policy here.
-// Cost: one indirect call each way, plus the counter updates; the destructor is O(pages).
+// (mi_free may run on any).
+// Cost: one indirect call each way, plus Counted's counters; the destructor is O(pages).
 #ifndef HAMT_ALLOC_ALLOCATORS_MIMALLOC_HEAP_POLICY_H_
 #define HAMT_ALLOC_ALLOCATORS_MIMALLOC_HEAP_POLICY_H_
 
@@ -19,60 +19,45 @@
 #include <new>
 #include <utility>
 
-#include "allocators/policy.h"
+#include "allocators/counted.h"
 #include "allocators/private_library.h"
-#include "allocators/stats.h"
 
 namespace allocators {
 
 enum class HeapRelease {
-  kDestroyLiveBlocks,  // mi_heap_destroy: blocks die with the policy (default)
+  kDestroyLiveBlocks,  // mi_heap_destroy: blocks die with the backend (default)
   kMigrateLiveBlocks,  // mi_heap_delete: live blocks move to the default heap
 };
 
-class MimallocHeapPolicy {
+class MimallocHeapBackend {
  public:
   // Throws LibraryLoadError when libmimalloc.so.2 cannot be loaded, std::bad_alloc when
   // mi_heap_new fails.
-  explicit MimallocHeapPolicy(HeapRelease release = HeapRelease::kDestroyLiveBlocks)
+  explicit MimallocHeapBackend(HeapRelease release = HeapRelease::kDestroyLiveBlocks)
       : api_(&Mimalloc()), heap_(api_->mi_heap_new()), release_(release) {
     if (heap_ == nullptr) throw std::bad_alloc();
   }
-  ~MimallocHeapPolicy() { release(); }
+  ~MimallocHeapBackend() { release(); }
 
-  MimallocHeapPolicy(MimallocHeapPolicy&& other) noexcept
-      : api_(other.api_),
-        heap_(std::exchange(other.heap_, nullptr)),
-        release_(other.release_),
-        stats_(std::exchange(other.stats_, {})) {}
-  MimallocHeapPolicy& operator=(MimallocHeapPolicy&& other) noexcept {
+  MimallocHeapBackend(MimallocHeapBackend&& other) noexcept
+      : api_(other.api_), heap_(std::exchange(other.heap_, nullptr)), release_(other.release_) {}
+  MimallocHeapBackend& operator=(MimallocHeapBackend&& other) noexcept {
     if (this != &other) {
       release();
       api_ = other.api_;
       heap_ = std::exchange(other.heap_, nullptr);
       release_ = other.release_;
-      stats_ = std::exchange(other.stats_, {});
     }
     return *this;
   }
-  MimallocHeapPolicy(const MimallocHeapPolicy&) = delete;
-  MimallocHeapPolicy& operator=(const MimallocHeapPolicy&) = delete;
+  MimallocHeapBackend(const MimallocHeapBackend&) = delete;
+  MimallocHeapBackend& operator=(const MimallocHeapBackend&) = delete;
 
-  [[nodiscard]] void* allocate(std::size_t bytes) {
-    void* p = api_->mi_heap_malloc(heap_, bytes == 0 ? 1 : bytes);
-    if (p == nullptr) [[unlikely]] throw std::bad_alloc();
-    stats_.record_allocation(bytes);
-    return p;
-  }
-
-  void deallocate(void* p, std::size_t bytes) noexcept {
-    stats_.record_deallocation(bytes);
-    api_->mi_free(p);
-  }
+  void* allocate(std::size_t bytes) noexcept { return api_->mi_heap_malloc(heap_, bytes); }
+  void deallocate(void* p, std::size_t) noexcept { api_->mi_free(p); }
 
   // Is p a block of this heap? (mi_heap_contains_block: a page lookup, not for the hot path.)
   bool owns(const void* p) const { return heap_ != nullptr && api_->mi_heap_contains_block(heap_, p); }
-  const AllocStats& stats() const { return stats_; }
   const MimallocApi& api() const { return *api_; }
 
  private:
@@ -89,8 +74,9 @@ class MimallocHeapPolicy {
   const MimallocApi* api_;
   MiHeap* heap_;
   HeapRelease release_;
-  AllocStats stats_;
 };
+
+using MimallocHeapPolicy = Counted<MimallocHeapBackend>;
 
 static_assert(OwningAllocatorPolicy<MimallocHeapPolicy>);
 

@@ -1,20 +1,24 @@
 // allocators/pmr.h: adapters between our policies and std::pmr::memory_resource, both ways.
 //
-// PmrPolicy: a policy over any std::pmr::memory_resource* (not owned). Every allocate and
-//   deallocate is a virtual call (do_allocate / do_deallocate): inherent to pmr, whose point is
-//   choosing the resource at run time, and exactly the cost our static policies avoid.
-// PmrMonotonicPolicy: owns a std::pmr::monotonic_buffer_resource over new_delete_resource():
-//   a bump allocator in growing chunks; deallocate() is a no-op, memory returns when the policy dies.
-// PmrPoolPolicy: owns a std::pmr::unsynchronized_pool_resource (per-size pools over
+// PmrBackend: a backend over any std::pmr::memory_resource* (not owned); PmrPolicy is its counted
+//   policy. Every allocate and deallocate is a virtual call (do_allocate / do_deallocate): inherent
+//   to pmr, whose point is choosing the resource at run time, and exactly the cost our static
+//   policies avoid.
+// PmrMonotonicBackend: owns a std::pmr::monotonic_buffer_resource over new_delete_resource(): a
+//   bump allocator in growing chunks; deallocate() is a no-op, memory returns when the backend dies.
+// PmrPoolBackend: owns a std::pmr::unsynchronized_pool_resource (per-size pools over
 //   new_delete_resource(); single-threaded).
 // PolicyResource<P>: a std::pmr::memory_resource that owns a policy P and serves from it, so that
 //   our pools can back std::pmr containers.
 //
-// Every policy here asks its resource for kMinAlignment (8); the owning ones keep the resource
-// behind a unique_ptr because memory resources cannot move, and the policy must.
+// Every backend here asks its resource for kMinAlignment (8) and turns the resource's
+// std::bad_alloc into nullptr (Counted throws it again; a Fallback can take over instead). The
+// owning ones keep the resource behind a unique_ptr because memory resources cannot move, and a
+// backend must.
 #ifndef HAMT_ALLOC_ALLOCATORS_PMR_H_
 #define HAMT_ALLOC_ALLOCATORS_PMR_H_
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,99 +26,77 @@
 #include <new>
 #include <utility>
 
+#include "allocators/counted.h"
 #include "allocators/policy.h"
 #include "allocators/stats.h"
 
 namespace allocators {
 
-class PmrPolicy {
+// `bytes` from `resource`, 8-byte aligned; nullptr when the resource throws std::bad_alloc.
+inline void* PmrAllocate(std::pmr::memory_resource* resource, std::size_t bytes) {
+  try {
+    return resource->allocate(bytes, kMinAlignment);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+class PmrBackend {
  public:
-  // `resource` must outlive the policy and every block it handed out.
-  explicit PmrPolicy(std::pmr::memory_resource* resource = std::pmr::get_default_resource())
+  // `resource` must outlive the backend and every block it handed out.
+  explicit PmrBackend(std::pmr::memory_resource* resource = std::pmr::get_default_resource())
       : resource_(resource) {}
-  PmrPolicy(PmrPolicy&& other) noexcept
-      : resource_(other.resource_), stats_(std::exchange(other.stats_, {})) {}
-  PmrPolicy& operator=(PmrPolicy&& other) noexcept {
-    resource_ = other.resource_;
-    stats_ = std::exchange(other.stats_, {});
-    return *this;
-  }
 
-  // A 0-byte request asks the resource for 1 byte, so every live block has its own address.
-  [[nodiscard]] void* allocate(std::size_t bytes) {
-    void* p = resource_->allocate(bytes == 0 ? 1 : bytes, kMinAlignment);  // throws bad_alloc
-    stats_.record_allocation(bytes);
-    return p;
-  }
-
+  void* allocate(std::size_t bytes) { return PmrAllocate(resource_, bytes); }
   void deallocate(void* p, std::size_t bytes) noexcept {
-    stats_.record_deallocation(bytes);
-    resource_->deallocate(p, bytes == 0 ? 1 : bytes, kMinAlignment);
+    resource_->deallocate(p, bytes, kMinAlignment);
   }
 
-  const AllocStats& stats() const { return stats_; }
   std::pmr::memory_resource* resource() const { return resource_; }
 
  private:
   std::pmr::memory_resource* resource_;
-  AllocStats stats_;
 };
+
+// A backend that owns its Resource, made over new_delete_resource() from `args`.
+template <class Resource>
+class OwnedPmrBackend {
+ public:
+  template <class... Args>
+    requires std::constructible_from<Resource, Args..., std::pmr::memory_resource*>
+  explicit OwnedPmrBackend(Args&&... args)
+      : owned_(std::make_unique<Owned>(std::forward<Args>(args)..., std::pmr::new_delete_resource())) {}
+
+  void* allocate(std::size_t bytes) { return PmrAllocate(resource(), bytes); }
+  void deallocate(void* p, std::size_t bytes) noexcept {
+    resource()->deallocate(p, bytes, kMinAlignment);
+  }
+
+  Resource* resource() const { return &owned_->resource; }
+
+ private:
+  // The resource as a member, so that it dies by its complete-object destructor: deleting it
+  // through its own (virtual) destructor lets GCC devirtualize into a call to the deleting
+  // destructor, which libstdc++ does not export for the pmr resources (an undefined reference).
+  struct Owned {
+    template <class... Args>
+    explicit Owned(Args&&... args) : resource(std::forward<Args>(args)...) {}
+    Resource resource;
+  };
+  std::unique_ptr<Owned> owned_;
+};
+
+// Arguments: none, or the first chunk's size in bytes (later chunks grow geometrically).
+using PmrMonotonicBackend = OwnedPmrBackend<std::pmr::monotonic_buffer_resource>;
+// Arguments: none, or std::pmr::pool_options.
+using PmrPoolBackend = OwnedPmrBackend<std::pmr::unsynchronized_pool_resource>;
+
+using PmrPolicy = Counted<PmrBackend>;
+using PmrMonotonicPolicy = Counted<PmrMonotonicBackend>;
+using PmrPoolPolicy = Counted<PmrPoolBackend>;
 
 static_assert(AllocatorPolicy<PmrPolicy>);
-
-class PmrMonotonicPolicy {
- public:
-  // `initial_bytes`: size of the first chunk (0: the library's default). Later chunks grow
-  // geometrically.
-  explicit PmrMonotonicPolicy(std::size_t initial_bytes = 0)
-      : resource_(initial_bytes == 0
-                      ? std::make_unique<std::pmr::monotonic_buffer_resource>(
-                            std::pmr::new_delete_resource())
-                      : std::make_unique<std::pmr::monotonic_buffer_resource>(
-                            initial_bytes, std::pmr::new_delete_resource())),
-        policy_(resource_.get()) {}
-  PmrMonotonicPolicy(PmrMonotonicPolicy&&) noexcept = default;
-  PmrMonotonicPolicy& operator=(PmrMonotonicPolicy&& other) noexcept {
-    policy_ = std::move(other.policy_);  // before the resource it points into is replaced
-    resource_ = std::move(other.resource_);
-    return *this;
-  }
-
-  [[nodiscard]] void* allocate(std::size_t bytes) { return policy_.allocate(bytes); }
-  void deallocate(void* p, std::size_t bytes) noexcept { policy_.deallocate(p, bytes); }
-  const AllocStats& stats() const { return policy_.stats(); }
-  std::pmr::monotonic_buffer_resource* resource() const { return resource_.get(); }
-
- private:
-  std::unique_ptr<std::pmr::monotonic_buffer_resource> resource_;
-  PmrPolicy policy_;
-};
-
 static_assert(AllocatorPolicy<PmrMonotonicPolicy>);
-
-class PmrPoolPolicy {
- public:
-  explicit PmrPoolPolicy(const std::pmr::pool_options& options = {})
-      : resource_(std::make_unique<std::pmr::unsynchronized_pool_resource>(
-            options, std::pmr::new_delete_resource())),
-        policy_(resource_.get()) {}
-  PmrPoolPolicy(PmrPoolPolicy&&) noexcept = default;
-  PmrPoolPolicy& operator=(PmrPoolPolicy&& other) noexcept {
-    policy_ = std::move(other.policy_);
-    resource_ = std::move(other.resource_);
-    return *this;
-  }
-
-  [[nodiscard]] void* allocate(std::size_t bytes) { return policy_.allocate(bytes); }
-  void deallocate(void* p, std::size_t bytes) noexcept { policy_.deallocate(p, bytes); }
-  const AllocStats& stats() const { return policy_.stats(); }
-  std::pmr::unsynchronized_pool_resource* resource() const { return resource_.get(); }
-
- private:
-  std::unique_ptr<std::pmr::unsynchronized_pool_resource> resource_;
-  PmrPolicy policy_;
-};
-
 static_assert(AllocatorPolicy<PmrPoolPolicy>);
 
 // A memory resource that owns a policy P and serves every request from it.

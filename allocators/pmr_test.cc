@@ -115,7 +115,7 @@ TEST(PmrPolicyTest, ServesFromTheGivenResource) {
   EXPECT_EQ(policy.stats().allocations, 2u);
   EXPECT_EQ(policy.stats().bytes_allocated, 24u);
   EXPECT_EQ(policy.stats().live_bytes, 0u);
-  EXPECT_EQ(policy.resource(), &upstream);
+  EXPECT_EQ(policy.backend().resource(), &upstream);
   // The null upstream makes exhaustion visible: bad_alloc, as the policy contract says.
   EXPECT_THROW((void)policy.allocate(1 << 20), std::bad_alloc);
   EXPECT_EQ(policy.stats().allocations, 2u);  // a failed allocation is not counted
@@ -124,9 +124,9 @@ TEST(PmrPolicyTest, ServesFromTheGivenResource) {
 TEST(PmrPolicyTest, OwningPoliciesMoveTheirResource) {
   PmrPoolPolicy a;
   void* p = a.allocate(40);
-  std::pmr::unsynchronized_pool_resource* resource = a.resource();
+  std::pmr::unsynchronized_pool_resource* resource = a.backend().resource();
   PmrPoolPolicy b(std::move(a));
-  EXPECT_EQ(b.resource(), resource);
+  EXPECT_EQ(b.backend().resource(), resource);
   EXPECT_EQ(b.stats().live_bytes, 40u);
   b.deallocate(p, 40);
   PmrMonotonicPolicy m(1 << 16);

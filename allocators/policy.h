@@ -5,9 +5,12 @@
 //
 //   void* allocate(std::size_t bytes);             // never nullptr; at least 8-byte aligned
 //   void deallocate(void* p, std::size_t bytes);    // `bytes` is exactly what allocate() got
-//   const AllocStats& stats() const;                // telemetry, always on
+//   const AllocStats& stats() const;                // telemetry
 //
-// and optionally `bool owns(const void* p) const` (pools: was p carved from this pool?).
+// and optionally `bool owns(const void* p) const` (pools: was p carved from this pool?) and
+// `static constexpr bool kCounted` (false: stats() is not maintained and always reads zero; see
+// IsCounted below). Every policy in allocators/ is Counted<Backend> or Uncounted<Backend>
+// (counted.h) over a small backend (backend.h); the registry (registry.h) lists them all.
 //
 // Calls are resolved at compile time (static polymorphism): no virtual call per allocation. The
 // adapters in pmr.h convert to and from std::pmr::memory_resource at the edges.
@@ -16,8 +19,8 @@
 // keeps no headers, so passing a different size corrupts it. Tests check it with
 // CheckedSizePolicy (testing.h).
 //
-// Failure: allocate() throws std::bad_alloc when no memory at all can be had (a fallback malloc
-// that returns null); it never returns nullptr.
+// Failure: allocate() throws std::bad_alloc when no memory at all can be had; it never returns
+// nullptr.
 #ifndef HAMT_ALLOC_ALLOCATORS_POLICY_H_
 #define HAMT_ALLOC_ALLOCATORS_POLICY_H_
 
@@ -42,6 +45,16 @@ template <class P>
 concept OwningAllocatorPolicy = AllocatorPolicy<P> && requires(const P& policy, const void* p) {
   { policy.owns(p) } -> std::same_as<bool>;
 };
+
+// Whether P's stats() is maintained: P::kCounted where P says, else true.
+template <class P>
+constexpr bool IsCounted() {
+  if constexpr (requires { P::kCounted; }) {
+    return P::kCounted;
+  } else {
+    return true;
+  }
+}
 
 }  // namespace allocators
 

@@ -79,7 +79,6 @@ MimallocApi LoadMimalloc() {
   MimallocApi api;
   api.mi_malloc = lib.function<decltype(api.mi_malloc)>("mi_malloc");
   api.mi_free = lib.function<decltype(api.mi_free)>("mi_free");
-  api.mi_free_size = lib.function<decltype(api.mi_free_size)>("mi_free_size");
   api.mi_heap_new = lib.function<decltype(api.mi_heap_new)>("mi_heap_new");
   api.mi_heap_delete = lib.function<decltype(api.mi_heap_delete)>("mi_heap_delete");
   api.mi_heap_destroy = lib.function<decltype(api.mi_heap_destroy)>("mi_heap_destroy");
@@ -88,7 +87,6 @@ MimallocApi LoadMimalloc() {
       lib.function<decltype(api.mi_heap_contains_block)>("mi_heap_contains_block");
   api.mi_is_in_heap_region = lib.function<decltype(api.mi_is_in_heap_region)>("mi_is_in_heap_region");
   api.mi_check_owned = lib.function<decltype(api.mi_check_owned)>("mi_check_owned");
-  api.mi_version = lib.function<decltype(api.mi_version)>("mi_version");
   api.path = lib.path();
   return api;
 }
@@ -98,7 +96,6 @@ JemallocApi LoadJemalloc() {
   JemallocApi api;
   api.mallocx = lib.function<decltype(api.mallocx)>("mallocx");
   api.sdallocx = lib.function<decltype(api.sdallocx)>("sdallocx");
-  api.dallocx = lib.function<decltype(api.dallocx)>("dallocx");
   api.sallocx = lib.function<decltype(api.sallocx)>("sallocx");
   api.mallctl = lib.function<decltype(api.mallctl)>("mallctl");
   api.path = lib.path();
@@ -109,9 +106,7 @@ TcmallocApi LoadTcmalloc() {
   const PrivateLibrary lib = PrivateLibrary::Open(kTcmallocSoname);
   TcmallocApi api;
   api.tc_malloc = lib.function<decltype(api.tc_malloc)>("tc_malloc");
-  api.tc_free = lib.function<decltype(api.tc_free)>("tc_free");
   api.tc_free_sized = lib.function<decltype(api.tc_free_sized)>("tc_free_sized");
-  api.tc_version = lib.function<decltype(api.tc_version)>("tc_version");
   api.path = lib.path();
   return api;
 }

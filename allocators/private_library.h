@@ -76,11 +76,10 @@ class PrivateLibrary {
 // mimalloc's heap type, opaque (mimalloc.h: typedef struct mi_heap_s mi_heap_t).
 struct MiHeap;
 
-// The parts of mimalloc.h (2.x) that the policies and tests use; names as in mimalloc.h.
+// The parts of mimalloc.h (2.x) that the backends and tests use; names as in mimalloc.h.
 struct MimallocApi {
   void* (*mi_malloc)(std::size_t size);
   void (*mi_free)(void* p);
-  void (*mi_free_size)(void* p, std::size_t size);
   MiHeap* (*mi_heap_new)();
   void (*mi_heap_delete)(MiHeap* heap);
   void (*mi_heap_destroy)(MiHeap* heap);
@@ -88,15 +87,13 @@ struct MimallocApi {
   bool (*mi_heap_contains_block)(MiHeap* heap, const void* p);
   bool (*mi_is_in_heap_region)(const void* p);  // segment map: false for every block under ASan
   bool (*mi_check_owned)(const void* p);        // in this thread's default heap? (walks pages)
-  int (*mi_version)();
   std::string path;
 };
 
-// The parts of jemalloc.h (5.x, unprefixed) that the policies use.
+// The parts of jemalloc.h (5.x, unprefixed) that the backends and tests use.
 struct JemallocApi {
   void* (*mallocx)(std::size_t size, int flags);
   void (*sdallocx)(void* p, std::size_t size, int flags);
-  void (*dallocx)(void* p, int flags);
   std::size_t (*sallocx)(const void* p, int flags);
   int (*mallctl)(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen);
   std::string path;
@@ -105,14 +102,11 @@ struct JemallocApi {
 // jemalloc.h's flag macros as functions (same encoding as jemalloc 5.3's jemalloc.h).
 constexpr int JemallocArenaFlag(unsigned arena) { return static_cast<int>((arena + 1) << 20); }
 constexpr int JemallocTcacheFlag(unsigned tcache) { return static_cast<int>((tcache + 2) << 8); }
-inline constexpr int kJemallocTcacheNone = static_cast<int>(1 << 8);  // MALLOCX_TCACHE(-1)
 
-// The parts of gperftools/tcmalloc.h that the policies use.
+// The parts of gperftools/tcmalloc.h that the backend uses.
 struct TcmallocApi {
   void* (*tc_malloc)(std::size_t size);
-  void (*tc_free)(void* p);
   void (*tc_free_sized)(void* p, std::size_t size);
-  const char* (*tc_version)(int* major, int* minor, const char** patch);
   std::string path;
 };
 

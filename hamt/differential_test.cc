@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
-#include "hamt/internal/testing_policies.h"
 
 namespace {
 
@@ -45,7 +45,7 @@ void RunDifferential(const Scenario& scenario) {
                std::to_string(scenario.key_range));
   std::mt19937_64 rng(scenario.seed);
   hamt::Map<std::int64_t, std::int64_t, Hash, std::equal_to<std::int64_t>,
-            hamt::testing::CheckedSizePolicy>
+            allocators::CheckedSizePolicy<>>
       map;
   absl::flat_hash_map<std::int64_t, std::int64_t> expected;
 

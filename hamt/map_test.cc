@@ -11,14 +11,14 @@
 #include <utility>
 #include <vector>
 
+#include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
-#include "hamt/internal/testing_policies.h"
 
 namespace {
 
-using hamt::testing::CheckedSizePolicy;
-using hamt::testing::FailingPolicy;
+using CheckedSizePolicy = allocators::CheckedSizePolicy<>;
+using FailingPolicy = allocators::FaultInjecting<CheckedSizePolicy>;
 
 template <class K, class V, class Hash = absl::Hash<K>>
 using CheckedMap = hamt::Map<K, V, Hash, std::equal_to<K>, CheckedSizePolicy>;
@@ -263,18 +263,17 @@ struct ConstantHash {
 
 // Every allocation in turn fails; the map must be unchanged after each failed operation.
 TEST(MapTest, AllocationFailureLeavesMapUnchanged) {
-  int countdown = -1;
   for (bool constant_hash : {false, true}) {
     auto run = [&](auto map) {
       for (std::int64_t k = 0; k < 300; ++k) map.insert_or_assign(k, k);
       for (std::int64_t k = 0; k < 600; ++k) {
         const std::size_t size_before = map.size();
         const std::uint64_t bytes_before = map.allocator().stats().live_bytes;
-        countdown = 0;
+        map.allocator().arm_failure(0);
         const bool erase = k % 2 == 0;
         EXPECT_THROW(erase ? (void)map.erase(k / 2) : (void)map.insert_or_assign(300 + k, k),
                      std::bad_alloc);
-        countdown = -1;
+        map.allocator().arm_failure(-1);
         ASSERT_EQ(map.size(), size_before);
         ASSERT_EQ(map.allocator().stats().live_bytes, bytes_before);
         ASSERT_EQ(map.check_invariants(), "");
@@ -286,10 +285,10 @@ TEST(MapTest, AllocationFailureLeavesMapUnchanged) {
     };
     if (constant_hash) {
       run(hamt::Map<std::int64_t, std::int64_t, ConstantHash, std::equal_to<std::int64_t>,
-                    FailingPolicy>(ConstantHash(), {}, FailingPolicy(&countdown)));
+                    FailingPolicy>(ConstantHash(), {}, FailingPolicy()));
     } else {
       run(hamt::Map<std::int64_t, std::int64_t, absl::Hash<std::int64_t>,
-                    std::equal_to<std::int64_t>, FailingPolicy>(FailingPolicy(&countdown)));
+                    std::equal_to<std::int64_t>, FailingPolicy>(FailingPolicy()));
     }
   }
 }

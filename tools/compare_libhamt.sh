@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of hamt::Map (hamt/hamt.h) against libhamt (github.com/mkirchner/hamt),
-# driver: hamt/libhamt_compare.cc (workloads, contenders and output are described there).
+# driver: experiments/hamt_bench/libhamt_compare.cc (workloads, contenders and output are described
+# there).
 #
 # libhamt is NOT vendored in this repository and must never be committed into it. Get a checkout
 # somewhere outside the repo first, e.g.
@@ -40,14 +41,14 @@ for src in hamt murmur3; do
     -c "$LIBHAMT_DIR/src/$src.c" -o "$BUILD_DIR/libhamt_$src.o"
 done
 
-# Our side: the driver plus the SlotRecycler's out-of-line parts. libhamt's include dir comes
+# Our side: the driver plus the SlotRecycler's out-of-line parts (its arena and the telemetry). libhamt's include dir comes
 # first so that <hamt.h> is libhamt's, while "hamt/hamt.h" is ours.
 CXXFLAGS=(-O2 -std=c++20 -mpopcnt -DNDEBUG -I"$LIBHAMT_DIR/include" -I"$repo" -I/usr/include)
-for src in hamt/libhamt_compare allocators/slot_pool allocators/stats; do
+for src in experiments/hamt_bench/libhamt_compare allocators/bump_arena allocators/stats; do
   g++ "${CXXFLAGS[@]}" -c "$repo/$src.cc" -o "$BUILD_DIR/$(basename "$src").o"
 done
 g++ -O2 -o "$BUILD_DIR/libhamt_compare" \
-  "$BUILD_DIR/libhamt_compare.o" "$BUILD_DIR/slot_pool.o" "$BUILD_DIR/stats.o" \
+  "$BUILD_DIR/libhamt_compare.o" "$BUILD_DIR/bump_arena.o" "$BUILD_DIR/stats.o" \
   "$BUILD_DIR/libhamt_hamt.o" "$BUILD_DIR/libhamt_murmur3.o" \
   -labsl_hash -labsl_city -labsl_low_level_hash -labsl_str_format_internal -labsl_strings
 

@@ -11,12 +11,15 @@
 // its own map over its own policy instance (one independent map per thread).
 // One iteration processes `ops_per_iter` operations (N for every workload: N inserts, N finds, N
 // erases, N erase+insert pairs for churn, ...); the merger divides real_time by it (ns_per_op).
+// Policies: every line of the allocator registry (allocators/registry.h), pools sized to fit, plus
+// bump_pool_undersized; then the hash-map baselines.
 // Counters (all averaged over threads): ops_per_iter; allocs_per_op and bytes_per_op (allocator
 // calls and bytes requested in the timed region per op); bytes_per_entry (allocator live bytes with
 // the map(s) at full size / N); fallback_pct (fallback allocations over all allocations of the last
-// map, over its whole life); peak_rss_kb (process peak RSS so far: monotonic over the run). Maps
-// whose allocator keeps no AllocStats (absl, std::unordered_map with std::allocator) report only
-// ops_per_iter and peak_rss_kb.
+// map, over its whole life); every AllocStats field of the last map(s) over their whole life, under
+// its own name (stats.h's field list); peak_rss_kb (process peak RSS so far: monotonic over the
+// run). Maps whose allocator keeps no AllocStats (absl, std::unordered_map with std::allocator)
+// report only ops_per_iter and peak_rss_kb.
 // Inputs (the shuffled key permutation per N) are built before any benchmark runs. Every benchmark
 // checks its result (size and a sample of values) and fails with SkipWithError on a mismatch.
 #include <algorithm>
@@ -31,6 +34,8 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -38,19 +43,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
-#include "allocators/bump_pool.h"
-#include "allocators/jemalloc_arena_policy.h"
-#include "allocators/jemalloc_policy.h"
-#include "allocators/malloc_policy.h"
-#include "allocators/mimalloc_heap_policy.h"
-#include "allocators/mimalloc_policy.h"
 #include "allocators/pmr.h"
 #include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
-#include "allocators/slot_pool.h"
+#include "allocators/registry.h"
 #include "allocators/slot_recycler.h"
 #include "allocators/stats.h"
-#include "allocators/tcmalloc_policy.h"
 #include "benchmark/benchmark.h"
 #include "experiments/common/run_metadata.h"
 #include "hamt/hamt.h"
@@ -75,55 +73,32 @@ allocators::PoolOptions Pool(std::size_t slots) {
   return {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true};
 }
 
+enum class Sizing { kFit, kUndersized };
+
+std::size_t PoolSlots(Sizing sizing, std::size_t n) {
+  return sizing == Sizing::kFit ? kFitSlotsPerEntry * n + kMinPoolSlots
+                                : kUndersizedSlotsPerEntry * n;
+}
+
 template <class P>
 using HamtMap = hamt::Map<Key, Value, absl::Hash<Key>, std::equal_to<Key>, P>;
 
-// ---- Map factories: one per policy / baseline. Each provides Map, kName, Make(n) and the ops. ----
+// ---- Map factories: one per registry line (and sizing) / baseline. Each provides Map, Make(n)
+// and the ops; baselines also their kName.
 
-template <class Derived, class P>
+template <class Line, Sizing kSizing = Sizing::kFit>
 struct HamtFactory {
-  using Map = HamtMap<P>;
+  using Map = HamtMap<allocators::PolicyOf<Line>>;
   static std::unique_ptr<Map> Make(std::size_t n) {
-    return std::make_unique<Map>(Derived::MakePolicy(n));
+    allocators::PolicyOptions options;
+    options.pool = Pool(PoolSlots(kSizing, n));
+    return std::make_unique<Map>(allocators::MakePolicy<Line>(options));
   }
   static void Insert(Map& m, Key k, Value v) { m.insert_or_assign(k, v); }
   static const Value* Find(const Map& m, Key k) { return m.find(k); }
   static bool Erase(Map& m, Key k) { return m.erase(k); }
   static const AllocStats* Stats(const Map& m) { return &m.allocator().stats(); }
 };
-
-struct BumpPoolFit : HamtFactory<BumpPoolFit, allocators::BumpPool> {
-  static constexpr const char* kName = "bump_pool";
-  static allocators::BumpPool MakePolicy(std::size_t n) {
-    return allocators::BumpPool(Pool(kFitSlotsPerEntry * n + kMinPoolSlots));
-  }
-};
-struct BumpPoolUndersized : HamtFactory<BumpPoolUndersized, allocators::BumpPool> {
-  static constexpr const char* kName = "bump_pool_undersized";
-  static allocators::BumpPool MakePolicy(std::size_t n) {
-    return allocators::BumpPool(Pool(kUndersizedSlotsPerEntry * n));
-  }
-};
-struct SlotRecyclerFit : HamtFactory<SlotRecyclerFit, allocators::SlotRecycler> {
-  static constexpr const char* kName = "slot_recycler";
-  static allocators::SlotRecycler MakePolicy(std::size_t n) {
-    return allocators::SlotRecycler(Pool(kFitSlotsPerEntry * n + kMinPoolSlots));
-  }
-};
-#define MATRIX_SIMPLE_POLICY(Struct, Policy, name)                     \
-  struct Struct : HamtFactory<Struct, Policy> {                        \
-    static constexpr const char* kName = name;                         \
-    static Policy MakePolicy(std::size_t) { return Policy(); }         \
-  };
-MATRIX_SIMPLE_POLICY(Mimalloc, allocators::MimallocPolicy, "mimalloc")
-MATRIX_SIMPLE_POLICY(MimallocHeap, allocators::MimallocHeapPolicy, "mimalloc_heap")
-MATRIX_SIMPLE_POLICY(Jemalloc, allocators::JemallocPolicy, "jemalloc")
-MATRIX_SIMPLE_POLICY(JemallocArena, allocators::JemallocArenaPolicy, "jemalloc_arena")
-MATRIX_SIMPLE_POLICY(Malloc, allocators::MallocPolicy, "malloc")
-MATRIX_SIMPLE_POLICY(Tcmalloc, allocators::TcmallocPolicy, "tcmalloc")
-MATRIX_SIMPLE_POLICY(PmrMonotonic, allocators::PmrMonotonicPolicy, "pmr_monotonic")
-MATRIX_SIMPLE_POLICY(PmrPool, allocators::PmrPoolPolicy, "pmr_pool")
-#undef MATRIX_SIMPLE_POLICY
 
 template <class M>
 struct StdOps {
@@ -217,16 +192,13 @@ struct Tally {
   bool has_stats = false;
   double allocs = 0, bytes = 0;   // timed region, summed over iterations
   double live_bytes_full = 0;     // live bytes with the map(s) at full size (last iteration)
-  double lifetime_allocs = 0, lifetime_fallbacks = 0;  // of the last map(s), whole life
+  AllocStats lifetime;             // of the last map(s), whole life
 
   void AddDelta(const AllocStats& before, const AllocStats& after) {
     allocs += static_cast<double>(after.allocations - before.allocations);
     bytes += static_cast<double>(after.bytes_allocated - before.bytes_allocated);
   }
-  void SetLifetime(const AllocStats& s) {
-    lifetime_allocs = static_cast<double>(s.allocations);
-    lifetime_fallbacks = static_cast<double>(s.fallback_allocations);
-  }
+  void SetLifetime(const AllocStats& s) { lifetime = s; }
   // After a timed region that ends with the map(s) at full size.
   void RecordFull(const AllocStats& before, const AllocStats& after) {
     AddDelta(before, after);
@@ -245,9 +217,10 @@ void Report(benchmark::State& state, std::size_t n, std::size_t ops_per_iter, co
     state.counters["allocs_per_op"] = Counter(t.allocs / ops_per_iter, per_op);
     state.counters["bytes_per_op"] = Counter(t.bytes / ops_per_iter, per_op);
     state.counters["bytes_per_entry"] = Counter(t.live_bytes_full / n, Counter::kAvgThreads);
-    state.counters["fallback_pct"] = Counter(
-        t.lifetime_allocs == 0 ? 0.0 : 100.0 * t.lifetime_fallbacks / t.lifetime_allocs,
-        Counter::kAvgThreads);
+    state.counters["fallback_pct"] = Counter(allocators::FallbackPct(t.lifetime), Counter::kAvgThreads);
+    t.lifetime.for_each_field([&state](std::string_view name, std::uint64_t value) {
+      state.counters[std::string(name)] = Counter(static_cast<double>(value), Counter::kAvgThreads);
+    });
   }
   state.counters["peak_rss_kb"] =
       Counter(static_cast<double>(experiments::PeakRssKb()), Counter::kAvgThreads);
@@ -522,10 +495,7 @@ void RunMultiMap(benchmark::State& state, std::size_t n) {
     std::vector<std::unique_ptr<typename F::Map>> maps;
     AllocStats before_sum;
     for (std::size_t m = 0; m < kMultiMaps; ++m) maps.push_back(F::Make(n / kMultiMaps + 1));
-    for (const auto& map : maps) {
-      before_sum.allocations += StatsOf<F>(*map).allocations;
-      before_sum.bytes_allocated += StatsOf<F>(*map).bytes_allocated;
-    }
+    for (const auto& map : maps) before_sum += StatsOf<F>(*map);
     state.ResumeTiming();
     for (std::size_t i = 0; i < n; ++i) F::Insert(*maps[i % kMultiMaps], keys[i], ValueOf(keys[i]));
     state.PauseTiming();
@@ -533,11 +503,7 @@ void RunMultiMap(benchmark::State& state, std::size_t n) {
     std::size_t total = 0;
     std::string error;
     for (std::size_t m = 0; m < kMultiMaps; ++m) {
-      const AllocStats s = StatsOf<F>(*maps[m]);
-      after_sum.allocations += s.allocations;
-      after_sum.bytes_allocated += s.bytes_allocated;
-      after_sum.live_bytes += s.live_bytes;
-      after_sum.fallback_allocations += s.fallback_allocations;
+      after_sum += StatsOf<F>(*maps[m]);
       total += SizeOf<F>(*maps[m]);
       for (std::size_t i = m; i < n && i < m + 16 * kMultiMaps; i += kMultiMaps) {
         const Value* v = F::Find(*maps[m], keys[i]);
@@ -558,12 +524,12 @@ void RunMultiMap(benchmark::State& state, std::size_t n) {
 }
 
 template <class F>
-void RunWorkload(benchmark::State& state, Workload w, std::size_t n) {
+void RunWorkload(benchmark::State& state, const std::string& policy, Workload w, std::size_t n) {
   // A policy whose library cannot be loaded fails here, before the timed loop.
   try {
     F::Make(1);
   } catch (const std::exception& e) {
-    state.SkipWithError((std::string(F::kName) + ": " + e.what()).c_str());
+    state.SkipWithError((policy + ": " + e.what()).c_str());
     for (auto _ : state) {
     }
     return;
@@ -581,19 +547,31 @@ void RunWorkload(benchmark::State& state, Workload w, std::size_t n) {
   }
 }
 
+// <workload>/<policy>/keys:<n>, each thread count.
 template <class F>
-void RegisterFor(Workload w, std::size_t n, const std::vector<int>& threads) {
-  const std::string name =
-      std::string(WorkloadName(w)) + "/" + F::kName + "/keys:" + std::to_string(n);
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), [w, n](benchmark::State& state) {
-    RunWorkload<F>(state, w, n);
+void RegisterFor(const std::string& policy, Workload w, std::size_t n,
+                 const std::vector<int>& threads) {
+  const std::string name = std::string(WorkloadName(w)) + "/" + policy + "/keys:" + std::to_string(n);
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [policy, w, n](benchmark::State& state) {
+    RunWorkload<F>(state, policy, w, n);
   });
   for (int t : threads) b->Threads(t);
 }
 
-template <class... Fs>
+// Every registry line (bump_pool also undersized), then the baselines.
 void RegisterAll(Workload w, std::size_t n, const std::vector<int>& threads) {
-  (RegisterFor<Fs>(w, n, threads), ...);
+  allocators::ForEachLine([&]<class Line>(std::type_identity<Line>) {
+    const std::string name(Line::name);
+    RegisterFor<HamtFactory<Line>>(name, w, n, threads);
+    if (name == "bump_pool") {
+      RegisterFor<HamtFactory<Line, Sizing::kUndersized>>(name + "_undersized", w, n, threads);
+    }
+  });
+  auto baseline = [&]<class F>(std::type_identity<F>) { RegisterFor<F>(F::kName, w, n, threads); };
+  baseline(std::type_identity<AbslFlat>{});
+  baseline(std::type_identity<AbslNode>{});
+  baseline(std::type_identity<StdUnordered>{});
+  baseline(std::type_identity<PmrUnorderedRecycler>{});
 }
 
 // ---- Command line: our flags are --matrix_sizes and --matrix_threads; the rest go to Google
@@ -661,9 +639,7 @@ int main(int argc, char** argv) {
   for (std::uint64_t n : sizes) BuildInputs(n);
   for (Workload w : kAllWorkloads) {
     for (std::uint64_t n : sizes) {
-      RegisterAll<BumpPoolFit, BumpPoolUndersized, SlotRecyclerFit, Mimalloc, MimallocHeap,
-                  Jemalloc, JemallocArena, Malloc, Tcmalloc, PmrMonotonic, PmrPool, AbslFlat,
-                  AbslNode, StdUnordered, PmrUnorderedRecycler>(w, n, threads);
+      RegisterAll(w, n, threads);
     }
   }
   benchmark::RunSpecifiedBenchmarks();

@@ -9,7 +9,8 @@ import struct
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
-# Policy indices in map_fuzzer.cc's kPolicies (byte 0 is taken modulo the selected count).
+# Case indices in hamt/fuzz/policy_cases.h (byte 0 is taken modulo the selected count; pinned by
+# operations_test's CorpusPolicyIndicesAreStable).
 MALLOC, CHECKED, BUMP16, RECYCLER16, RECYCLER64, FAULT_CHECKED = 0, 1, 3, 8, 9, 12
 # Hash modes, value types, key ranges.
 TABLE, CONSTANT, IDENTITY, HIGH, LOW, LAST_LEVEL, TWO, MIXED = range(8)

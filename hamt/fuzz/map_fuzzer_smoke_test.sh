@@ -44,7 +44,7 @@ libs=(-l:libgtest.a
 start=$(date +%s)
 echo "building map_fuzzer with $cxx"
 "$cxx" "${flags[@]}" -I"$root" \
-  "$root/hamt/fuzz/map_fuzzer.cc" "$root/allocators/stats.cc" "$root/allocators/slot_pool.cc" \
+  "$root/hamt/fuzz/map_fuzzer.cc" "$root/allocators/stats.cc" "$root/allocators/bump_arena.cc" \
   "$root/allocators/private_library.cc" "$root/allocators/jemalloc_arena_policy.cc" \
   "${libs[@]}" -ldl -o "$out/map_fuzzer"
 echo "built in $(( $(date +%s) - start )) s"

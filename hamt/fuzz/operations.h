@@ -33,9 +33,10 @@
 // must equal that of a map freshly built from the model's keys (CHAMP's shape depends only on the
 // key set). At the end: clear() must return every byte.
 //
-// Policies with arm_failure() (FaultInjectingPolicy below) additionally get "the N-th allocation
-// from now throws std::bad_alloc": the map must then be left exactly as it was (the model is not
-// updated), as champ.h promises.
+// Policies with arm_failure() (allocators::FaultInjecting, allocators/testing.h) additionally get
+// "the N-th allocation from now throws std::bad_alloc": the map must then be left exactly as it
+// was (the model is not updated), as champ.h promises. The policy must be counted
+// (allocators::IsCounted): the checks read its live bytes.
 #ifndef HAMT_ALLOC_HAMT_FUZZ_OPERATIONS_H_
 #define HAMT_ALLOC_HAMT_FUZZ_OPERATIONS_H_
 
@@ -52,8 +53,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "allocators/malloc_policy.h"
 #include "allocators/policy.h"
 #include "allocators/stats.h"
+#include "allocators/testing.h"
 #include "hamt/hamt.h"
 
 namespace hamt::fuzz {
@@ -232,47 +235,12 @@ struct ValueTraits<Tracked> {
   static bool Holds(const Tracked& value, std::uint32_t id) { return value.id() == id; }
 };
 
-// ---- Fault injection ----
-
-// Wraps any policy; after arm_failure(n), the allocation n + 1 calls from now throws
-// std::bad_alloc (once).
-template <allocators::AllocatorPolicy Inner>
-class FaultInjectingPolicy {
- public:
-  explicit FaultInjectingPolicy(Inner inner) : inner_(std::move(inner)) {}
-
-  [[nodiscard]] void* allocate(std::size_t bytes) {
-    if (countdown_ == 0) {
-      countdown_ = -1;
-      fired_ = true;
-      throw std::bad_alloc();
-    }
-    if (countdown_ > 0) --countdown_;
-    return inner_.allocate(bytes);
-  }
-  void deallocate(void* p, std::size_t bytes) noexcept { inner_.deallocate(p, bytes); }
-  const allocators::AllocStats& stats() const { return inner_.stats(); }
-
-  void arm_failure(int allocations_before) { countdown_ = allocations_before; }
-  // Whether the armed failure fired since the last call.
-  bool take_fired() { return std::exchange(fired_, false); }
-
- private:
-  Inner inner_;
-  int countdown_ = -1;
-  bool fired_ = false;
-};
-
-template <class P>
-concept InjectsFaults = requires(P& policy) {
-  policy.arm_failure(1);
-  { policy.take_fired() } -> std::same_as<bool>;
-};
-
 // ---- The runner ----
 
 template <class V, allocators::AllocatorPolicy Policy>
 class Runner {
+  static_assert(allocators::IsCounted<Policy>(), "the checks read the policy's live bytes");
+
  public:
   using MapT = hamt::Map<SmallKey, V, AdversarialHash, std::equal_to<SmallKey>, Policy>;
   using Traits = ValueTraits<V>;
@@ -296,7 +264,7 @@ class Runner {
       }
       if (!error_.empty()) return Describe(step, at);
     }
-    if constexpr (InjectsFaults<Policy>) map_.allocator().arm_failure(-1);
+    if constexpr (allocators::InjectsFaults<Policy>) map_.allocator().arm_failure(-1);
     if (error_.empty()) FullCheck(true);
     if (error_.empty()) {
       // Every entry through erase, then nothing may be left.
@@ -385,7 +353,7 @@ class Runner {
       ConsumeUnfiredCheck();
       return true;
     } catch (const std::bad_alloc&) {
-      if constexpr (InjectsFaults<Policy>) {
+      if constexpr (allocators::InjectsFaults<Policy>) {
         if (map_.allocator().take_fired()) {
           ++injected_failures_;
           return false;
@@ -396,7 +364,7 @@ class Runner {
     }
   }
   void ConsumeUnfiredCheck() {
-    if constexpr (InjectsFaults<Policy>) {
+    if constexpr (allocators::InjectsFaults<Policy>) {
       if (map_.allocator().take_fired()) Fail() << "an injected bad_alloc was swallowed";
     }
   }
@@ -652,7 +620,7 @@ class Runner {
         break;
       }
       case 13:
-        if constexpr (InjectsFaults<Policy>) {
+        if constexpr (allocators::InjectsFaults<Policy>) {
           Log("arm failure after " + std::to_string(param) + " allocations");
           map_.allocator().arm_failure(static_cast<int>(param));
         } else {

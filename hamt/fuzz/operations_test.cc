@@ -1,6 +1,7 @@
 // The differential decoder of hamt/fuzz/operations.h as a plain test: fixed pseudo-random inputs
-// and the seed corpus, on every policy the fuzzer drives. Runs with g++ (the default toolchain)
-// and under --config=asan / --config=ubsan, where libFuzzer is not available.
+// and the seed corpus, on every policy case the fuzzer drives (policy_cases.h, from the allocator
+// registry). Runs with g++ (the default toolchain) and under --config=asan / --config=ubsan, where
+// libFuzzer is not available.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -10,23 +11,18 @@
 #include <vector>
 
 #include "allocators/bump_pool.h"
-#include "allocators/jemalloc_arena_policy.h"
-#include "allocators/jemalloc_policy.h"
 #include "allocators/malloc_policy.h"
-#include "allocators/mimalloc_heap_policy.h"
-#include "allocators/mimalloc_policy.h"
-#include "allocators/pmr.h"
 #include "allocators/slot_recycler.h"
-#include "allocators/tcmalloc_policy.h"
 #include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/fuzz/operations.h"
-#include "hamt/internal/testing_policies.h"
+#include "hamt/fuzz/policy_cases.h"
 
 namespace {
 
-using hamt::fuzz::FaultInjectingPolicy;
+using hamt::fuzz::PolicyCases;
 using hamt::fuzz::RunOperations;
+using hamt::fuzz::SelectCases;
 
 allocators::PoolOptions Pool(std::size_t slots) {
   return allocators::PoolOptions{.capacity_slots = slots, .quiet = true};
@@ -82,85 +78,66 @@ const std::vector<Input>& AllInputs() {
   return inputs;
 }
 
-template <class Policy, class MakePolicy>
-void RunAll(MakePolicy make_policy) {
-  int run = 0;
+template <class Run>
+void RunAll(Run run) {
+  int count = 0;
   for (const Input& input : AllInputs()) {
-    const std::string error =
-        RunOperations<Policy>(input.bytes.data(), input.bytes.size(), make_policy);
+    const std::string error = run(input.bytes.data(), input.bytes.size());
     ASSERT_EQ(error, "") << input.name;
-    ++run;
+    ++count;
   }
-  EXPECT_GT(run, 200);  // the corpus was found
+  EXPECT_GT(count, 200);  // the corpus was found
 }
 
 TEST(OperationsTest, CorpusIsPresent) { EXPECT_GE(CorpusInputs().size(), 5u); }
 
-TEST(OperationsTest, Malloc) {
-  RunAll<allocators::MallocPolicy>([] { return allocators::MallocPolicy(); });
+// The allocator libraries' own APIs are among the cases; jemalloc needs the static-TLS tunable
+// (the test's env in BUILD).
+class EveryFuzzerPolicy : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(EveryFuzzerPolicy, AgreesWithTheModel) { RunAll(PolicyCases()[GetParam()].run); }
+
+INSTANTIATE_TEST_SUITE_P(Operations, EveryFuzzerPolicy,
+                         ::testing::Range<std::size_t>(0, PolicyCases().size()),
+                         [](const ::testing::TestParamInfo<std::size_t>& info) {
+                           return PolicyCases()[info.param].name;
+                         });
+
+// The first cases are the ones the seed corpus's policy bytes name (make_corpus.py).
+TEST(OperationsTest, CorpusPolicyIndicesAreStable) {
+  const std::vector<std::string> expected = {"malloc", "checked_size", "bump_pool_0",
+                                             "bump_pool_16", "bump_pool_64", "bump_pool_256",
+                                             "bump_pool_4096", "slot_recycler_0",
+                                             "slot_recycler_16", "slot_recycler_64",
+                                             "slot_recycler_256", "slot_recycler_4096",
+                                             "fault_checked_size", "fault_slot_recycler_64",
+                                             "fault_bump_pool_16", "fault_mimalloc_heap"};
+  ASSERT_GE(PolicyCases().size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(PolicyCases()[i].name, expected[i]);
 }
 
-TEST(OperationsTest, CheckedSize) {
-  using hamt::testing::CheckedSizePolicy;
-  RunAll<CheckedSizePolicy>([] { return CheckedSizePolicy(); });
-}
-
-TEST(OperationsTest, BumpPoolSmall) {
-  RunAll<allocators::BumpPool>([] { return allocators::BumpPool(Pool(16)); });
-}
-
-TEST(OperationsTest, BumpPoolLarge) {
-  RunAll<allocators::BumpPool>([] { return allocators::BumpPool(Pool(4096)); });
-}
-
-TEST(OperationsTest, SlotRecyclerSmall) {
-  RunAll<allocators::SlotRecycler>([] { return allocators::SlotRecycler(Pool(64)); });
-}
-
-TEST(OperationsTest, SlotRecyclerLarge) {
-  RunAll<allocators::SlotRecycler>([] { return allocators::SlotRecycler(Pool(4096)); });
+TEST(OperationsTest, SelectionByNamePolicyOrGroup) {
+  EXPECT_EQ(SelectCases("").size(), PolicyCases().size());
+  EXPECT_EQ(SelectCases("slot_recycler").size(), 5u + 1u);  // 5 capacities and its fault case
+  EXPECT_EQ(SelectCases("fault").size(), 4u);
+  ASSERT_EQ(SelectCases("jemalloc-arena").size(), 1u);  // the hyphenated name of the first version
+  EXPECT_EQ(SelectCases("jemalloc-arena")[0]->name, "jemalloc_arena");
+  EXPECT_TRUE(SelectCases("no_such_policy").empty());
 }
 
 // allocators/testing.h's checker around the pools: blocks distinct and aligned, sizes matched.
 TEST(OperationsTest, CheckedSlotRecycler) {
   using P = allocators::CheckedSizePolicy<allocators::SlotRecycler>;
-  RunAll<P>([] { return P(Pool(256)); });
+  RunAll([](const std::uint8_t* data, std::size_t size) {
+    return RunOperations<P>(data, size, [] { return P(Pool(256)); });
+  });
 }
 
 TEST(OperationsTest, CheckedBumpPoolEmpty) {
   using P = allocators::CheckedSizePolicy<allocators::BumpPool>;
-  RunAll<P>([] { return P(Pool(0)); });
-}
-
-TEST(OperationsTest, FaultInjection) {
-  using hamt::testing::CheckedSizePolicy;
-  using P = FaultInjectingPolicy<CheckedSizePolicy>;
-  RunAll<P>([] { return P(CheckedSizePolicy()); });
-}
-
-TEST(OperationsTest, FaultInjectionSlotRecycler) {
-  using P = FaultInjectingPolicy<allocators::SlotRecycler>;
-  RunAll<P>([] { return P(allocators::SlotRecycler(Pool(64))); });
-}
-
-// The allocator libraries' own APIs, loaded privately (jemalloc needs the static-TLS tunable: the
-// test's env in BUILD).
-template <class Policy>
-void RunAllDefault() {
-  RunAll<Policy>([] { return Policy(); });
-}
-
-TEST(OperationsTest, Mimalloc) { RunAllDefault<allocators::MimallocPolicy>(); }
-TEST(OperationsTest, MimallocHeap) { RunAllDefault<allocators::MimallocHeapPolicy>(); }
-TEST(OperationsTest, Jemalloc) { RunAllDefault<allocators::JemallocPolicy>(); }
-TEST(OperationsTest, JemallocArena) { RunAllDefault<allocators::JemallocArenaPolicy>(); }
-TEST(OperationsTest, Tcmalloc) { RunAllDefault<allocators::TcmallocPolicy>(); }
-TEST(OperationsTest, PmrMonotonic) { RunAllDefault<allocators::PmrMonotonicPolicy>(); }
-TEST(OperationsTest, PmrPool) { RunAllDefault<allocators::PmrPoolPolicy>(); }
-
-TEST(OperationsTest, FaultInjectionMimallocHeap) {
-  using P = FaultInjectingPolicy<allocators::MimallocHeapPolicy>;
-  RunAll<P>([] { return P(allocators::MimallocHeapPolicy()); });
+  RunAll([](const std::uint8_t* data, std::size_t size) {
+    return RunOperations<P>(data, size, [] { return P(Pool(0)); });
+  });
 }
 
 // The decoder must be able to report: a policy that leaks a live block's bytes from its

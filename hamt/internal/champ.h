@@ -33,6 +33,10 @@
 //
 // Every allocation happens before anything is moved, so allocate() throwing std::bad_alloc (or
 // the new key or value's constructor throwing) leaves the map unchanged.
+//
+// Assertions (allocators/assert.h): each step opens with its preconditions as HAMT_ASSERT (debug
+// and sanitizer builds); with --config=expensive_checks every insert and erase ends with a full
+// check_invariants() (quadratic over a test: for unit tests and short fuzz runs).
 #ifndef HAMT_ALLOC_HAMT_INTERNAL_CHAMP_H_
 #define HAMT_ALLOC_HAMT_INTERNAL_CHAMP_H_
 
@@ -45,6 +49,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "allocators/assert.h"
 #include "allocators/policy.h"
 #include "hamt/internal/node.h"
 
@@ -145,25 +150,25 @@ class Champ {
   // inserted.
   template <class... ValueArgs>
   std::pair<V*, bool> try_emplace(const K& key, ValueArgs&&... value_args) {
-    return emplace_unique(key, std::forward<ValueArgs>(value_args)...);
+    return checked(emplace_unique(key, std::forward<ValueArgs>(value_args)...));
   }
   template <class... ValueArgs>
   std::pair<V*, bool> try_emplace(K&& key, ValueArgs&&... value_args) {
-    return emplace_unique(std::move(key), std::forward<ValueArgs>(value_args)...);
+    return checked(emplace_unique(std::move(key), std::forward<ValueArgs>(value_args)...));
   }
 
   // Inserts key -> value, or assigns value to the present key. Same result as try_emplace.
   template <class M>
   std::pair<V*, bool> insert_or_assign(const K& key, M&& value) {
-    return assign_or_emplace(key, std::forward<M>(value));
+    return checked(assign_or_emplace(key, std::forward<M>(value)));
   }
   template <class M>
   std::pair<V*, bool> insert_or_assign(K&& key, M&& value) {
-    return assign_or_emplace(std::move(key), std::forward<M>(value));
+    return checked(assign_or_emplace(std::move(key), std::forward<M>(value)));
   }
 
   // Removes the key; returns whether it was present.
-  bool erase(const K& key);
+  bool erase(const K& key) { return checked(erase_key(key)); }
 
   const_iterator begin() const { return const_iterator(root_); }
   const_iterator end() const { return const_iterator(); }
@@ -178,6 +183,16 @@ class Champ {
 
   std::uint64_t hash_of(const K& key) const { return static_cast<std::uint64_t>(hash_(key)); }
 
+  // Passes `result` through; with expensive checks, first verifies the whole trie.
+  template <class Result>
+  Result checked(Result result) const {
+    if constexpr (allocators::kExpensiveChecks) {
+      const std::string error = check_invariants();
+      if (!error.empty()) allocators::AssertFail(error.c_str(), __FILE__, __LINE__, __func__);
+    }
+    return result;
+  }
+
   // Linear search of a collision node (all 64 hash bits consumed); kept out of find's loop.
   [[gnu::noinline]] const V* find_in_collision(const Node* node, const K& key) const {
     const EntryT* entries = Layout::Entries(node, 0);
@@ -190,19 +205,24 @@ class Champ {
   // ---- Allocation: every node is allocated and freed through these, with its exact size. ----
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
+    HAMT_ASSERT((datamap & nodemap) == 0);
     void* block = alloc_.allocate(Layout::Bytes(Count(nodemap), Count(datamap)));
     return ::new (block) Node{datamap, nodemap};
   }
   // Same, when the caller already knows the popcounts of the two bitmaps.
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
                       unsigned entries) {
+    HAMT_ASSERT((datamap & nodemap) == 0);
+    HAMT_ASSERT(children == Count(nodemap) && entries == Count(datamap));
     void* block = alloc_.allocate(Layout::Bytes(children, entries));
     return ::new (block) Node{datamap, nodemap};
   }
   Node* allocate_collision_node(std::uint32_t entries) {
+    HAMT_ASSERT(entries >= 2);
     return ::new (alloc_.allocate(Layout::Bytes(0, entries))) Node{entries, 0};
   }
   void deallocate_node(Node* node, unsigned children, unsigned entries) noexcept {
+    HAMT_ASSERT(node != nullptr);
     alloc_.deallocate(node, Layout::Bytes(children, entries));
   }
   // Frees a node given its depth's shift (its header still intact), without touching entries.
@@ -302,6 +322,8 @@ class Champ {
   std::pair<V*, bool> insert_entry(Node** slot, std::uint32_t bit, unsigned children,
                                    KeyArg&& key, ValueArgs&&... value_args) {
     Node* old = *slot;
+    HAMT_ASSERT(((old->datamap | old->nodemap) & bit) == 0);  // the fragment is free
+    HAMT_ASSERT(children == Count(old->nodemap));
     const std::uint32_t datamap = old->datamap;
     const unsigned entries = Count(datamap);
     const unsigned index = IndexOf(datamap, bit);
@@ -332,6 +354,8 @@ class Champ {
   std::pair<V*, bool> push_down(Node** slot, unsigned shift, std::uint32_t bit,
                                 std::uint64_t hash, KeyArg&& key, ValueArgs&&... value_args) {
     Node* old = *slot;
+    HAMT_ASSERT((old->datamap & bit) != 0 && (old->nodemap & bit) == 0);  // an entry, not a child
+    HAMT_ASSERT(shift < kHashBits);
     const std::uint32_t datamap = old->datamap;
     const std::uint32_t nodemap = old->nodemap;
     const unsigned children = Count(nodemap);
@@ -422,6 +446,7 @@ class Champ {
   template <class KeyArg, class... ValueArgs>
   std::pair<V*, bool> emplace_in_collision(Node** slot, KeyArg&& key, ValueArgs&&... value_args) {
     Node* old = *slot;
+    HAMT_ASSERT(old->nodemap == 0 && old->datamap >= 2);  // a collision node
     const std::uint32_t count = old->datamap;
     EntryT* old_entries = Layout::Entries(old, 0);
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -440,6 +465,7 @@ class Champ {
 
   // ---- Erase ----
 
+  bool erase_key(const K& key);
   void erase_from_collision(Node** slot, unsigned index);
   void erase_from_bitmap(Node** slot, std::uint32_t bit, bool is_root);
   void pull_up_survivor(Node** const* path, int depth, std::uint64_t hash, unsigned erased_index);
@@ -533,12 +559,13 @@ class Champ<K, V, Hash, Eq, Alloc>::const_iterator {
 };
 
 template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-bool Champ<K, V, Hash, Eq, Alloc>::erase(const K& key) {
+bool Champ<K, V, Hash, Eq, Alloc>::erase_key(const K& key) {
   if (root_ == nullptr) return false;
   const std::uint64_t hash = hash_of(key);
   Node** path[kMaxDepth];  // path[d]: the slot holding the node at depth d
   Node** slot = &root_;
   for (int depth = 0;; ++depth) {
+    HAMT_ASSERT(depth < kMaxDepth);
     path[depth] = slot;
     Node* node = *slot;
     const unsigned shift = static_cast<unsigned>(depth) * kBitsPerLevel;
@@ -576,6 +603,7 @@ template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Al
 void Champ<K, V, Hash, Eq, Alloc>::erase_from_collision(Node** slot, unsigned index) {
   Node* old = *slot;
   const std::uint32_t count = old->datamap;
+  HAMT_ASSERT(old->nodemap == 0 && count > 2 && index < count);  // two entries: pull_up_survivor
   Node* fresh = allocate_collision_node(count - 1);
   EntryT* old_entries = Layout::Entries(old, 0);
   Layout::RelocateExcept(Layout::Entries(fresh, 0), old_entries, count, index);
@@ -589,6 +617,7 @@ template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Al
 void Champ<K, V, Hash, Eq, Alloc>::erase_from_bitmap(Node** slot, std::uint32_t bit,
                                                      bool is_root) {
   Node* old = *slot;
+  HAMT_ASSERT((old->datamap & bit) != 0);
   const unsigned children = Count(old->nodemap);
   const unsigned entries = Count(old->datamap);
   const unsigned index = IndexOf(old->datamap, bit);
@@ -616,6 +645,11 @@ template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Al
 void Champ<K, V, Hash, Eq, Alloc>::pull_up_survivor(Node** const* path, int depth,
                                                     std::uint64_t hash, unsigned erased_index) {
   Node* leaf = *path[depth];
+  // A non-root leaf of two entries and no children (a collision node's datamap is its count).
+  HAMT_ASSERT(depth > 0 && erased_index < 2 && leaf->nodemap == 0);
+  HAMT_ASSERT(IsCollisionLevel(static_cast<unsigned>(depth) * kBitsPerLevel)
+                  ? leaf->datamap == 2
+                  : Count(leaf->datamap) == 2);
   EntryT* leaf_entries = Layout::Entries(leaf, 0);
   int target = depth - 1;
   while (target > 0 && (*path[target])->datamap == 0 && Count((*path[target])->nodemap) == 1) {
@@ -624,6 +658,7 @@ void Champ<K, V, Hash, Eq, Alloc>::pull_up_survivor(Node** const* path, int dept
   Node* parent = *path[target];
   const unsigned shift = static_cast<unsigned>(target) * kBitsPerLevel;
   const std::uint32_t bit = FragmentBit(hash, shift);
+  HAMT_ASSERT((parent->nodemap & bit) != 0);  // the path leads down through this fragment
   const unsigned children = Count(parent->nodemap);
   const unsigned entries = Count(parent->datamap);
   Node* fresh = allocate_node(parent->datamap | bit, parent->nodemap ^ bit);

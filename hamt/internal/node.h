@@ -23,6 +23,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "allocators/assert.h"
+
 namespace hamt::internal {
 
 inline constexpr unsigned kBitsPerLevel = 5;
@@ -60,6 +62,7 @@ inline std::uint32_t FragmentBit(std::uint64_t hash, unsigned shift) {
 
 // Position of `bit` among the set bits of `bitmap`: the array index of that fragment.
 inline unsigned IndexOf(std::uint32_t bitmap, std::uint32_t bit) {
+  HAMT_ASSERT(std::has_single_bit(bit));
   return static_cast<unsigned>(std::popcount(bitmap & (bit - 1)));
 }
 

@@ -1,4 +1,4 @@
-#include "allocators/slot_pool.h"
+#include "allocators/bump_arena.h"
 
 #include <sys/mman.h>
 
@@ -12,8 +12,8 @@
 
 namespace allocators {
 
-PoolCore::PoolCore(const char* name, const PoolOptions& options) : name_(name) {
-  stats_.capacity_slots = options.capacity_slots;
+BumpArena::BumpArena(const PoolOptions& options, const char* name)
+    : name_(name), capacity_slots_(options.capacity_slots) {
   if (options.capacity_slots > 0) {
     if (options.capacity_slots > std::numeric_limits<std::size_t>::max() / kSlotBytes) {
       throw PoolReserveError(absl::StrFormat(
@@ -36,55 +36,47 @@ PoolCore::PoolCore(const char* name, const PoolOptions& options) : name_(name) {
     const double threshold =
         std::ceil(options.warn_utilization * static_cast<double>(options.capacity_slots));
     // A 0-slot pool warns on its first demand.
-    warn_at_slots_ = threshold < 1.0 ? 1 : static_cast<std::size_t>(threshold);
+    warn_at_slots_ = threshold < 1.0 ? 1 : static_cast<std::uint64_t>(threshold);
   }
 }
 
-PoolCore::~PoolCore() { release_reservation(); }
+BumpArena::~BumpArena() { release_reservation(); }
 
-PoolCore::PoolCore(PoolCore&& other) noexcept
+BumpArena::BumpArena(BumpArena&& other) noexcept
     : name_(other.name_),
       begin_(std::exchange(other.begin_, nullptr)),
       cursor_(std::exchange(other.cursor_, nullptr)),
       end_(std::exchange(other.end_, nullptr)),
+      capacity_slots_(std::exchange(other.capacity_slots_, 0)),
       warn_at_slots_(other.warn_at_slots_),
-      warn_utilization_(other.warn_utilization_),
-      stats_(std::exchange(other.stats_, {})) {}
+      warn_utilization_(other.warn_utilization_) {}
 
-PoolCore& PoolCore::operator=(PoolCore&& other) noexcept {
+BumpArena& BumpArena::operator=(BumpArena&& other) noexcept {
   if (this != &other) {
     release_reservation();
     name_ = other.name_;
     begin_ = std::exchange(other.begin_, nullptr);
     cursor_ = std::exchange(other.cursor_, nullptr);
     end_ = std::exchange(other.end_, nullptr);
+    capacity_slots_ = std::exchange(other.capacity_slots_, 0);
     warn_at_slots_ = other.warn_at_slots_;
     warn_utilization_ = other.warn_utilization_;
-    stats_ = std::exchange(other.stats_, {});
   }
   return *this;
 }
 
-void PoolCore::release_reservation() noexcept {
+void BumpArena::release_reservation() noexcept {
   if (begin_ != nullptr) munmap(begin_, static_cast<std::size_t>(end_ - begin_));
   begin_ = cursor_ = end_ = nullptr;
 }
 
-void* PoolCore::fall_back(std::size_t bytes) {
-  void* p = std::malloc(bytes == 0 ? 1 : bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  ++stats_.fallback_allocations;
-  stats_.fallback_bytes += bytes;
-  return p;
-}
-
-void PoolCore::warn() {
-  warn_at_slots_ = std::numeric_limits<std::size_t>::max();  // once per pool
-  ++stats_.warnings;
+void BumpArena::warn(AllocStats& stats) {
+  warn_at_slots_ = std::numeric_limits<std::uint64_t>::max();  // once per pool
+  stats.record_warning();
   std::cerr << absl::StrFormat(
       "warning: %s utilization reached %.0f%% (%d slots demanded of %d); size the pool as "
       "slots_per_entry x N with headroom\n",
-      name_, 100.0 * warn_utilization_, stats_.slots_demanded, stats_.capacity_slots);
+      name_, 100.0 * warn_utilization_, stats.slots_demanded, stats.capacity_slots);
 }
 
 }  // namespace allocators

@@ -4,11 +4,11 @@
 // sources from a checkout outside the repo and links them with this driver:
 //   tools/compare_libhamt.sh [--reps-small=41] [--reps-large=7] [--check-10m]
 //
-// Workloads (as in hamt/bench.cc): int64 keys 0..N-1, in order or shuffled (mt19937_64(12345)),
-// N = 10,000 and 1,000,000. "insert" times building an empty map from all N keys (creation and
-// destruction are outside the timed region); "find" times N successful lookups, in the same key
-// order, on the map just built. Every repetition runs every contender once, in a rotating order,
-// and the report gives the median ns/key over repetitions.
+// Workloads (as in experiments/hamt_bench/bench.cc): int64 keys 0..N-1, in order or shuffled
+// (mt19937_64(12345)), N = 10,000 and 1,000,000. "insert" times building an empty map from all N
+// keys (creation and destruction are outside the timed region); "find" times N successful lookups,
+// in the same key order, on the map just built. Every repetition runs every contender once, in a
+// rotating order, and the report gives the median ns/key over repetitions.
 //
 // Contenders:
 //   ours/malloc    hamt::Map<int64_t, int64_t> with allocators::MallocPolicy (the default)

@@ -1,7 +1,7 @@
 // hamt::Map against the usual hash maps, int64 -> int64, Google Benchmark.
 //
 // Medians of 5 runs, as reported:
-//   bazel run -c opt //hamt:bench --
+//   bazel run -c opt //experiments/hamt_bench --
 //       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
 // Arguments: keys:N is the number of keys (0..N-1), shuffled:1 inserts and looks them up in a

@@ -208,3 +208,58 @@ def break_even(be, out_dir, name="fig_f_break_even"):
     ax.set_title("Break-even: largest N a pool serves without fallback")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, out_dir, name)
+
+
+def slots_per_entry_vs_model(rows, curve, out_dir, name="fig_g_slots_per_entry"):
+    """(g) slots per entry against N (log axis): the demand model's curve with its log-periodic
+    oscillation, and the measured points, mean and standard deviation over the hash seeds."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    ax.plot(curve["n"], curve["bump_slots_per_entry"], "-", color=POLICY_COLORS.get("bump_pool"),
+            label="bump_pool: model")
+    ax.plot(curve["n"], curve["recycler_slots_per_entry"], "-",
+            color=POLICY_COLORS.get("slot_recycler"), label="slot_recycler: model")
+    for policy in ("bump_pool", "slot_recycler"):
+        g = rows[(rows["policy"] == policy) & (rows["pool_slots"] > 0)]
+        if policy == "slot_recycler":
+            g = g[g["fallback_allocations"] == 0]  # an exhausted recycler's demand is not its own
+        if g.empty:
+            continue
+        # Demand does not depend on the pool for these rows: one point per (N, seed).
+        per_seed = g.groupby(["n", "seed"])["slots_per_entry"].first().reset_index()
+        stats = per_seed.groupby("n")["slots_per_entry"].agg(["mean", "std", "count"]).reset_index()
+        ax.errorbar(stats["n"], stats["mean"], yerr=stats["std"].fillna(0), fmt="o", capsize=3,
+                    color=POLICY_COLORS.get(policy),
+                    label="%s: measured (mean, sd over %d seeds)" % (policy,
+                                                                     int(stats["count"].max())))
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_xlabel("N (entries inserted)")
+    ax.set_ylabel("pool slots demanded per entry")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Slots per entry: the demand model and the measurements")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, out_dir, name)
+
+
+def fallback_predicted_vs_measured(rows, out_dir, name="fig_h_fallback_predicted"):
+    """(h) predicted against measured fallback share over every pooled cell: the demand model and
+    the study's 1 - capacity/demand; the diagonal is a perfect prediction."""
+    g = rows[rows["pool_slots"] > 0]
+    means = g.groupby(["policy", "n", "pool_slots"]).agg(
+        measured=("fallback_pct", "mean"), model=("model_fallback_pct", "first"),
+        formula=("study_predicted_fallback_pct", "mean")).reset_index()
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    ax.plot([0, 100], [0, 100], "-", color="0.6", lw=1)
+    for policy, p in means.groupby("policy"):
+        ax.plot(p["measured"], p["model"], "o", color=POLICY_COLORS.get(policy), ms=5,
+                label="%s: demand model" % policy)
+        if policy == "bump_pool":
+            ax.plot(p["measured"], p["formula"], "x", color="0.3", ms=5,
+                    label="bump_pool: the study's 1 - capacity/demand")
+    ax.set_xlim(-3, 103)
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel("measured fallback share (%, mean over seeds)")
+    ax.set_ylabel("predicted fallback share (%)")
+    ax.set_title("Fallback share: predicted against measured")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, out_dir, name)

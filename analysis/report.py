@@ -165,10 +165,11 @@ VERDICTS = {"reproduced": "reproduced", "not_reproduced": "**not reproduced**",
 # The pool table's columns and their formats: the report_test checks every cell against the file.
 POOL_COLUMNS = [
     ("policy", None), ("n", "int"), ("pool_slots", "int"), ("allocations", "int"),
-    ("fallback_allocations", "int"), ("fallback_pct", "pct"),
+    ("fallback_allocations", "int"), ("fallback_pct", "pct"), ("model_fallback_pct", "pct"),
     ("study_predicted_fallback_pct", "pct"), ("slots_demanded", "int"),
-    ("slots_per_entry", "num2"), ("utilization_pct", "pct"), ("bytes_per_entry", "num"),
-    ("insert_ns_per_op", "num"), ("query_ns_per_op", "num"), ("peak_rss_kb", "int")]
+    ("model_slots_demanded", "int"), ("slots_per_entry", "num2"), ("utilization_pct", "pct"),
+    ("bytes_per_entry", "num"), ("insert_ns_per_op", "num"), ("query_ns_per_op", "num"),
+    ("peak_rss_kb", "int")]
 
 
 def pool_formats():
@@ -270,21 +271,28 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
                                         label="tab:%s" % rs.kind.replace("_", "-")))
 
     md.append("### Every measured cell\n")
-    md.append("Columns as in `%s.csv` (experiments/RESULTS_SCHEMA.md); roles other than `grid` "
-              "are finding 3's verification and finding 4's prefaulted cells.\n" % rs.kind)
+    seeds = int(rows["seed"].max()) + 1
+    md.append("Columns as in `%s.csv` (experiments/RESULTS_SCHEMA.md), for hash seed 0%s; `model_`: "
+              "the demand model's expectation; roles other than `grid` are finding 3's "
+              "verification and finding 4's prefaulted cells.\n"
+              % (rs.kind, " (the CSV also holds seeds 1..%d, counts only)" % (seeds - 1)
+                 if seeds > 1 else ""))
     cols = [c for c, _ in POOL_COLUMNS]
-    table = rows[["role"] + cols].sort_values(["role", "policy", "pool_slots", "n"])
+    table = rows[rows["seed"] == 0][["role"] + cols].sort_values(["role", "policy", "pool_slots",
+                                                                   "n"])
     md.append(T.markdown(table, pool_formats()))
 
     md.append("### Sizing\n")
     recs = rs.sections["recommendations"]
     if len(recs):
         head = float(recs["headroom_pct"].iloc[0])
-        wide = recs.pivot(index="n", columns="policy", values="recommended_slots").reset_index()
+        wide = recs.assign(col=recs["policy"] + " (" + recs["source"] + ")").pivot(
+            index="n", columns="col", values="recommended_slots").reset_index()
         wide = wide.rename(columns={"n": "N"})
         fm = {c: T.fmt_int for c in wide.columns}
-        md.append("Recommended pool (8-byte slots) = demand measured at that N x %.2f; only "
-                  "measured N are recommended for (slots per entry vary with N):\n"
+        md.append("Recommended pool (8-byte slots) = the demand model's expected demand at that N "
+                  "x %.2f (`model`), beside the same from this run's measured demand "
+                  "(`measured`); any other N: `bazel run //experiments:demand_model`.\n"
                   % (1 + head / 100))
         md.append(T.markdown(wide, fm))
         tex("%s_sizing.tex" % rs.kind, T.latex(wide, fm, caption="Recommended pool size "
@@ -311,17 +319,26 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
     md.append("### Figures\n")
     prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
     if (grid["policy"] == "bump_pool").any():
-        figs(figures.fallback_share(grid, ref if prefix == "" else None, fig_dir,
-                                    prefix + "fig_a_fallback_share"))
+        figs(figures.fallback_share(grid[grid["seed"] == 0], ref if prefix == "" else None,
+                                    fig_dir, prefix + "fig_a_fallback_share"))
         _img(md, prefix + "fig_a_fallback_share", "(a) bump_pool fallback share vs N per pool "
              "size, the study's 1 - capacity/demand, and the reference study")
     if (grid["pool_slots"] > 0).any():
-        figs(figures.pool_demand(grid, fig_dir, prefix + "fig_b_pool_demand"))
+        figs(figures.pool_demand(grid[grid["seed"] == 0], fig_dir, prefix + "fig_b_pool_demand"))
         _img(md, prefix + "fig_b_pool_demand", "(b) pool demand and utilization vs N; red lines: "
              "capacity")
-    figs(figures.ns_per_op(grid, fig_dir, prefix + "fig_c_ns_per_op"))
+    curve = rs.sections["model_curve"]
+    if len(curve) and (grid["pool_slots"] > 0).any():
+        figs(figures.slots_per_entry_vs_model(grid, curve, fig_dir, prefix + "fig_g_slots_per_entry"))
+        _img(md, prefix + "fig_g_slots_per_entry", "(g) slots per entry against N: the demand "
+             "model's curve and the measured points (mean and sd over hash seeds)")
+        figs(figures.fallback_predicted_vs_measured(grid, fig_dir,
+                                                    prefix + "fig_h_fallback_predicted"))
+        _img(md, prefix + "fig_h_fallback_predicted", "(h) predicted against measured fallback "
+             "share over every pooled cell: the demand model and the study's formula")
+    figs(figures.ns_per_op(grid[grid["seed"] == 0], fig_dir, prefix + "fig_c_ns_per_op"))
     _img(md, prefix + "fig_c_ns_per_op", "(c) insert and find ns/op vs N per policy")
-    figs(figures.bytes_per_entry(grid, fig_dir, prefix + "fig_d_bytes_per_entry"))
+    figs(figures.bytes_per_entry(grid[grid["seed"] == 0], fig_dir, prefix + "fig_d_bytes_per_entry"))
     _img(md, prefix + "fig_d_bytes_per_entry", "(d) live allocator bytes per entry per policy")
     if rs.kind == "pool_exhaustion_sweep":
         be = derive.break_even(rows, caps)

@@ -96,7 +96,7 @@ class MalformedInputTest(unittest.TestCase):
             (with_field(""), "line 2: column slots_per_entry: empty value"),
             (with_field("x"), "'x' is not a number"),
             (self.csv_text.replace("schema_version,", "version,", 1), "header lacks column"),
-            (self.csv_text.replace(",process_malloc\n", ",process_malloc,extra\n", 1),
+            (self.csv_text.replace(lines[0] + "\n", lines[0] + ",extra\n", 1),
              "unknown column 'extra'"),
             (self.csv_text + lines[1] + "\n", "duplicate of line 2"),
             (self.csv_text + "2,grid\n",

@@ -17,16 +17,27 @@ inline double Median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
 }
 
-// Sample standard deviation over the mean; 0 for fewer than two values or a zero mean.
-inline double CoefficientOfVariation(const std::vector<double>& values) {
+inline double Mean(const std::vector<double>& values) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum / static_cast<double>(values.size());
+}
+
+// The sample standard deviation; 0 for fewer than two values.
+inline double StandardDeviation(const std::vector<double>& values) {
   if (values.size() < 2) return 0;
-  double mean = 0;
-  for (double v : values) mean += v;
-  mean /= static_cast<double>(values.size());
-  if (mean == 0) return 0;
+  const double mean = Mean(values);
   double sq = 0;
   for (double v : values) sq += (v - mean) * (v - mean);
-  return std::sqrt(sq / static_cast<double>(values.size() - 1)) / mean;
+  return std::sqrt(sq / static_cast<double>(values.size() - 1));
+}
+
+// Standard deviation over the mean; 0 for fewer than two values or a zero mean.
+inline double CoefficientOfVariation(const std::vector<double>& values) {
+  if (values.size() < 2) return 0;
+  const double mean = Mean(values);
+  return mean == 0 ? 0 : StandardDeviation(values) / mean;
 }
 
 }  // namespace experiments

@@ -9,7 +9,8 @@ tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 skips=()  # checks that could not run here, with the reason
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-tiny=(--quiet --n=1000,2000,3000 --pools=4096,1000000 --repetitions=1 --capacity_search_limit=200K)
+tiny=(--quiet --n=1000,2000,3000 --pools=4096,1000000 --repetitions=1 --seeds=1
+      --capacity_search_limit=200K)
 published() { sha1sum "$1"/pool_exhaustion.csv "$1"/pool_exhaustion.json 2>/dev/null | awk '{print $1}' | tr '\n' ' '; }
 counts() {  # the CSV's count columns, by name
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -124,7 +125,7 @@ interrupted_run() {  # interrupted_run DIR ARGS...: starts a run, SIGINTs it aft
 }
 
 resume_args=(--n=100K,110K,120K,130K,140K,150K --pools=4096 --policies=bump_pool --repetitions=2
-             --capacity_search_limit=100K)
+             --seeds=1 --capacity_search_limit=100K)
 
 check_interrupt_and_resume() {
   local dir="$tmp/interrupted"
@@ -162,7 +163,9 @@ expect_resume_refused() {  # expect_resume_refused DIR WHAT ARGS...
 check_resume_refuses_other_settings() {
   local dir="$tmp/changed"
   interrupted_run "$dir" "${resume_args[@]}" >/dev/null
-  expect_resume_refused "$dir" "--n" --n=100K --pools=4096 --policies=bump_pool --repetitions=2 --capacity_search_limit=100K
+  expect_resume_refused "$dir" "--n" --n=100K --pools=4096 --policies=bump_pool --repetitions=2 --seeds=1 --capacity_search_limit=100K
+  expect_resume_refused "$dir" "--seeds" "${resume_args[@]}" --seeds=2
+  expect_resume_refused "$dir" "--fallback" "${resume_args[@]}" --fallback=mimalloc
   expect_resume_refused "$dir" "--repetitions" "${resume_args[@]}" --repetitions=3
   expect_resume_refused "$dir" "--prefault" "${resume_args[@]}" --prefault
   expect_resume_refused "$dir" "--pools" "${resume_args[@]}" --pools=8192
@@ -201,7 +204,7 @@ check_concurrent_runs() {
   grep -q "in use by pid $first" "$tmp/second" || fail "the refusal does not name pid $first: $(cat "$tmp/second")"
   # With --wait_for_lock it waits, then runs; meanwhile a reader never sees a mixed pair.
   "$binary" --quiet --wait_for_lock --n=1000 --pools=4096 --policies=bump_pool --repetitions=1 \
-    --capacity_search_limit=10K --out="$dir" >/dev/null 2>"$tmp/waited" &
+    --seeds=1 --capacity_search_limit=10K --out="$dir" >/dev/null 2>"$tmp/waited" &
   local waiter=$!
   local mixed=0 samples=0
   while kill -0 "$waiter" 2>/dev/null; do
@@ -224,26 +227,42 @@ check_concurrent_runs() {
 check_kill_9_mid_write() {
   local dir="$tmp/killed"
   local many=(--quiet --n=10K,11K,12K,13K,14K,15K,16K,17K,18K,19K,20K --pools=64,128,256,512
-              --repetitions=1 --capacity_search_limit=10K)
+              --repetitions=1 --seeds=3 --capacity_search_limit=10K)
+  local start_ns; start_ns=$(date +%s%N)
   "$binary" "${many[@]}" --out="$dir" >/dev/null 2>&1 || fail "first run failed"
+  # Kills land at fractions of one whole run, so the test means the same on a fast plain build and
+  # a slow sanitized one.
+  local whole_ms=$((($(date +%s%N) - start_ns) / 1000000))
   local good; good=$(published "$dir")
   # Killed at different moments: while measuring, between a file's write and its rename, ...
-  local first=1
-  for delay in 0.4 0.2 0.25 0.3 0.35; do
+  local first=1 landed=0
+  for percent in 30 10 15 20 25 30 35; do
     local resume=(--resume)
     [[ $first == 1 ]] && resume=()
     first=0
     "$binary" "${many[@]}" "${resume[@]}" --out="$dir" >/dev/null 2>&1 &
     local pid=$!
+    local delay; delay=$(printf '%d.%03d' $((whole_ms * percent / 100000)) $((whole_ms * percent / 100 % 1000)))
     sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    [[ "$(published "$dir")" == "$good" ]] || fail "kill -9 after $delay s changed the published pair"
+    local status=$?
+    if [[ $status -eq 0 ]]; then
+      # The resumed run finished before the kill: its pair is the new good one, and a kill can
+      # no longer land mid-run.
+      good=$(published "$dir")
+      break
+    fi
+    landed=1
+    [[ "$(published "$dir")" == "$good" ]] || fail "kill -9 after $delay s (exit $status) changed the published pair"
   done
+  [[ $landed == 1 ]] || fail "no kill landed mid-run (a whole run took $whole_ms ms)"
   # The next start cleans up, and --resume finishes what was killed.
   local incomplete
   incomplete=$(for d in "$dir"/pool_exhaustion.runs/*/; do [[ -e $d.complete ]] || echo "$d"; done)
-  [[ -n "$incomplete" ]] || fail "no kill landed mid-run (the runs are too short for this test)"
-  "$binary" "${many[@]}" --resume --out="$dir" >/dev/null 2>"$tmp/killed.stderr" ||
-    fail "could not finish after kill -9: $(cat "$tmp/killed.stderr")"
+  if [[ $status -ne 0 ]]; then
+    [[ -n "$incomplete" ]] || fail "the killed runs left no incomplete run to resume"
+    "$binary" "${many[@]}" --resume --out="$dir" >/dev/null 2>"$tmp/killed.stderr" ||
+      fail "could not finish after kill -9: $(cat "$tmp/killed.stderr")"
+  fi
   find "$dir" -name '*.tmp.*' | grep -q . && fail "temporary files left after kill -9 and a new start"
   local csv_rows json_rows
   csv_rows=$(($(wc -l <"$dir/pool_exhaustion.csv") - 1))

@@ -22,16 +22,16 @@ std::string Ref(const ReferenceRecord* ref, R field, int digits) {
 std::string FormatTable(const std::vector<CellRecord>& rows,
                         const std::vector<ReferenceRecord>& reference) {
   constexpr const char* kFormat =
-      "%-13s %10s %10s | %11s %11s | %9s %8s | %8s %8s %6s | %21s | %8s %6s | %7s %6s\n";
+      "%-13s %10s %10s | %11s %11s %11s | %9s %8s | %8s %8s %8s %6s | %21s | %8s %6s | %7s %6s\n";
   std::string out;
-  absl::StrAppendFormat(&out, kFormat, "policy", "N", "pool", "demand", "ref", "util", "ref",
-                        "fallback", "predict", "ref", "fallbacks/allocations", "insert", "ref",
-                        "query", "ref");
-  absl::StrAppendFormat(&out, kFormat, "", "keys", "slots", "slots", "slots", "%", "%", "%", "%",
-                        "%", "", "ns/op", "ns/op", "ns/op", "ns/op");
-  out += std::string(170, '-') + "\n";
+  absl::StrAppendFormat(&out, kFormat, "policy", "N", "pool", "demand", "model", "ref", "util",
+                        "ref", "fallback", "model", "formula", "ref", "fallbacks/allocations",
+                        "insert", "ref", "query", "ref");
+  absl::StrAppendFormat(&out, kFormat, "", "keys", "slots", "slots", "slots", "slots", "%", "%",
+                        "%", "%", "%", "%", "", "ns/op", "ns/op", "ns/op", "ns/op");
+  out += std::string(190, '-') + "\n";
   for (const CellRecord& r : rows) {
-    if (r.Str(F::kRole) != kGrid) continue;
+    if (r.Str(F::kRole) != kGrid || r.Count(F::kSeed) != 0) continue;
     const bool bump = PolicyOf(r) == Policy::kBumpPool;
     const bool pool = HasPool(PolicyOf(r));
     const ReferenceRecord* ref =
@@ -40,9 +40,11 @@ std::string FormatTable(const std::vector<CellRecord>& rows,
     absl::StrAppendFormat(
         &out, kFormat, r.Str(F::kPolicy), FormatCount(r.Float(F::kN)),
         pool ? FormatCount(slots) : "-", FormatCount(demand),
+        r.IsNull(F::kModelSlotsDemanded) ? "-" : FormatCount(r.Float(F::kModelSlotsDemanded)),
         ref && !ref->IsNull(R::kSlotsDemanded) ? FormatCount(ref->Float(R::kSlotsDemanded)) : "-",
         r.IsNull(F::kUtilizationPct) ? "-" : absl::StrFormat("%.1f", r.Float(F::kUtilizationPct)),
         Ref(ref, R::kUtilizationPct, 1), absl::StrFormat("%.1f", r.Float(F::kFallbackPct)),
+        r.IsNull(F::kModelFallbackPct) ? "-" : absl::StrFormat("%.1f", r.Float(F::kModelFallbackPct)),
         bump && slots > 0 ? absl::StrFormat("%.1f", r.Float(F::kStudyPredictedFallbackPct)) : "-",
         Ref(ref, R::kFallbackPct, 0),
         absl::StrCat(FormatCount(r.Float(F::kFallbackAllocations)), " / ",
@@ -51,8 +53,9 @@ std::string FormatTable(const std::vector<CellRecord>& rows,
         absl::StrFormat("%.1f", r.Float(F::kQueryNsPerOp)), Ref(ref, R::kQueryNsPerOp, 0));
   }
   out +=
-      "demand: fresh slots requested (incl. fallbacks); predict: 1 - capacity/demand; ref: the "
-      "reference study (experiments/reference/), bump pool only; '-': not reported or not "
+      "seed 0 of each cell; demand: fresh slots requested (incl. fallbacks); model: the demand "
+      "model's expectation (model/demand_model.h); formula: the study's 1 - capacity/demand; ref: "
+      "the reference study (experiments/reference/), bump pool only; '-': not reported or not "
       "applicable.\n";
   return out;
 }
@@ -86,18 +89,29 @@ std::string FormatSizing(const Results& results, int width) {
   std::string out = "\nSizing\n";
   using Q = schema::Recommendation::Field;
   if (!results.recommendations.empty()) {
-    absl::StrAppendFormat(&out, "  recommended pool = demand measured at that N x %.2f:\n",
-                          1.0 + results.recommendations.front().Float(Q::kHeadroomPct) / 100.0);
+    absl::StrAppendFormat(
+        &out, "  recommended pool = the demand model's expected demand x %.2f (measured: the same "
+              "from this run's demand):\n",
+        1.0 + results.recommendations.front().Float(Q::kHeadroomPct) / 100.0);
     std::map<std::int64_t, std::string> lines;
+    std::map<std::pair<std::int64_t, std::string>, double> measured;
     for (const RecommendationRecord& r : results.recommendations) {
+      if (r.Str(Q::kSource) == "measured") {
+        measured[{r.Int(Q::kN), r.Str(Q::kPolicy)}] = r.Float(Q::kRecommendedSlots);
+      }
+    }
+    for (const RecommendationRecord& r : results.recommendations) {
+      if (r.Str(Q::kSource) != "model") continue;
       std::string& line = lines[r.Int(Q::kN)];
       if (line.empty()) line = absl::StrFormat("    N=%-12s", FormatCount(r.Float(Q::kN)));
-      absl::StrAppendFormat(&line, " %s %14s slots", r.Str(Q::kPolicy),
-                            FormatCount(r.Float(Q::kRecommendedSlots)));
+      const auto it = measured.find({r.Int(Q::kN), r.Str(Q::kPolicy)});
+      absl::StrAppendFormat(&line, " %s %12s slots (measured %s)", r.Str(Q::kPolicy),
+                            FormatCount(r.Float(Q::kRecommendedSlots)),
+                            it == measured.end() ? "-" : FormatCount(it->second));
     }
     for (const auto& [n, line] : lines) out += line + "\n";
-    out += Wrap("(only for measured N: slots per entry vary with N, so no N outside the measured "
-                "ones gets a recommendation)", width, "  ", "  ");
+    out += Wrap("(for any other N: bazel run //experiments:demand_model -- --n=...)", width, "  ",
+                "  ");
   }
   using S = schema::SizingFit::Field;
   for (const FitRecord& fit : results.sizing_fits) {

@@ -29,7 +29,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "allocators/bump_pool.h"
+#include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
+#include "allocators/registry.h"
 #include "allocators/slot_pool.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
@@ -41,6 +43,7 @@
 #include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/measure.h"
 #include "experiments/pool_exhaustion/plan.h"
+#include "experiments/pool_exhaustion/predict.h"
 #include "experiments/pool_exhaustion/records.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
@@ -49,6 +52,12 @@ ABSL_FLAG(std::string, n, "1000,10000,50000,100000",
 ABSL_FLAG(std::string, pools, "65536,4194304", "pool capacities in 8-byte slots, comma-separated");
 ABSL_FLAG(std::string, policies, "bump_pool,slot_recycler,malloc",
           "policies to run: bump_pool, slot_recycler, malloc (no pool: the baseline)");
+ABSL_FLAG(std::string, fallback, "malloc",
+          "what serves a pool's fallbacks: malloc (the process's), mimalloc, jemalloc, tcmalloc or "
+          "another allocators/registry.h policy that serves any thread");
+ABSL_FLAG(int, seeds, 5,
+          "hash seeds per pool cell: seed 0 is timed, the others measured once for counts, so that "
+          "counts are compared with the demand model as a mean over tries");
 ABSL_FLAG(int, repetitions, 5, "timed repetitions per cell; times are medians (sweep default: 1)");
 ABSL_FLAG(double, headroom, 20.0, "headroom in percent for the recommended pool sizes");
 ABSL_FLAG(std::string, out, "results/pool_exhaustion",
@@ -146,6 +155,15 @@ pe::Config ConfigFromFlags() {
   config.pools = Distinct("pools", experiments::ParseCountList("pools", pools_text, 0,
                                                                std::uint64_t{1} << 44));
   config.policies = ParsePolicies(absl::GetFlag(FLAGS_policies));
+  config.fallback = absl::GetFlag(FLAGS_fallback);
+  std::vector<std::string> fallbacks;
+  for (std::string_view name : allocators::FallbackNames()) fallbacks.emplace_back(name);
+  if (std::find(fallbacks.begin(), fallbacks.end(), config.fallback) == fallbacks.end()) {
+    FlagError("fallback", absl::StrCat("unknown fallback ", experiments::QuoteValue(config.fallback),
+                                       " (expected one of ", absl::StrJoin(fallbacks, ", "), ")"));
+  }
+  config.seeds = absl::GetFlag(FLAGS_seeds);
+  if (config.seeds < 1 || config.seeds > 100) FlagError("seeds", "must be in [1, 100]");
   config.repetitions = absl::GetFlag(FLAGS_repetitions);
   if (sweep && !experiments::FlagWasSpecified("repetitions")) config.repetitions = 1;
   if (config.repetitions < 1 || config.repetitions > 1000) {
@@ -208,6 +226,7 @@ class Run {
   experiments::RunStore store_;
   Files files_;
   pe::Results results_;
+  pe::Predictor predictor_;
   pe::Config config_;
   pe::Reference reference_;
   bool quiet_;
@@ -256,16 +275,19 @@ void Run::MeasureGrid() {
       }
       const auto start = std::chrono::steady_clock::now();
       try {
-        const pe::Measurement m = pe::MeasureCell(*cell, config_.repetitions);
+        const int repetitions = pe::RepetitionsFor(*cell, config_.repetitions);
+        const pe::Measurement m = pe::MeasureCell(*cell, repetitions);
+        const pe::Prediction prediction =
+            predictor_.For(cell->policy, cell->n, cell->pool_slots);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::lock_guard<std::mutex> lock(mutex_);
-        Add(pe::MakeCellRecord(m, pe::kGrid, config_.repetitions));
+        Add(pe::MakeCellRecord(m, pe::kGrid, repetitions, prediction));
         ++done;
         Progress(absl::StrFormat(
-            "[%d/%d] %-13s n=%-10d pool=%-10d insert %7.1f ns/op  query %6.1f ns/op  fallback "
-            "%5.1f%%  (%.1fs, %d left)",
-            done, cells.size(), pe::PolicyName(cell->policy), cell->n, cell->pool_slots,
+            "[%d/%d] %-13s n=%-10d pool=%-10d seed %d  insert %7.1f ns/op  query %6.1f ns/op  "
+            "fallback %5.1f%%  (%.1fs, %d left)",
+            done, cells.size(), pe::PolicyName(cell->policy), cell->n, cell->pool_slots, cell->seed,
             pe::Median(m.insert_ns), pe::Median(m.query_ns), allocators::FallbackPct(m.stats),
             seconds, cells.size() - done));
       } catch (...) {
@@ -298,7 +320,7 @@ void Run::MeasurePhase2() {
   // Everything here follows from the grid's records (plan.h); each result is persisted as soon as
   // it is measured, so --resume skips it.
   std::vector<std::pair<pe::Cell, absl::string_view>> cells;
-  if (auto cell = pe::VerificationCell(results_.rows, config_.headroom_pct)) {
+  if (auto cell = pe::VerificationCell(results_.rows, config_.headroom_pct, predictor_)) {
     cells.emplace_back(*cell, pe::kVerification);
   }
   for (const pe::Cell& cell : pe::PrefaultCells(results_.rows)) {
@@ -314,7 +336,8 @@ void Run::MeasurePhase2() {
   for (const auto& [cell, role] : cells) {
     if (Has(cell, role)) continue;
     const pe::Measurement m = pe::MeasureCell(cell, config_.repetitions);
-    Add(pe::MakeCellRecord(m, role, config_.repetitions));
+    Add(pe::MakeCellRecord(m, role, config_.repetitions,
+                           predictor_.For(cell.policy, cell.n, cell.pool_slots)));
     Progress(absl::StrFormat("  %s: %s n=%d pool=%d: fallback %.1f%%, insert %.1f ns/op", role,
                              pe::PolicyName(cell.policy), cell.n, cell.pool_slots,
                              allocators::FallbackPct(m.stats), pe::Median(m.insert_ns)));
@@ -328,9 +351,11 @@ void Run::MeasurePhase2() {
     }
     if (have) continue;
     const std::uint64_t largest =
-        pe::LargestNWithoutFallback(search.policy, search.pool_slots, config_.capacity_search_limit);
+        pe::LargestNWithoutFallback(search.policy, search.pool_slots, config_.capacity_search_limit,
+                                    config_.fallback);
     results_.capacities.push_back(pe::MakeCapacityRecord(search.policy, search.pool_slots, largest,
-                                                         config_.capacity_search_limit));
+                                                         config_.capacity_search_limit,
+                                                         config_.fallback));
     Persist(false);
     Progress(absl::StrFormat("  capacity: %s pool=%d serves %s%s keys", pe::PolicyName(search.policy),
                              search.pool_slots, largest >= config_.capacity_search_limit ? ">= " : "",
@@ -341,8 +366,9 @@ void Run::MeasurePhase2() {
     for (pe::CostPattern pattern : {pe::CostPattern::kBatch, pe::CostPattern::kGrow}) {
       for (pe::ServedBy by : {pe::ServedBy::kBump, pe::ServedBy::kFallback}) {
         const std::vector<double> ns = pe::MeasureAllocationCost(
-            pattern, by, *block, pe::kCostAllocations, config_.repetitions);
-        costs.push_back(pe::MakeCostRecord(pattern, by, *block, pe::kCostAllocations, ns));
+            pattern, by, *block, pe::kCostAllocations, config_.repetitions, config_.fallback);
+        costs.push_back(
+            pe::MakeCostRecord(pattern, by, *block, pe::kCostAllocations, ns, config_.fallback));
       }
     }
     results_.allocation_costs = std::move(costs);
@@ -377,7 +403,8 @@ int Run::Execute() {
   for (pe::Policy policy : pe::kAllPolicies) {
     if (auto fit = pe::FitDemand(results_.rows, policy)) results_.sizing_fits.push_back(*fit);
   }
-  results_.recommendations = pe::Recommend(results_.rows, config_.headroom_pct);
+  results_.recommendations = pe::Recommend(results_.rows, config_.headroom_pct, predictor_);
+  results_.model_curve = pe::ModelCurve(config_.ns, predictor_);
   results_.findings = pe::JudgeFindings(results_, reference_);
   Persist(true);
   store_.Publish();
@@ -473,6 +500,10 @@ int Main(int argc, char** argv) {
   }
   allocators::CheckProcessMallocOrDie();
   const pe::Config config = ConfigFromFlags();
+  // A privately loaded jemalloc (a fallback by name) needs static TLS room: re-executes if so.
+  if (config.fallback == "jemalloc" || config.fallback == "jemalloc_arena") {
+    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  }
   const bool quiet = absl::GetFlag(FLAGS_quiet);
   try {
     pe::CheckMemory(config);

@@ -7,12 +7,12 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "allocators/bump_pool.h"
-#include "allocators/malloc_policy.h"
 #include "allocators/process_malloc.h"
-#include "allocators/slot_recycler.h"
+#include "allocators/registry.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
@@ -42,23 +42,23 @@ double NsPer(Clock::duration elapsed, std::uint64_t count) {
                           static_cast<double>(count);
 }
 
-allocators::PoolOptions QuietPool(std::uint64_t slots, bool prefault = false) {
+allocators::PolicyOptions Options(std::uint64_t slots, bool prefault, const std::string& fallback) {
+  allocators::PolicyOptions options;
   // The experiment reports utilization in every row; 40 warning lines would drown the table.
-  return {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true, .prefault = prefault};
+  options.pool = {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true,
+                  .prefault = prefault};
+  options.fallback = fallback;
+  return options;
 }
 
-// Calls fn(policy_object) with a fresh policy of the cell's kind.
+// Calls fn(policy_object) with a fresh policy of the cell's kind (allocators/registry.h).
 template <class Fn>
-decltype(auto) WithPolicy(Policy policy, std::uint64_t pool_slots, bool prefault, Fn&& fn) {
-  switch (policy) {
-    case Policy::kBumpPool:
-      return fn(allocators::BumpPool(QuietPool(pool_slots, prefault)));
-    case Policy::kSlotRecycler:
-      return fn(allocators::SlotRecycler(QuietPool(pool_slots, prefault)));
-    case Policy::kMalloc:
-      break;
-  }
-  return fn(allocators::MallocPolicy());
+decltype(auto) WithPolicy(Policy policy, std::uint64_t pool_slots, bool prefault,
+                          const std::string& fallback, Fn&& fn) {
+  const absl::string_view name = PolicyName(policy);
+  return allocators::WithPolicy(std::string_view(name.data(), name.size()),
+                                Options(pool_slots, prefault, fallback),
+                                std::forward<Fn>(fn));
 }
 
 struct Repetition {
@@ -135,7 +135,7 @@ Measurement MeasureCell(const Cell& cell, int repetitions) {
   m.cell = cell;
   for (int rep = 0; rep < repetitions; ++rep) {
     const Repetition result =
-        WithPolicy(cell.policy, cell.pool_slots, cell.prefault,
+        WithPolicy(cell.policy, cell.pool_slots, cell.prefault, cell.fallback,
                    [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
     if (rep == 0) {
       m.stats = result.stats;
@@ -152,9 +152,10 @@ Measurement MeasureCell(const Cell& cell, int repetitions) {
   return m;
 }
 
-std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots,
-                                      std::uint64_t limit) {
-  return WithPolicy(policy, pool_slots, /*prefault=*/false, [&](auto alloc) -> std::uint64_t {
+std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit,
+                                      const std::string& fallback) {
+  return WithPolicy(policy, pool_slots, /*prefault=*/false, fallback,
+                    [&](auto alloc) -> std::uint64_t {
     Int64Map<decltype(alloc)> map(std::move(alloc));
     for (std::uint64_t i = 0; i < limit; ++i) {
       if (i % kChunk == 0) ThrowIfInterrupted();
@@ -168,7 +169,7 @@ std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots,
 
 std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_by,
                                           std::size_t block_bytes, std::size_t count,
-                                          int repetitions) {
+                                          int repetitions, const std::string& fallback) {
   std::vector<void*> blocks(count);
   auto time_batch = [&](auto& policy) {
     const auto start = Clock::now();
@@ -196,8 +197,9 @@ std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_b
   for (int rep = 0; rep < repetitions; ++rep) {
     ThrowIfInterrupted();
     // A fresh, untouched pool each time: first-touch page faults are part of a real bump's cost.
-    allocators::BumpPool pool(QuietPool(slots));
-    ns.push_back(pattern == CostPattern::kBatch ? time_batch(pool) : time_grow(pool));
+    ns.push_back(WithPolicy(Policy::kBumpPool, slots, false, fallback, [&](auto pool) {
+      return pattern == CostPattern::kBatch ? time_batch(pool) : time_grow(pool);
+    }));
   }
   return ns;
 }

@@ -3,7 +3,8 @@
 //
 // The reference study filled a HAMT whose node arrays came from a bump pool of 8-byte slots with
 // keys 0..N-1 (value i*10), queried every key, and read the pool's telemetry. MeasureCell does the
-// same for one (policy, N, pool) cell. Every function here polls experiments::ThrowIfInterrupted()
+// same for one (policy, N, pool, fallback, seed) cell; policies come from allocators/registry.h by
+// name, so a pool can fall back to any backend there. Every function here polls experiments::ThrowIfInterrupted()
 // between chunks of work, so Ctrl-C is honoured within a second in every phase.
 #ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_MEASURE_H_
 #define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_MEASURE_H_
@@ -35,6 +36,8 @@ struct Cell {
   std::uint64_t pool_slots = 0;  // 0 for kMalloc
   bool prefault = false;         // commit every pool page before the timed build
   std::uint64_t seed = 0;        // hash seed; 0 is the default hash
+  // What serves the pool's fallbacks, by allocators/registry.h name ("malloc": the process's).
+  std::string fallback = "malloc";
   friend bool operator==(const Cell&, const Cell&) = default;
 };
 
@@ -57,7 +60,8 @@ Measurement MeasureCell(const Cell& cell, int repetitions);
 // Inserts keys 0, 1, 2, ... into a map over a `pool_slots` pool until the first allocation falls
 // back, and returns how many keys went in without any fallback (at most `limit`). Every build of
 // 0..N-1 is a prefix of this one, so it is exactly the largest N the pool serves.
-std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit);
+std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit,
+                                      const std::string& fallback = "malloc");
 
 // The cost of one allocation of `block_bytes`, served by a bump (a pool with room) or by the
 // fallback (a 0-slot pool, so every call falls back), in two patterns (schema: allocation_cost):
@@ -69,7 +73,7 @@ enum class CostPattern { kBatch, kGrow };
 enum class ServedBy { kBump, kFallback };
 std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_by,
                                           std::size_t block_bytes, std::size_t count,
-                                          int repetitions);
+                                          int repetitions, const std::string& fallback = "malloc");
 
 using experiments::Median;
 

@@ -71,6 +71,8 @@ nlohmann::ordered_json Config::ToJson() const {
           {"n", List(ns)},
           {"pools", List(pools)},
           {"policies", absl::StrJoin(names, ",")},
+          {"fallback", fallback},
+          {"seeds", seeds},
           {"repetitions", repetitions},
           {"prefault", prefault},
           {"headroom", headroom_pct},
@@ -98,22 +100,39 @@ std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& record
 
 std::vector<Cell> GridCells(const Config& config) {
   std::vector<Cell> cells;
-  for (std::uint64_t n : config.ns) {
-    for (Policy policy : config.policies) {
-      if (!HasPool(policy)) {
-        cells.push_back({policy, n, 0, false, 0});
-        continue;
+  // Seed 0 of every cell first (the timed ones, in table order), then the other seeds.
+  for (int seed = 0; seed < config.seeds; ++seed) {
+    for (std::uint64_t n : config.ns) {
+      for (Policy policy : config.policies) {
+        if (!HasPool(policy)) {
+          if (seed == 0) cells.push_back({policy, n, 0, false, 0, config.fallback});
+          continue;
+        }
+        for (std::uint64_t pool : config.pools) {
+          cells.push_back({policy, n, pool, config.prefault, static_cast<std::uint64_t>(seed),
+                           config.fallback});
+        }
       }
-      for (std::uint64_t pool : config.pools) cells.push_back({policy, n, pool, config.prefault, 0});
     }
   }
   return cells;
 }
 
-std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct) {
-  const std::optional<AdvanceSizing> sizing = SizeLargestInAdvance(rows, headroom_pct);
-  if (!sizing) return std::nullopt;
-  return Cell{Policy::kBumpPool, sizing->n, sizing->pool_slots, false, 0};
+int RepetitionsFor(const Cell& cell, int repetitions) { return cell.seed == 0 ? repetitions : 1; }
+
+std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct,
+                                     const Predictor& predictor) {
+  const CellRecord* largest = nullptr;
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) == kGrid && PolicyOf(r) == Policy::kBumpPool &&
+        (largest == nullptr || r.Count(F::kN) > largest->Count(F::kN))) {
+      largest = &r;
+    }
+  }
+  if (largest == nullptr) return std::nullopt;
+  const std::uint64_t n = largest->Count(F::kN);
+  return Cell{Policy::kBumpPool, n, predictor.RecommendedSlots(Policy::kBumpPool, n, headroom_pct),
+              false, 0, largest->Str(F::kFallback)};
 }
 
 std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
@@ -122,8 +141,9 @@ std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
     if (r.Str(F::kRole) == kGrid && r.Bool(F::kPrefault)) return cells;  // the grid is prefaulted
   }
   for (const PoolPair& p : Finding4Pairs(rows)) {
-    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0});
-    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0});
+    const std::string fallback = rows.empty() ? "malloc" : rows.front().Str(F::kFallback);
+    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0, fallback});
+    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0, fallback});
   }
   return cells;
 }

@@ -26,6 +26,8 @@ struct Config {
   std::string mode;  // "default" or "sweep"
   std::vector<std::uint64_t> ns, pools;
   std::vector<Policy> policies;
+  std::string fallback = "malloc";  // what serves the pools' fallbacks (allocators/registry.h)
+  int seeds = 1;  // hash seeds per pool cell: seed 0 timed (repetitions), the others counted once
   int repetitions = 5;
   bool prefault = false;
   double headroom_pct = 20;
@@ -44,8 +46,14 @@ std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& record
 // Phase 1: every (n, policy, pool) cell, in table order.
 std::vector<Cell> GridCells(const Config& config);
 
-// Phase 2, from phase 1's records.
-std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct);
+// The repetitions a cell is measured with: `repetitions` for seed 0, whose times are reported; one
+// for the other seeds, which only add counts (deterministic per seed) to average over tries.
+int RepetitionsFor(const Cell& cell, int repetitions);
+
+// Phase 2, from phase 1's records. Finding 3's cell: the bump pool at the largest N with the pool
+// the demand model recommends for it (predicted demand + headroom), sized before the build.
+std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct,
+                                     const Predictor& predictor);
 std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows);
 struct CapacitySearch {
   Policy policy;

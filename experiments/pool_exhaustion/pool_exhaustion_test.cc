@@ -28,8 +28,17 @@ std::string ReadReferenceText() {
   return buffer.str();
 }
 
-CellRecord Measure(Policy policy, std::uint64_t n, std::uint64_t pool, int reps = 1) {
-  return MakeCellRecord(MeasureCell({policy, n, pool, false, 0}, reps), kGrid, reps);
+// One demand model for every test (building one tabulates its urn chains, ~70 ms).
+const Predictor& SharedPredictor() {
+  static const Predictor predictor;
+  return predictor;
+}
+
+CellRecord Measure(Policy policy, std::uint64_t n, std::uint64_t pool, int reps = 1,
+                   std::uint64_t seed = 0) {
+  const Cell cell{policy, n, pool, false, seed};
+  return MakeCellRecord(MeasureCell(cell, reps), kGrid, reps,
+                        SharedPredictor().For(policy, n, pool));
 }
 
 TEST(MeasureTest, CountsAreDeterministic) {
@@ -82,7 +91,8 @@ TEST(MeasureTest, RecyclerDemandStaysNearLiveSize) {
 
 TEST(RecordsTest, ACellRecordCarriesTheTelemetry) {
   const Measurement m = MeasureCell({Policy::kSlotRecycler, 2000, 4096, false, 0}, 2);
-  const CellRecord r = MakeCellRecord(m, kGrid, 2);
+  // The model's prediction travels with the measurement.
+  const CellRecord r = MakeCellRecord(m, kGrid, 2, SharedPredictor().For(Policy::kSlotRecycler, 2000, 4096));
   EXPECT_EQ(r.Count(F::kSlotsDemanded), m.stats.slots_demanded);
   EXPECT_EQ(r.Count(F::kFallbackAllocations), m.stats.fallback_allocations);
   EXPECT_EQ(r.Count(F::kFrees), m.stats.deallocations);
@@ -90,6 +100,12 @@ TEST(RecordsTest, ACellRecordCarriesTheTelemetry) {
   EXPECT_EQ(r.Float(F::kInsertNsPerOp), Median(m.insert_ns));
   EXPECT_DOUBLE_EQ(r.Float(F::kSlotsPerEntry), m.stats.slots_demanded / 2000.0);
   EXPECT_EQ(CellOf(r), m.cell);
+  EXPECT_NEAR(r.Float(F::kModelAllocations), r.Float(F::kAllocations), 0.1 * r.Float(F::kAllocations));
+  // The demand model's expectation sits beside the measurement (one trie: within a few percent).
+  const CellRecord bump = Measure(Policy::kBumpPool, 20000, 1 << 22);
+  EXPECT_NEAR(bump.Float(F::kModelSlotsDemanded), bump.Float(F::kSlotsDemanded),
+              0.05 * bump.Float(F::kSlotsDemanded));
+  EXPECT_EQ(bump.Float(F::kModelFallbackPct), 0.0);
   // A malloc row has no pool, so no utilization: empty, not inf.
   const CellRecord malloc_row = Measure(Policy::kMalloc, 100, 0);
   EXPECT_TRUE(malloc_row.IsNull(F::kUtilizationPct));
@@ -109,7 +125,7 @@ TEST(RecordsTest, ResultsRoundTripAndRejectDuplicates) {
       .Set(M::kConfig, nlohmann::ordered_json::object()).Set(M::kComplete, true)
       .Set(M::kSessions, 1).Set(M::kDurationSeconds, 1.5);
   results.rows.push_back(Measure(Policy::kBumpPool, 1000, 4096));
-  results.capacities.push_back(MakeCapacityRecord(Policy::kBumpPool, 4096, 190, 1000));
+  results.capacities.push_back(MakeCapacityRecord(Policy::kBumpPool, 4096, 190, 1000, "malloc"));
   const nlohmann::ordered_json json = ToJson(results);
   const Results back = ResultsFromJson(json);
   ASSERT_EQ(back.rows.size(), 1u);
@@ -134,8 +150,8 @@ TEST(ReferenceTest, FindingsQuoteTheReferenceFilesOnly) {
   ASSERT_EQ(reference.costs.size(), 2u);
   Results results;
   results.allocation_costs = {
-      MakeCostRecord(CostPattern::kBatch, ServedBy::kBump, 136, 1000, {3.0}),
-      MakeCostRecord(CostPattern::kBatch, ServedBy::kFallback, 136, 1000, {300.0})};
+      MakeCostRecord(CostPattern::kBatch, ServedBy::kBump, 136, 1000, {3.0}, "malloc"),
+      MakeCostRecord(CostPattern::kBatch, ServedBy::kFallback, 136, 1000, {300.0}, "malloc")};
   using G = schema::Finding::Field;
   EXPECT_NE(JudgeFindings(results, reference)[4].Str(G::kSummary).find("Reference: bump ~2 ns, "
                                                                       "fallback ~150 ns (x75)"),
@@ -173,22 +189,30 @@ TEST(PlanTest, DuplicateFreeGridInTableOrder) {
   EXPECT_EQ(cells[2], (Cell{Policy::kMalloc, 1000, 0, false, 0}));
 }
 
-TEST(PlanTest, VerificationPoolIsSizedInAdvanceFromTheOtherSizes) {
+TEST(PlanTest, VerificationPoolIsTheModelsRecommendation) {
   std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
-                                  Measure(Policy::kBumpPool, 4000, 64)};
-  EXPECT_FALSE(VerificationCell(rows, 20).has_value()) << "two sizes leave nothing to size from";
-  rows.push_back(Measure(Policy::kBumpPool, 8000, 64));
-  const auto cell = VerificationCell(rows, 20);
+                                  Measure(Policy::kBumpPool, 8000, 64)};
+  const auto cell = VerificationCell(rows, 20, SharedPredictor());
   ASSERT_TRUE(cell.has_value());
   EXPECT_EQ(cell->n, 8000u);
-  // From the line through 1,000 and 4,000 (through the origin with two sizes), not from 8,000's
-  // own demand: changing that demand must not change the pool.
-  const double slope = (1000 * rows[0].Float(F::kSlotsDemanded) +
-                        4000 * rows[1].Float(F::kSlotsDemanded)) /
-                       (1000.0 * 1000 + 4000.0 * 4000);
-  EXPECT_EQ(cell->pool_slots, WithHeadroom(slope * 8000, 20));
-  rows[2].Set(F::kSlotsDemanded, 1);
-  EXPECT_EQ(VerificationCell(rows, 20)->pool_slots, cell->pool_slots);
+  // Sized before the build, from the model: the measured demand does not enter.
+  EXPECT_EQ(cell->pool_slots, SharedPredictor().RecommendedSlots(Policy::kBumpPool, 8000, 20));
+  rows[1].Set(F::kSlotsDemanded, 1);
+  EXPECT_EQ(VerificationCell(rows, 20, SharedPredictor())->pool_slots, cell->pool_slots);
+  EXPECT_FALSE(VerificationCell({Measure(Policy::kMalloc, 1000, 0)}, 20, SharedPredictor()));
+}
+
+TEST(PlanTest, SeedsOtherThanZeroAreCountedOnce) {
+  Config config;
+  config.ns = {1000};
+  config.pools = {64};
+  config.policies = {Policy::kBumpPool, Policy::kMalloc};
+  config.seeds = 3;
+  const std::vector<Cell> cells = GridCells(config);
+  ASSERT_EQ(cells.size(), 4u);  // malloc has no pool: seed 0 only
+  EXPECT_EQ(cells[3].seed, 2u);
+  EXPECT_EQ(RepetitionsFor(cells[0], 5), 5);
+  EXPECT_EQ(RepetitionsFor(cells[3], 5), 1);
 }
 
 TEST(PlanTest, ConfigDifferenceNamesTheFlag) {
@@ -257,16 +281,19 @@ TEST(FindingsTest, FallbackShareIsJudgedOnEveryExhaustedCell) {
   EXPECT_EQ(findings[0].Str(G::kVerdict) == "not_judged", false);  // 3 sizes: judged
 }
 
-TEST(SizingTest, RecommendsOnlyMeasuredN) {
+TEST(SizingTest, RecommendsFromTheModelBesideTheMeasurement) {
   const std::vector<CellRecord> rows = {Measure(Policy::kBumpPool, 1000, 64),
                                         Measure(Policy::kBumpPool, 2000, 64)};
-  const std::vector<RecommendationRecord> recs = Recommend(rows, 20);
-  ASSERT_EQ(recs.size(), 2u);
+  const std::vector<RecommendationRecord> recs = Recommend(rows, 20, SharedPredictor());
+  ASSERT_EQ(recs.size(), 4u);  // model and measured, at each N
   using Q = schema::Recommendation::Field;
   EXPECT_EQ(recs[0].Count(Q::kN), 1000u);
+  EXPECT_EQ(recs[0].Str(Q::kSource), "model");
   EXPECT_EQ(recs[0].Count(Q::kRecommendedSlots),
+            SharedPredictor().RecommendedSlots(Policy::kBumpPool, 1000, 20));
+  EXPECT_EQ(recs[1].Str(Q::kSource), "measured");
+  EXPECT_EQ(recs[1].Count(Q::kRecommendedSlots),
             WithHeadroom(rows[0].Float(F::kSlotsDemanded), 20));
-  EXPECT_EQ(recs[0].Str(Q::kSource), "measured");
 }
 
 }  // namespace

@@ -19,14 +19,16 @@ double PerKey(std::uint64_t value, std::uint64_t n) {
 
 // The value of one pool_cell field. Every record is built this way (RecordFrom and a switch
 // without a default), so a field added to schema.json and not written fails to compile.
-Value CellValue(CellField field, const Measurement& m, absl::string_view role, int repetitions) {
+Value CellValue(CellField field, const Measurement& m, absl::string_view role, int repetitions,
+                const Prediction& p) {
+  auto optional = [](const std::optional<double>& v) { return v ? Value(*v) : Value(); };
   using F = CellField;
   const allocators::AllocStats& s = m.stats;
   switch (field) {
     case F::kSchemaVersion: return std::int64_t{schema::kVersion};
     case F::kRole: return std::string(role);
     case F::kPolicy: return std::string(PolicyName(m.cell.policy));
-    case F::kFallback: return std::string(kFallbackMalloc);
+    case F::kFallback: return m.cell.fallback;
     case F::kN: return static_cast<std::int64_t>(m.cell.n);
     case F::kPoolSlots: return static_cast<std::int64_t>(m.cell.pool_slots);
     case F::kPrefault: return m.cell.prefault;
@@ -60,6 +62,12 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kQueryNsReps: return m.query_ns;
     case F::kPeakRssKb: return static_cast<std::int64_t>(m.peak_rss_kb);
     case F::kProcessMalloc: return m.process_malloc;
+    case F::kModelSlotsDemanded: return optional(p.slots_demanded);
+    case F::kModelSlotsPerEntry:
+      return p.slots_demanded ? Value(PerKey(1, m.cell.n) * *p.slots_demanded) : Value();
+    case F::kModelAllocations: return p.allocations;
+    case F::kModelFallbackPct: return optional(p.fallback_pct);
+    case F::kModelExhaustionN: return optional(p.exhaustion_n);
   }
   throw SchemaError("pool_cell: unknown field");
 }
@@ -78,18 +86,19 @@ void CheckUniqueKeys(const std::vector<Record<S>>& records, const std::string& s
 
 }  // namespace
 
-CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions) {
+CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions,
+                          const Prediction& prediction) {
   return RecordFrom<schema::PoolCell>(
-      [&](CellField field) { return CellValue(field, m, role, repetitions); });
+      [&](CellField field) { return CellValue(field, m, role, repetitions, prediction); });
 }
 
 CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::uint64_t largest_n,
-                                  std::uint64_t search_limit) {
+                                  std::uint64_t search_limit, const std::string& fallback) {
   return RecordFrom<schema::PoolCapacity>([&](schema::PoolCapacity::Field field) -> Value {
     using F = schema::PoolCapacity::Field;
     switch (field) {  // no default: a new schema field must be written here
       case F::kPolicy: return std::string(PolicyName(policy));
-      case F::kFallback: return std::string(kFallbackMalloc);
+      case F::kFallback: return fallback;
       case F::kPoolSlots: return static_cast<std::int64_t>(pool_slots);
       case F::kLargestN: return static_cast<std::int64_t>(largest_n);
       case F::kLowerBound: return largest_n >= search_limit;
@@ -100,13 +109,14 @@ CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::
 }
 
 CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t block_bytes,
-                          std::size_t count, const std::vector<double>& ns) {
+                          std::size_t count, const std::vector<double>& ns,
+                          const std::string& fallback) {
   return RecordFrom<schema::AllocationCost>([&](schema::AllocationCost::Field field) -> Value {
     using F = schema::AllocationCost::Field;
     switch (field) {  // no default: a new schema field must be written here
       case F::kPattern: return std::string(pattern == CostPattern::kBatch ? "batch" : "grow");
       case F::kServedBy: return std::string(served_by == ServedBy::kBump ? "bump" : "fallback");
-      case F::kFallback: return std::string(kFallbackMalloc);
+      case F::kFallback: return fallback;
       case F::kBlockBytes: return static_cast<std::int64_t>(block_bytes);
       case F::kCount: return static_cast<std::int64_t>(count);
       case F::kNsPerAllocation: return Median(ns);
@@ -119,8 +129,8 @@ CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t b
 Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPolicy)); }
 
 Cell CellOf(const CellRecord& r) {
-  return Cell{PolicyOf(r), r.Count(CellField::kN), r.Count(CellField::kPoolSlots),
-              r.Bool(CellField::kPrefault), r.Count(CellField::kSeed)};
+  return Cell{PolicyOf(r),          r.Count(CellField::kN),    r.Count(CellField::kPoolSlots),
+              r.Bool(CellField::kPrefault), r.Count(CellField::kSeed), r.Str(CellField::kFallback)};
 }
 
 nlohmann::ordered_json ToJson(const Results& results) {
@@ -132,14 +142,15 @@ nlohmann::ordered_json ToJson(const Results& results) {
   json["findings"] = JsonArray(results.findings);
   json["sizing_fits"] = JsonArray(results.sizing_fits);
   json["recommendations"] = JsonArray(results.recommendations);
+  json["model_curve"] = JsonArray(results.model_curve);
   return json;
 }
 
 Results ResultsFromJson(const nlohmann::ordered_json& json) {
   if (!json.is_object()) throw SchemaError("expected a JSON object");
-  static const char* const kSections[] = {"metadata",         "rows",     "capacities",
+  static const char* const kSections[] = {"metadata",    "rows",           "capacities",
                                           "allocation_costs", "findings", "sizing_fits",
-                                          "recommendations"};
+                                          "recommendations", "model_curve"};
   for (const auto& [key, value] : json.items()) {
     if (std::find(std::begin(kSections), std::end(kSections), key) == std::end(kSections)) {
       throw SchemaError(absl::StrCat("unknown section '", key, "'"));
@@ -158,6 +169,7 @@ Results ResultsFromJson(const nlohmann::ordered_json& json) {
   results.sizing_fits = FromJsonArray<schema::SizingFit>(json["sizing_fits"], "sizing_fits");
   results.recommendations =
       FromJsonArray<schema::Recommendation>(json["recommendations"], "recommendations");
+  results.model_curve = FromJsonArray<schema::ModelPoint>(json["model_curve"], "model_curve");
   CheckUniqueKeys(results.rows, "rows");
   CheckUniqueKeys(results.capacities, "capacities");
   CheckUniqueKeys(results.allocation_costs, "allocation_costs");

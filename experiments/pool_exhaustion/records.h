@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "experiments/common/records.h"
 #include "experiments/pool_exhaustion/measure.h"
+#include "experiments/pool_exhaustion/predict.h"
 #include "experiments/schema/schema.h"
 #include "nlohmann/json.hpp"
 
@@ -23,6 +24,7 @@ using CostRecord = Record<schema::AllocationCost>;
 using FindingRecord = Record<schema::Finding>;
 using FitRecord = Record<schema::SizingFit>;
 using RecommendationRecord = Record<schema::Recommendation>;
+using ModelPointRecord = Record<schema::ModelPoint>;
 using ReferenceRecord = Record<schema::ReferenceRow>;
 using ReferenceCostRecord = Record<schema::ReferenceCost>;
 using MetadataRecord = Record<schema::RunMetadata>;
@@ -33,14 +35,14 @@ inline constexpr absl::string_view kGrid = "grid";
 inline constexpr absl::string_view kVerification = "verification";
 inline constexpr absl::string_view kPrefaultCheck = "prefault_check";
 
-// What serves a pool's fallbacks: today always the process malloc.
-inline constexpr absl::string_view kFallbackMalloc = "malloc";
-
-CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions);
+// `prediction`: the demand model's, for the same cell (predict.h).
+CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions,
+                          const Prediction& prediction);
 CapacityRecord MakeCapacityRecord(Policy policy, std::uint64_t pool_slots, std::uint64_t largest_n,
-                                  std::uint64_t search_limit);
+                                  std::uint64_t search_limit, const std::string& fallback);
 CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t block_bytes,
-                          std::size_t count, const std::vector<double>& ns);
+                          std::size_t count, const std::vector<double>& ns,
+                          const std::string& fallback);
 
 // The cell a record describes (role aside).
 Cell CellOf(const CellRecord& r);
@@ -55,6 +57,7 @@ struct Results {
   std::vector<FindingRecord> findings;
   std::vector<FitRecord> sizing_fits;
   std::vector<RecommendationRecord> recommendations;
+  std::vector<ModelPointRecord> model_curve;
 };
 
 // The JSON document; its top-level keys are schema.json's sections of pool_exhaustion.json.

@@ -81,44 +81,30 @@ std::uint64_t WithHeadroom(double demand_slots, double headroom_pct) {
   return static_cast<std::uint64_t>(std::ceil(demand_slots * (1.0 + headroom_pct / 100.0)));
 }
 
-std::optional<AdvanceSizing> SizeLargestInAdvance(const std::vector<CellRecord>& rows,
-                                                  double headroom_pct) {
-  const auto demand = UnconstrainedDemand(rows, Policy::kBumpPool);
-  if (demand.size() < 3) return std::nullopt;
-  const std::uint64_t largest = demand.rbegin()->first;
-  std::vector<CellRecord> others;
-  for (const CellRecord& r : rows) {
-    if (r.Count(CellField::kN) != largest) others.push_back(r);
-  }
-  const std::optional<FitRecord> fit = FitDemand(others, Policy::kBumpPool);
-  if (!fit) return std::nullopt;
-  using S = schema::SizingFit::Field;
-  AdvanceSizing sizing;
-  sizing.n = largest;
-  sizing.predicted_demand =
-      fit->Float(S::kFixedSlots) + fit->Float(S::kSlotsPerEntry) * static_cast<double>(largest);
-  sizing.pool_slots = WithHeadroom(sizing.predicted_demand, headroom_pct);
-  return sizing;
-}
-
 std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
-                                            double headroom_pct) {
+                                            double headroom_pct, const Predictor& predictor) {
   using F = schema::Recommendation::Field;
   std::vector<RecommendationRecord> out;
+  auto add = [&](Policy policy, std::uint64_t n, double demand, std::uint64_t slots,
+                 const char* source) {
+    out.push_back(RecordFrom<schema::Recommendation>([&](F field) -> Value {
+      switch (field) {  // no default: a new schema field must be written here
+        case F::kPolicy: return std::string(PolicyName(policy));
+        case F::kN: return static_cast<std::int64_t>(n);
+        case F::kDemandSlots: return demand;
+        case F::kHeadroomPct: return headroom_pct;
+        case F::kRecommendedSlots: return static_cast<std::int64_t>(slots);
+        case F::kSource: return std::string(source);
+      }
+      throw SchemaError("recommendation: unknown field");
+    }));
+  };
   for (Policy policy : kAllPolicies) {
     if (!HasPool(policy)) continue;
     for (const auto& [n, demand] : UnconstrainedDemand(rows, policy)) {
-      out.push_back(RecordFrom<schema::Recommendation>([&](F field) -> Value {
-        switch (field) {  // no default: a new schema field must be written here
-          case F::kPolicy: return std::string(PolicyName(policy));
-          case F::kN: return static_cast<std::int64_t>(n);
-          case F::kDemandSlots: return static_cast<std::int64_t>(std::llround(demand));
-          case F::kHeadroomPct: return headroom_pct;
-          case F::kRecommendedSlots: return static_cast<std::int64_t>(WithHeadroom(demand, headroom_pct));
-          case F::kSource: return std::string("measured");
-        }
-        throw SchemaError("recommendation: unknown field");
-      }));
+      add(policy, n, predictor.DemandSlots(policy, n),
+          predictor.RecommendedSlots(policy, n, headroom_pct), "model");
+      add(policy, n, demand, WithHeadroom(demand, headroom_pct), "measured");
     }
   }
   return out;

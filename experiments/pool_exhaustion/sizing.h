@@ -1,8 +1,8 @@
 // experiments/pool_exhaustion/sizing.h: how big a pool must be, from the measured records.
 //
-// Recommendations come only from demand measured at exactly the target N (demand x (1 + headroom)):
-// slots per entry are not constant (the trie's levels fill in waves), so a straight line fitted
-// over the sizes is descriptive only and never extrapolated into a recommendation.
+// Recommendations come from the demand model (predict.h), which knows that slots per entry are not
+// constant (the trie's levels fill in waves); a straight line fitted over the measured sizes is
+// descriptive only and never extrapolated into a recommendation.
 #ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_SIZING_H_
 #define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_SIZING_H_
 
@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "experiments/pool_exhaustion/predict.h"
 #include "experiments/pool_exhaustion/records.h"
 
 namespace experiments::pool_exhaustion {
@@ -28,20 +29,10 @@ std::optional<FitRecord> FitDemand(const std::vector<CellRecord>& rows, Policy p
 // ceil(demand x (1 + headroom_pct / 100)).
 std::uint64_t WithHeadroom(double demand_slots, double headroom_pct);
 
-// Finding 3's pool: the pool for the largest measured N of the bump pool, sized in advance, as a
-// user must size it: from a straight line through the demand at the other sizes (never from the
-// largest N's own demand), plus headroom. nullopt with fewer than 2 other sizes.
-struct AdvanceSizing {
-  std::uint64_t n = 0;
-  double predicted_demand = 0;
-  std::uint64_t pool_slots = 0;
-};
-std::optional<AdvanceSizing> SizeLargestInAdvance(const std::vector<CellRecord>& rows,
-                                                  double headroom_pct);
-
-// One recommendation per pool policy and measured N.
+// Per pool policy and measured N: the demand model's recommendation (source "model"), and beside it
+// the demand this run measured there with the same headroom (source "measured"), as a check.
 std::vector<RecommendationRecord> Recommend(const std::vector<CellRecord>& rows,
-                                            double headroom_pct);
+                                            double headroom_pct, const Predictor& predictor);
 
 }  // namespace experiments::pool_exhaustion
 

@@ -10,7 +10,7 @@ if ! command -v valgrind >/dev/null; then
 fi
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-  "$binary" --quiet --n=500,2000 --pools=2048,200000 --repetitions=1 \
+  "$binary" --quiet --n=500,2000 --pools=2048,200000 --repetitions=1 --seeds=1 \
   --capacity_search_limit=20K --out="$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 status=$?
 if [[ $status -ne 0 ]]; then

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# demand_model end to end: predictions for any N up to 10^9 in about a second, the result files,
+# the identity hash, and bad input.
+set -u
+binary="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+start=$(date +%s%N)
+"$binary" --n=1K,1000M --pools=65536 --policies=bump_pool --out="$tmp/a" >"$tmp/a.out" 2>"$tmp/a.err" ||
+  fail "a run failed: $(cat "$tmp/a.err")"
+echo "N up to 10^9, bump pool: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+csv="$tmp/a/demand_model.csv"
+[[ -s "$csv" ]] || fail "no CSV"
+head -1 "$csv" | grep -q '^policy,n,pool_slots,slots_demanded,' || fail "CSV header: $(head -1 "$csv")"
+[[ $(($(wc -l <"$csv") - 1)) -eq 4 ]] || fail "expected 4 predictions (2 N x unbounded, 65,536)"
+grep -q '^bump_pool,1000000000,0,' "$csv" || fail "no prediction for N = 10^9"
+grep -q '"complete": true' "$tmp/a/demand_model.json" || fail "JSON not complete"
+grep -q 'exhausted at N' "$tmp/a.out" || fail "no table printed"
+
+"$binary" --n=1000 --hash=identity --pools=0 --out="$tmp/b" >"$tmp/b.out" 2>&1 || fail "identity hash failed"
+grep -q 'warning: identity hash' "$tmp/b.out" || fail "the identity hash carries no warning"
+
+for bad in --n=abc --n=0 --pools=x --hash=md5 --layout=bits_per_level=9 --layout=nonsense=1 \
+           --policies=arena --headroom=nan foo; do
+  msg=$("$binary" "$bad" --out="$tmp/bad" 2>&1 >/dev/null); status=$?
+  [[ $status == 2 ]] || fail "$bad exited $status, expected 2 ($msg)"
+  [[ $(printf '%s\n' "$msg" | wc -l) == 1 ]] || fail "$bad: not one line: $msg"
+done
+if [[ $failures -gt 0 ]]; then echo "$failures failure(s)"; exit 1; fi
+echo PASS

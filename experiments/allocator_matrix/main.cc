@@ -199,13 +199,7 @@ double EstimateSeconds(const std::vector<std::string>& names, int repetitions, d
 }
 
 int Run(int argc, char** argv) {
-  const std::vector<std::string> positional =
-      experiments::ParseFlagsOrExit(argc, argv, kUsage, "allocator_matrix");
-  if (!positional.empty()) {
-    experiments::Fail(absl::StrCat("unexpected argument ", experiments::QuoteValue(positional[0]),
-                                   " (flags start with --; see --help)"),
-                      experiments::kUsageErrorExit);
-  }
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, "allocator_matrix");
   const bool quick = absl::GetFlag(FLAGS_quick);
   const bool large = absl::GetFlag(FLAGS_large);
   if (quick && large) FlagError("large", "cannot be combined with --quick");

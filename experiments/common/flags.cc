@@ -116,8 +116,7 @@ void FlagError(absl::string_view flag, absl::string_view message) {
   Fail(absl::StrCat("--", flag, ": ", message), kUsageErrorExit);
 }
 
-std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
-                                          absl::string_view program) {
+void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage, absl::string_view program) {
   if (!program.empty()) {
     program_name = std::string(program);
   } else if (argc > 0) {
@@ -128,9 +127,12 @@ std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_vi
   usage_message = std::string(usage);
   CheckArguments(argc, argv);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  std::vector<std::string> result;
-  for (std::size_t i = 1; i < positional.size(); ++i) result.emplace_back(positional[i]);
-  return result;
+  // No workbench program takes positional arguments: a stray word is a mistyped flag.
+  if (positional.size() > 1) {
+    Fail(absl::StrCat("unexpected argument ", QuoteValue(positional[1]),
+                      " (flags start with --; see --help)"),
+         kUsageErrorExit);
+  }
 }
 
 bool FlagWasSpecified(absl::string_view flag) {

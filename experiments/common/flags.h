@@ -37,9 +37,9 @@ class UsageError : public std::invalid_argument {
 
 // Sets the program name used in error messages (`program`, or argv[0]'s file name when empty) and
 // parses the flags; on any error prints "<program>: <message>" to stderr and exits with
-// kUsageErrorExit. Returns positional arguments.
-std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
-                                          absl::string_view program = "");
+// kUsageErrorExit. Positional arguments are refused the same way.
+void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
+                      absl::string_view program = "");
 
 // Prints "<program>: --<flag>: <message>" and exits with kUsageErrorExit.
 [[noreturn]] void FlagError(absl::string_view flag, absl::string_view message);

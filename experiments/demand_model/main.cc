@@ -45,7 +45,7 @@ ABSL_FLAG(std::string, hash, "uniform",
           "with the keys 0..N-1 in order)");
 ABSL_FLAG(std::string, layout, "",
           "node layout, key=value,...: bits_per_level, hash_bits, header_bytes, child_bytes, "
-          "entry_bytes, slot_bytes (default: hamt::Map<int64_t, int64_t> over 8-byte slots)");
+          "entry_bytes, slot_bytes (empty: hamt::Map<int64_t, int64_t> over 8-byte slots)");
 ABSL_FLAG(std::string, out, "results/demand_model",
           "output directory (relative paths are under the workspace); see RESULTS_SCHEMA.md");
 ABSL_FLAG(bool, wait_for_lock, false,
@@ -147,13 +147,7 @@ PredictionRecord Predict(const model::DemandModel& m, model::Policy policy, std:
 }
 
 int Main(int argc, char** argv) {
-  const std::vector<std::string> positional =
-      experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
-  if (!positional.empty()) {
-    experiments::Fail(absl::StrCat("unexpected argument ", experiments::QuoteValue(positional[0]),
-                                   " (flags start with --; see --help)"),
-                      experiments::kUsageErrorExit);
-  }
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   const std::vector<std::uint64_t> ns =
       Distinct(experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 1'000'000'000'000));
   std::vector<std::uint64_t> pools = Distinct(

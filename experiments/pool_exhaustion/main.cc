@@ -491,13 +491,7 @@ pe::Results LoadForResume(const experiments::RunStore& store, const Files& files
 }
 
 int Main(int argc, char** argv) {
-  const std::vector<std::string> positional =
-      experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
-  if (!positional.empty()) {
-    experiments::Fail(absl::StrCat("unexpected argument ", experiments::QuoteValue(positional[0]),
-                                   " (flags start with --; see --help)"),
-                      experiments::kUsageErrorExit);
-  }
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
   const pe::Config config = ConfigFromFlags();
   // A privately loaded jemalloc (a fallback by name) needs static TLS room: re-executes if so.

@@ -1,6 +1,7 @@
 #include "model/internal/identity.h"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 namespace model::internal {
@@ -79,16 +80,8 @@ IdentityTrie::InsertStep IdentityTrie::Insert(std::uint64_t k) const {
   return step;
 }
 
-IdentityTrie::Totals IdentityTrie::Build(std::uint64_t n) const {
-  Totals totals;
-  auto add = [&totals](const InsertStep& step, double times) {
-    totals.allocations += times * step.allocations;
-    for (unsigned i = 0; i < step.allocations; ++i) {
-      totals.bytes += times * static_cast<double>(step.alloc_bytes[i]);
-      totals.slots += times * static_cast<double>(step.alloc_slots[i]);
-    }
-    if (step.frees) totals.frees += times;
-  };
+void IdentityTrie::ForEachInsertClass(
+    std::uint64_t n, const std::function<void(const InsertStep&, double)>& add) const {
   n = std::min(n, max_keys_);
   // The root alone: keys 0 .. 2m-1.
   const std::uint64_t root_keys = std::min<std::uint64_t>(n, 2 * layout_.Cells(0));
@@ -104,29 +97,28 @@ IdentityTrie::Totals IdentityTrie::Build(std::uint64_t n) const {
       add(Insert(begin), static_cast<double>(end - begin));
     }
   }
+}
+
+IdentityTrie::Totals IdentityTrie::Build(std::uint64_t n) const {
+  Totals totals;
+  ForEachInsertClass(n, [&totals](const InsertStep& step, double times) {
+    totals.allocations += times * step.allocations;
+    for (unsigned i = 0; i < step.allocations; ++i) {
+      totals.bytes += times * static_cast<double>(step.alloc_bytes[i]);
+      totals.slots += times * static_cast<double>(step.alloc_slots[i]);
+    }
+    if (step.frees) totals.frees += times;
+  });
   return totals;
 }
 
 std::vector<double> IdentityTrie::AllocationsBySlots(std::uint64_t n, std::size_t sizes) const {
   std::vector<double> out(sizes, 0.0);
-  auto add = [&out](const InsertStep& step, double times) {
+  ForEachInsertClass(n, [&out](const InsertStep& step, double times) {
     for (unsigned i = 0; i < step.allocations; ++i) {
       if (step.alloc_slots[i] < out.size()) out[step.alloc_slots[i]] += times;
     }
-  };
-  n = std::min(n, max_keys_);
-  const std::uint64_t root_keys = std::min<std::uint64_t>(n, 2 * layout_.Cells(0));
-  for (std::uint64_t k = 0; k < root_keys; ++k) add(Insert(k), 1);
-  for (unsigned t = 1; t < layout_.BitmapLevels(); ++t) {
-    const std::uint64_t q = std::uint64_t{1} << layout_.PrefixBits(t);
-    if (SaturatingProduct(2, q) >= n) break;
-    for (std::uint64_t keys = 2; keys < 2 * layout_.Cells(t); ++keys) {
-      const std::uint64_t begin = SaturatingProduct(keys, q);
-      if (begin >= n) break;
-      const std::uint64_t end = std::min(n, SaturatingProduct(keys + 1, q));
-      add(Insert(begin), static_cast<double>(end - begin));
-    }
-  }
+  });
   return out;
 }
 

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "model/internal/expectations.h"
@@ -66,6 +67,10 @@ class IdentityTrie {
   std::size_t SizeCount() const { return size_count_; }
 
  private:
+  // Calls add(step, times) for every class of inserts among keys 0..n-1 that behave alike: the
+  // root's inserts one by one, then each round of each depth once, weighted by its length.
+  void ForEachInsertClass(std::uint64_t n,
+                          const std::function<void(const InsertStep&, double)>& add) const;
   // Node shape of a round-robin node of K keys in m cells.
   static void RoundRobin(std::uint64_t keys, unsigned cells, unsigned* children, unsigned* entries);
 

@@ -62,6 +62,44 @@ def break_even(rows, capacities):
     return pd.DataFrame(out)
 
 
+def model_accuracy(rows, capacities):
+    """The demand model against the measurements, per (policy, pool_slots, n) grid cell: the mean
+    over hash seeds of the measured demand, live bytes per entry and fallback share beside the
+    model's expectation, and the errors (demand and bytes in %, fallback in percentage points).
+    And per pool: the measured largest N without fallback (seed 0) beside the model's."""
+    g = grid(rows)
+    g = g[g["pool_slots"] > 0]
+    cells = []
+    for (policy, pool, n), c in g.groupby(["policy", "pool_slots", "n"]):
+        demand = c["slots_demanded"].astype(float)
+        model_demand = float(c["model_slots_demanded"].iloc[0])
+        cells.append({
+            "policy": policy, "pool_slots": int(pool), "n": int(n), "seeds": len(c),
+            "demand": demand.mean(), "demand_sd": demand.std(ddof=1) if len(c) > 1 else np.nan,
+            "model_demand": model_demand,
+            "demand_error_pct": 100 * (model_demand / demand.mean() - 1),
+            "bytes_per_entry": c["bytes_per_entry"].mean(),
+            "model_bytes_per_entry": float(c["model_bytes_per_entry"].iloc[0]),
+            "bytes_error_pct": 100 * (float(c["model_bytes_per_entry"].iloc[0])
+                                      / c["bytes_per_entry"].mean() - 1),
+            "fallback_pct": c["fallback_pct"].mean(),
+            "model_fallback_pct": float(c["model_fallback_pct"].iloc[0]),
+            "fallback_gap_pp": float(c["model_fallback_pct"].iloc[0]) - c["fallback_pct"].mean(),
+        })
+    exhaustion = []
+    if capacities is not None and len(capacities):
+        for _, cap in capacities.iterrows():
+            m = g[(g["policy"] == cap["policy"]) & (g["pool_slots"] == cap["pool_slots"])]
+            model_n = m["model_exhaustion_n"].dropna()
+            if cap["lower_bound"] or model_n.empty:
+                continue
+            exhaustion.append({
+                "policy": cap["policy"], "pool_slots": int(cap["pool_slots"]),
+                "largest_n": int(cap["largest_n"]), "model_largest_n": float(model_n.iloc[0]),
+                "error_pct": 100 * (float(model_n.iloc[0]) / int(cap["largest_n"]) - 1)})
+    return pd.DataFrame(cells), pd.DataFrame(exhaustion)
+
+
 # ----- allocator matrix
 
 KEY = ["workload", "n", "threads"]

@@ -282,6 +282,32 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
                                                                    "n"])
     md.append(T.markdown(table, pool_formats()))
 
+    acc, exhaustion = derive.model_accuracy(rows, rs.sections["capacities"])
+    if len(acc):
+        md.append("### The demand model against the measurements\n")
+        md.append("Per grid cell with a pool: measured means over %d hash seed(s) beside the demand "
+                  "model's expectation (`model/demand_model.h`); errors are model / measured - 1, "
+                  "fallback gaps model - measured in percentage points. Largest |error|: demand "
+                  "%.2f%%, live bytes per entry %.2f%%, fallback share %.2f points%s.\n"
+                  % (int(acc["seeds"].max()), acc["demand_error_pct"].abs().max(),
+                     acc["bytes_error_pct"].abs().max(), acc["fallback_gap_pp"].abs().max(),
+                     "" if exhaustion.empty else ", largest N without fallback %.2f%%"
+                     % exhaustion["error_pct"].abs().max()))
+        fm = {"pool_slots": T.fmt_int, "n": T.fmt_int, "demand": T.fmt_int,
+              "demand_sd": lambda v: T.fmt_num(v, 0), "model_demand": T.fmt_int,
+              "demand_error_pct": lambda v: T.fmt_num(v, 2), "bytes_per_entry": T.fmt_num,
+              "model_bytes_per_entry": T.fmt_num, "bytes_error_pct": lambda v: T.fmt_num(v, 2),
+              "fallback_pct": T.fmt_pct, "model_fallback_pct": T.fmt_pct,
+              "fallback_gap_pp": lambda v: T.fmt_num(v, 2)}
+        md.append(T.markdown(acc, fm))
+        tex("%s_model.tex" % rs.kind, T.latex(acc, fm, caption="The demand model against the "
+                                              "measured means over hash seeds",
+                                              label="tab:%s-model" % rs.kind.replace("_", "-")))
+        if len(exhaustion):
+            md.append(T.markdown(exhaustion, {"pool_slots": T.fmt_int, "largest_n": T.fmt_int,
+                                              "model_largest_n": T.fmt_int,
+                                              "error_pct": lambda v: T.fmt_num(v, 2)}))
+
     md.append("### Sizing\n")
     recs = rs.sections["recommendations"]
     if len(recs):

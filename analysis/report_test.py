@@ -67,6 +67,27 @@ class RealOutputTest(unittest.TestCase):
                     if shown[key][i + 1] == "-":
                         self.assertTrue(pd.isna(row[col]), "%s %s %s" % (stem, key, col))
 
+    def test_the_model_table_is_the_mean_over_seeds(self):
+        rows = schema.read_csv(os.path.join(self.pool_dir, "pool_exhaustion.csv"), "pool_cell")
+        header, table = markdown_table(self.md, "### The demand model against the measurements")
+        idx = {h: i for i, h in enumerate(header)}
+        grid = rows[(rows["role"] == "grid") & (rows["pool_slots"] > 0)]
+        cells = grid.groupby(["policy", "pool_slots", "n"])
+        self.assertEqual(len(table), cells.ngroups)
+        from analysis import tables as T
+        for (policy, pool, n), c in cells:
+            shown = [r for r in table if r[idx["policy"]] == policy and
+                     r[idx["pool_slots"]] == T.fmt_int(pool) and r[idx["n"]] == T.fmt_int(n)]
+            self.assertEqual(len(shown), 1, (policy, pool, n))
+            r = shown[0]
+            self.assertEqual(r[idx["seeds"]], T.fmt_int(len(c)))
+            mean = c["slots_demanded"].astype(float).mean()
+            self.assertEqual(r[idx["demand"]], T.fmt_int(mean))
+            model = float(c["model_slots_demanded"].iloc[0])
+            self.assertEqual(r[idx["demand_error_pct"]], T.fmt_num(100 * (model / mean - 1), 2))
+            gap = float(c["model_fallback_pct"].iloc[0]) - c["fallback_pct"].mean()
+            self.assertEqual(r[idx["fallback_gap_pp"]], T.fmt_num(gap, 2))
+
     def test_the_pool_table_has_no_empty_column(self):
         header, table = markdown_table(self.md, "### Every measured cell")
         for i, name in enumerate(header):

@@ -21,6 +21,7 @@ Prediction Predictor::For(Policy policy, std::uint64_t n, std::uint64_t pool_slo
     if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
   }
   Prediction p;
+  p.bytes_per_entry = model_.Shape(n).BytesPerEntry();
   if (!HasPool(policy)) {
     p.allocations = model_.Build(n).allocations;
   } else {

@@ -24,6 +24,7 @@ namespace experiments::pool_exhaustion {
 
 struct Prediction {
   double allocations = 0;
+  double bytes_per_entry = 0;  // live bytes after the build / n: the same for every policy
   // Unset for the malloc policy (no pool).
   std::optional<double> slots_demanded, fallback_pct, exhaustion_n;  // exhaustion_n: unset if never
 };

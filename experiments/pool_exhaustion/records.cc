@@ -67,6 +67,7 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
       return p.slots_demanded ? Value(PerKey(1, m.cell.n) * *p.slots_demanded) : Value();
     case F::kModelAllocations: return p.allocations;
     case F::kModelFallbackPct: return optional(p.fallback_pct);
+    case F::kModelBytesPerEntry: return p.bytes_per_entry;
     case F::kModelExhaustionN: return optional(p.exhaustion_n);
   }
   throw SchemaError("pool_cell: unknown field");

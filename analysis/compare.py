@@ -210,10 +210,15 @@ def format_table(comp, threshold_pct, alpha):
     for n in comp.notes:
         out.append("note: " + n)
     if len(regressed):
-        out.append("%d regression(s) beyond %.1f%% with p < %g: %s"
-                   % (len(regressed), threshold_pct, alpha,
-                      ", ".join("%s %s" % (a, b) for a, b in zip(regressed["cell"],
-                                                                  regressed["metric"]))))
+        tested = int((regressed["verdict"] == "REGRESSION").sum())
+        names = ["%s %s" % (a, b) for a, b in zip(regressed["cell"], regressed["metric"])]
+        shown = 10  # one readable line: the table above lists every cell
+        out.append("%d regression(s) beyond %.1f%%: %d with p < %g, %d untested (too few "
+                   "repetitions): %s%s"
+                   % (len(regressed), threshold_pct, tested, alpha, len(regressed) - tested,
+                      ", ".join(names[:shown]),
+                      " (+%d more, marked in the table)" % (len(names) - shown)
+                      if len(names) > shown else ""))
     else:
         out.append("no significant regression beyond %.1f%% (alpha %g)" % (threshold_pct, alpha))
     return "\n".join(out) + "\n", len(regressed) > 0

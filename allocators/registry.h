@@ -99,9 +99,12 @@ constexpr std::string_view FamilyName(Family family) {
   return "?";
 }
 
+// What serves a pool's fallbacks unless told otherwise: the process's malloc, as in the study.
+inline constexpr std::string_view kDefaultFallback = "malloc";
+
 struct PolicyOptions {
   PoolOptions pool;                 // for lines that own a pool
-  std::string fallback = "malloc";  // a pool's fallback, by line name (FallbackNames())
+  std::string fallback{kDefaultFallback};  // a pool's fallback, by line name (FallbackNames())
 };
 
 // A string literal as a template argument.

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import schema
+
 
 def grid(rows):
     """The grid cells (role 'grid') of pool_exhaustion rows."""
@@ -41,10 +43,10 @@ def ours_vs_reference(rows, ref):
 
 
 def break_even(rows, capacities):
-    """Per (policy, pool_slots) of the sweep: the largest measured N without fallback, the
-    smallest with, and the exactly measured largest N (pool_capacity records)."""
+    """Per (policy, pool_slots) of the sweep, hash seed 0: the largest measured N without
+    fallback, the smallest with, and the exactly measured largest N (pool_capacity records)."""
     g_rows = grid(rows)
-    g_rows = g_rows[g_rows["pool_slots"] > 0]
+    g_rows = g_rows[(g_rows["pool_slots"] > 0) & (g_rows["seed"] == 0)]  # as the capacity search
     exact = {}
     if capacities is not None:
         for _, c in capacities.iterrows():
@@ -69,12 +71,17 @@ def model_accuracy(rows, capacities):
     And per pool: the measured largest N without fallback (seed 0) beside the model's."""
     g = grid(rows)
     g = g[g["pool_slots"] > 0]
+    # One cell = the record's key (schema.json) but the hash seed; the model predicts the mean.
+    key = [k for k in schema.RECORDS["pool_cell"]["key"] if k != "seed"]
     cells = []
-    for (policy, pool, n), c in g.groupby(["policy", "pool_slots", "n"]):
+    for values, c in g.groupby(key):
+        cell = dict(zip(key, values))
+        policy, pool, n = cell["policy"], cell["pool_slots"], cell["n"]
         demand = c["slots_demanded"].astype(float)
         model_demand = float(c["model_slots_demanded"].iloc[0])
         cells.append({
-            "policy": policy, "pool_slots": int(pool), "n": int(n), "seeds": len(c),
+            "policy": policy, "fallback": cell["fallback"], "pool_slots": int(pool), "n": int(n),
+            "seeds": len(c),
             "demand": demand.mean(), "demand_sd": demand.std(ddof=1) if len(c) > 1 else np.nan,
             "model_demand": model_demand,
             "demand_error_pct": 100 * (model_demand / demand.mean() - 1),
@@ -89,10 +96,11 @@ def model_accuracy(rows, capacities):
     exhaustion = []
     if capacities is not None and len(capacities):
         for _, cap in capacities.iterrows():
-            m = g[(g["policy"] == cap["policy"]) & (g["pool_slots"] == cap["pool_slots"])]
+            m = g[(g["policy"] == cap["policy"]) & (g["pool_slots"] == cap["pool_slots"])
+                  & (g["fallback"] == cap["fallback"])]
             model_n = m["model_exhaustion_n"].dropna()
-            if cap["lower_bound"] or model_n.empty:
-                continue
+            if cap["lower_bound"] or model_n.empty or int(cap["largest_n"]) == 0:
+                continue  # a search cut off, no prediction, or a pool too small for any key
             exhaustion.append({
                 "policy": cap["policy"], "pool_slots": int(cap["pool_slots"]),
                 "largest_n": int(cap["largest_n"]), "model_largest_n": float(model_n.iloc[0]),

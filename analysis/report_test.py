@@ -72,11 +72,15 @@ class RealOutputTest(unittest.TestCase):
         header, table = markdown_table(self.md, "### The demand model against the measurements")
         idx = {h: i for i, h in enumerate(header)}
         grid = rows[(rows["role"] == "grid") & (rows["pool_slots"] > 0)]
-        cells = grid.groupby(["policy", "pool_slots", "n"])
+        # Every seed of a (policy, fallback, pool, n) cell, and only those, in one mean.
+        cells = grid.groupby(["policy", "fallback", "pool_slots", "n"])
         self.assertEqual(len(table), cells.ngroups)
+        self.assertEqual(sorted(set(grid["seed"])), list(range(5)))
         from analysis import tables as T
-        for (policy, pool, n), c in cells:
+        for (policy, fallback, pool, n), c in cells:
+            self.assertEqual(len(c), 5, (policy, pool, n))
             shown = [r for r in table if r[idx["policy"]] == policy and
+                     r[idx["fallback"]] == fallback and
                      r[idx["pool_slots"]] == T.fmt_int(pool) and r[idx["n"]] == T.fmt_int(n)]
             self.assertEqual(len(shown), 1, (policy, pool, n))
             r = shown[0]
@@ -153,6 +157,7 @@ class RealOutputTest(unittest.TestCase):
         rc, out, err = testing.run(["--compare", self.pool_dir, self.pool_dir])
         self.assertEqual(rc, 0, err)
         self.assertIn("pool_exhaustion_sweep:grid/bump_pool", out)
+        self.assertNotIn("seed", out)  # seeds 1.. are measured once, for counts: not compared
         rc, out, err = testing.run(["--compare", self.pool_dir, self.matrix_dir])
         self.assertEqual(rc, 2)
         self.assertIn("holds allocator_matrix results but", err)

@@ -28,7 +28,7 @@
 //  - Recycler (internal/running_max.h). A per-size free list carves fresh blocks of size s only
 //    when every block of size s it carved is live, so it carves E[max over the build of live
 //    blocks of size s], counted right after each allocation (a grown node and its predecessor
-//    coexist; experiments/demand_model_check_test.cc checks the rule on the real SlotRecycler).
+//    coexist; experiments/demand_model/check_test.cc checks the rule on the real SlotRecycler).
 //    The expected maximum is a Poisson clumping estimate: the one approximation whose error does
 //    not vanish with the grid (-1.4% at N = 1K, within 0.6% from 3K on, measured).
 //  - Pools. A bump pool serves every request until the first that does not fit: the expected

@@ -30,7 +30,7 @@ check_quick_run() {
     for w in insert_seq find_hit; do
       for p in bump_pool slot_recycler malloc mimalloc jemalloc jemalloc_arena tcmalloc pmr_pool \
                std_unordered_map; do
-        grep -q "^2,$m,$w,$p,1000,1,1,[0-9.e+]*," "$csv" || fail "no timed row for $m $w $p"
+        grep -qE "^[0-9]+,$m,$w,$p,1000,1,1,[0-9.e+]+," "$csv" || fail "no timed row for $m $w $p"
       done
     done
   done

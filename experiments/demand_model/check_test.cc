@@ -1,4 +1,4 @@
-// experiments/demand_model_check_test.cc: the analytic demand model (//model) against real builds.
+// experiments/demand_model/check_test.cc: the analytic demand model (//model) against real builds.
 //
 // The study's build (keys 0..N-1 in order, int64 -> int64) on the real hamt::Map over a counting
 // policy and the real BumpPool and SlotRecycler, averaged over kSeeds seeds of StableHash, against

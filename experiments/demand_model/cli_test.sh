@@ -21,10 +21,16 @@ grep -q 'exhausted at N' "$tmp/a.out" || fail "no table printed"
 
 "$binary" --n=1000 --hash=identity --pools=0 --out="$tmp/b" >"$tmp/b.out" 2>&1 || fail "identity hash failed"
 grep -q 'warning: identity hash' "$tmp/b.out" || fail "the identity hash carries no warning"
+# The default pools and policies under the identity hash: a recycler past exhaustion is not
+# modelled there, so its demand is empty (null), not a failure.
+"$binary" --n=10K --hash=identity --out="$tmp/c" >"$tmp/c.out" 2>&1 || fail "identity hash, default pools: $(tail -1 "$tmp/c.out")"
+grep -q '^slot_recycler,10000,65536,,' "$tmp/c/demand_model.csv" ||
+  fail "identity recycler past exhaustion: $(grep '^slot_recycler,10000,65536' "$tmp/c/demand_model.csv")"
 
 for bad in --n=abc --n=0 --pools=x --hash=md5 --layout=bits_per_level=9 --layout=nonsense=1 \
-           --policies=arena --headroom=nan foo; do
-  msg=$("$binary" "$bad" --out="$tmp/bad" 2>&1 >/dev/null); status=$?
+           --policies=arena --headroom=nan foo "--layout=hash_bits=8 --hash=identity"; do
+  # shellcheck disable=SC2086  # a case may hold two flags
+  msg=$("$binary" $bad --out="$tmp/bad" 2>&1 >/dev/null); status=$?
   [[ $status == 2 ]] || fail "$bad exited $status, expected 2 ($msg)"
   [[ $(printf '%s\n' "$msg" | wc -l) == 1 ]] || fail "$bad: not one line: $msg"
 done

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -193,7 +194,12 @@ int Main(int argc, char** argv) {
     for (model::Policy policy : policies) {
       for (std::uint64_t pool : pools) {
         experiments::ThrowIfInterrupted();
-        predictions.push_back(Predict(m, policy, n, pool, headroom));
+        try {
+          predictions.push_back(Predict(m, policy, n, pool, headroom));
+        } catch (const std::invalid_argument& error) {  // an N this layout and hash cannot hold
+          FlagError("n", absl::StrCat(experiments::FormatCount(static_cast<double>(n)), ": ",
+                                      error.what()));
+        }
       }
     }
   }

@@ -494,9 +494,21 @@ int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
   const pe::Config config = ConfigFromFlags();
-  // A privately loaded jemalloc (a fallback by name) needs static TLS room: re-executes if so.
-  if (config.fallback == "jemalloc" || config.fallback == "jemalloc_arena") {
+  // A privately loaded library (a fallback by name) may need static TLS room: re-executes if so.
+  if (const allocators::PolicyInfo* info = allocators::FindPolicy(config.fallback);
+      info != nullptr && info->needs_static_tls) {
     allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  }
+  // A fallback whose library cannot be loaded is a bad flag, found before anything is measured.
+  try {
+    allocators::PolicyOptions options;
+    options.pool = {.capacity_slots = 1, .quiet = true};
+    options.fallback = config.fallback;
+    allocators::WithPolicy("bump_pool", options, [](auto policy) {
+      policy.deallocate(policy.allocate(64), 64);  // 8 slots: served by the fallback
+    });
+  } catch (const std::exception& error) {
+    FlagError("fallback", error.what());
   }
   const bool quiet = absl::GetFlag(FLAGS_quiet);
   try {

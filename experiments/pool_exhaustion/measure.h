@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "allocators/registry.h"
 #include "allocators/stats.h"
 #include "experiments/common/statistics.h"
 
@@ -37,7 +38,7 @@ struct Cell {
   bool prefault = false;         // commit every pool page before the timed build
   std::uint64_t seed = 0;        // hash seed; 0 is the default hash
   // What serves the pool's fallbacks, by allocators/registry.h name ("malloc": the process's).
-  std::string fallback = "malloc";
+  std::string fallback{allocators::kDefaultFallback};
   friend bool operator==(const Cell&, const Cell&) = default;
 };
 
@@ -61,7 +62,7 @@ Measurement MeasureCell(const Cell& cell, int repetitions);
 // back, and returns how many keys went in without any fallback (at most `limit`). Every build of
 // 0..N-1 is a prefix of this one, so it is exactly the largest N the pool serves.
 std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit,
-                                      const std::string& fallback = "malloc");
+                                      const std::string& fallback);
 
 // The cost of one allocation of `block_bytes`, served by a bump (a pool with room) or by the
 // fallback (a 0-slot pool, so every call falls back), in two patterns (schema: allocation_cost):
@@ -73,7 +74,7 @@ enum class CostPattern { kBatch, kGrow };
 enum class ServedBy { kBump, kFallback };
 std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_by,
                                           std::size_t block_bytes, std::size_t count,
-                                          int repetitions, const std::string& fallback = "malloc");
+                                          int repetitions, const std::string& fallback);
 
 using experiments::Median;
 

@@ -141,7 +141,8 @@ std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
     if (r.Str(F::kRole) == kGrid && r.Bool(F::kPrefault)) return cells;  // the grid is prefaulted
   }
   for (const PoolPair& p : Finding4Pairs(rows)) {
-    const std::string fallback = rows.empty() ? "malloc" : rows.front().Str(F::kFallback);
+    const std::string fallback = rows.empty() ? std::string(allocators::kDefaultFallback)
+                                               : rows.front().Str(F::kFallback);
     cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0, fallback});
     cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0, fallback});
   }

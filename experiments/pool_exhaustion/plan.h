@@ -26,7 +26,7 @@ struct Config {
   std::string mode;  // "default" or "sweep"
   std::vector<std::uint64_t> ns, pools;
   std::vector<Policy> policies;
-  std::string fallback = "malloc";  // what serves the pools' fallbacks (allocators/registry.h)
+  std::string fallback{allocators::kDefaultFallback};  // what serves the pools' fallbacks (allocators/registry.h)
   int seeds = 1;  // hash seeds per pool cell: seed 0 timed (repetitions), the others counted once
   int repetitions = 5;
   bool prefault = false;

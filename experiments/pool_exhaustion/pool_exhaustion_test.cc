@@ -58,7 +58,8 @@ TEST(MeasureTest, SeedsChangeTheTrieNotTheMap) {
 
 TEST(MeasureTest, FirstAllocationThatDoesNotFitFallsBack) {
   constexpr std::uint64_t kPool = 4096;
-  const std::uint64_t largest = LargestNWithoutFallback(Policy::kBumpPool, kPool, 1'000'000);
+  const std::uint64_t largest = LargestNWithoutFallback(Policy::kBumpPool, kPool, 1'000'000,
+                                                        std::string(allocators::kDefaultFallback));
   ASSERT_GT(largest, 10u);
   ASSERT_LT(largest, 1'000'000u);
   const Measurement fits = MeasureCell({Policy::kBumpPool, largest, kPool, false, 0}, 1);

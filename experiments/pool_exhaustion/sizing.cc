@@ -7,18 +7,24 @@ namespace experiments::pool_exhaustion {
 
 std::map<std::uint64_t, double> UnconstrainedDemand(const std::vector<CellRecord>& rows,
                                                     Policy policy) {
-  std::map<std::uint64_t, std::pair<double, int>> sums;
+  // One demand per (N, seed): a build's demand does not depend on the pool while the pool holds
+  // it, so any pool that held that seed's build gives it (counting every pool would weigh the
+  // seeds that fit small pools, the cheaper tries, more than the others).
+  std::map<std::uint64_t, std::map<std::uint64_t, double>> by_seed;
   for (const CellRecord& r : rows) {
     if (r.Str(CellField::kRole) != kGrid || PolicyOf(r) != policy || r.Count(CellField::kN) == 0) {
       continue;
     }
     if (policy == Policy::kSlotRecycler && r.Count(CellField::kFallbackAllocations) > 0) continue;
-    auto& [sum, count] = sums[r.Count(CellField::kN)];
-    sum += r.Float(CellField::kSlotsDemanded);
-    ++count;
+    by_seed[r.Count(CellField::kN)].emplace(r.Count(CellField::kSeed),
+                                            r.Float(CellField::kSlotsDemanded));
   }
   std::map<std::uint64_t, double> demand;
-  for (const auto& [n, sum_count] : sums) demand[n] = sum_count.first / sum_count.second;
+  for (const auto& [n, seeds] : by_seed) {
+    double sum = 0;
+    for (const auto& [seed, slots] : seeds) sum += slots;
+    demand[n] = sum / static_cast<double>(seeds.size());
+  }
   return demand;
 }
 

@@ -25,6 +25,7 @@ declare -A why=(
   [python3-jinja2]="analysis: LaTeX tables (pandas' Styler needs it; pandas only recommends it)"
   [llvm-14]="llvm-symbolizer-14: readable stacks in the clang fuzzer's sanitizer reports"
   [valgrind]="memcheck test of the pool-exhaustion run"
+  [mount]="mount(8): the full-disk test mounts a 64 KB tmpfs (a minimal root can lack it)"
 )
 
 missing=()

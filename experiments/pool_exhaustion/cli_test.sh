@@ -305,8 +305,10 @@ check_full_disk() {
   # A real full disk: a 64 KB tmpfs, where this test may mount one (root).
   mkdir -p "$tmp/tmpfs"
   if mount -t tmpfs -o size=64k tmpfs "$tmp/tmpfs" 2>"$tmp/mount.err"; then
+    # In a chroot the mount lives in the host's namespace: never leave it behind.
+    trap 'umount -l "$tmp/tmpfs" 2>/dev/null' EXIT
     full_disk_case "$tmp/tmpfs/out"
-    umount "$tmp/tmpfs"
+    umount "$tmp/tmpfs" && trap - EXIT
   else
     skips+=("full disk on a 64 KB tmpfs: cannot mount one here ($(head -1 "$tmp/mount.err"))")
   fi

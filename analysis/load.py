@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis import schema
 from analysis.schema import InputError
@@ -106,6 +107,19 @@ def load_pool(directory, stem):
     return rs
 
 
+def median_confidence_interval(values, level=0.95):
+    """As experiments/common/statistics.h's MedianConfidenceInterval: the order statistics
+    [x(k), x(n + 1 - k)] with the largest k whose coverage 1 - 2 P(B <= k - 1), B ~ Bin(n, 1/2),
+    is still >= level; (None, None) when even [min, max] falls short (fewer than 6 values)."""
+    n = len(values)
+    ranks = [k for k in range(1, (n + 1) // 2 + 1)
+             if 1 - 2 * stats.binom.cdf(k - 1, n, 0.5) >= level]
+    if not ranks:
+        return None, None
+    ordered = sorted(values)
+    return float(ordered[ranks[-1] - 1]), float(ordered[n - ranks[-1]])
+
+
 def matrix_rows_from_gbench(frames):
     """allocator_matrix.csv's rows, derived from Google Benchmark JSON entries the way
     experiments/allocator_matrix/merge.cc does (schema: matrix_row): per benchmark, every
@@ -128,11 +142,13 @@ def matrix_rows_from_gbench(frames):
             if reps:
                 mean = float(np.mean(reps))
                 cv = float(np.std(reps, ddof=1) / mean) if len(reps) > 1 and mean else 0.0
+            ci_low, ci_high = median_confidence_interval(reps) if reps else (None, None)
             out.append({
                 "schema_version": schema.VERSION, "process_malloc": process_malloc,
                 "workload": first["workload"], "policy": first["policy"], "n": int(first["n"]),
                 "threads": int(first["threads"]), "repetitions": len(reps),
                 "ns_per_op": float(np.median(reps)) if reps else None, "ns_per_op_cv": cv,
+                "ns_per_op_ci_low": ci_low, "ns_per_op_ci_high": ci_high,
                 "ns_per_op_reps": reps, "allocs_per_op": med("allocs_per_op"),
                 "bytes_per_op": med("bytes_per_op"), "bytes_per_entry": med("bytes_per_entry"),
                 "peak_rss_kb": med("peak_rss_kb"), "fallback_pct": med("fallback_pct"),

@@ -411,9 +411,11 @@ def matrix_section(rs, md, figs, tex, fig_dir):
         tex("matrix.tex", T.latex(tab, fm, caption="Median ns/op relative to the malloc policy "
                                   "(glibc), geometric mean over N", label="tab:matrix"))
     md.append("### Every benchmark\n")
-    cols = ["process_malloc", "workload", "policy", "n", "threads", "ns_per_op", "ns_per_op_cv",
-            "allocs_per_op", "bytes_per_entry", "fallback_pct", "error"]
+    cols = ["process_malloc", "workload", "policy", "n", "threads", "ns_per_op", "ns_per_op_ci_low",
+            "ns_per_op_ci_high", "ns_per_op_cv", "allocs_per_op", "bytes_per_entry", "fallback_pct",
+            "error"]
     md.append(T.markdown(mat[cols], {"n": T.fmt_int, "ns_per_op": T.fmt_num,
+                                     "ns_per_op_ci_low": T.fmt_num, "ns_per_op_ci_high": T.fmt_num,
                                      "ns_per_op_cv": lambda v: T.fmt_num(v, 3),
                                      "allocs_per_op": lambda v: T.fmt_num(v, 3),
                                      "bytes_per_entry": T.fmt_num, "fallback_pct": T.fmt_pct}))

@@ -122,7 +122,7 @@ class RealOutputTest(unittest.TestCase):
         merged = with_csv.merge(without, on=key, suffixes=("_csv", "_json"))
         self.assertEqual(len(merged), len(with_csv))
         for col in ("ns_per_op", "real_ns_per_op", "allocs_per_op", "bytes_per_entry",
-                    "peak_rss_kb"):
+                    "peak_rss_kb", "ns_per_op_ci_low", "ns_per_op_ci_high"):
             for a, b in zip(merged[col + "_csv"], merged[col + "_json"]):
                 if pd.isna(a) or pd.isna(b):
                     self.assertEqual(pd.isna(a), pd.isna(b), col)
@@ -191,6 +191,20 @@ class RealOutputTest(unittest.TestCase):
         rc, _, err = testing.run(["--compare", self.matrix_dir, slow])
         self.assertEqual(rc, 2, err)
         self.assertIn("is incomplete", err)
+
+
+class MedianConfidenceIntervalTest(unittest.TestCase):
+    """load.median_confidence_interval gives the ranks experiments/common/statistics_test.cc
+    expects of the C++ one (the writer of the same columns)."""
+
+    def test_ranks(self):
+        for n, low_rank in ((6, 1), (7, 1), (9, 2), (10, 2), (20, 6), (31, 10), (100, 40)):
+            values = list(range(n, 0, -1))
+            self.assertEqual(load.median_confidence_interval(values), (low_rank, n + 1 - low_rank))
+
+    def test_none_below_six_values(self):
+        self.assertEqual(load.median_confidence_interval([1, 2, 3, 4, 5]), (None, None))
+        self.assertEqual(load.median_confidence_interval([]), (None, None))
 
 
 def schema_repr(v):

@@ -34,8 +34,11 @@ check_quick_run() {
       done
     done
   done
-  awk -F, 'NR > 1 && $16 != "" {found=1} END {exit !found}' "$csv" &&
-    fail "rows with errors: $(awk -F, 'NR > 1 && $16 != ""' "$csv" | head -3)"
+  # The error column found by its name (schema.json defines the order).
+  local errors
+  errors=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "error") c = i; next}
+                    c && $c != ""' "$csv")
+  [[ -z "$errors" ]] || fail "rows with errors: $(head -3 <<<"$errors")"
   grep -q '"complete": true' "$out/context.json" || fail "context.json not complete"
   grep -q '"cpu_scaling_enabled"' "$out/context.json" || fail "context.json lacks cpu_scaling_enabled"
   grep -q '"git_commit"' "$out/context.json" || fail "context.json lacks the run metadata"
@@ -46,7 +49,8 @@ check_quick_run() {
 
 check_bad_input() {
   for bad in --no_such_flag --threads=0 --mallocs=glibc,ptmalloc --repetitions=x '--filter=(' \
-             "--out=/proc/nonexistent/dir" --min_time=nan --min_time=inf foo; do
+             "--out=/proc/nonexistent/dir" --min_time=nan --min_time=inf foo --cpus=x \
+             --cpus=99999 --cpus=0,0 --warmup=-3; do
     local msg status
     msg=$("$driver" "$bad" 2>&1 >/dev/null); status=$?
     [[ $status == 2 ]] || fail "$bad exited $status, expected 2 ($msg)"
@@ -54,6 +58,29 @@ check_bad_input() {
     [[ "$msg" == *"$name"* ]] || fail "$bad: message does not name '$name': $msg"
     [[ $(printf '%s\n' "$msg" | wc -l) == 1 ]] || fail "$bad: message is not one line: $msg"
   done
+}
+
+check_pinned_interleaved_run() {
+  # More threads than pinned CPUs would measure contention, not the allocators: refused.
+  local msg status
+  msg=$("$driver" --cpus=0 --threads=2 2>&1 >/dev/null); status=$?
+  [[ $status == 2 && "$msg" == *cpus*threads* ]] || fail "--cpus=0 --threads=2: exit $status, '$msg'"
+  # Pinned, interleaved, with a warm-up, and enough repetitions for a 95% interval of the median.
+  local out="$tmp/pinned"
+  "$driver" --quick --repetitions=6 --threads=1 --mallocs=glibc --cpus=0 --warmup=0.001 \
+    --filter='^insert_seq/(malloc|bump_pool)/keys:1000/' --out="$out" 2>"$tmp/pinned.stderr" \
+    >/dev/null || { fail "pinned run exited $?: $(tail -3 "$tmp/pinned.stderr")"; return; }
+  grep -q 'pinned to CPU(s) 0' "$tmp/pinned.stderr" || fail "no pinning announced: $(head -3 "$tmp/pinned.stderr")"
+  grep -q '"cpus": "0"' "$out/context.json" || fail "context.json does not record --cpus"
+  grep -q '"benchmark_enable_random_interleaving"\|"interleave": true' "$out/context.json" ||
+    fail "context.json does not record the interleaving"
+  # Every row: low <= median <= high, read by column name.
+  awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) col[$i] = i; next}
+           {m = $col["ns_per_op"]; lo = $col["ns_per_op_ci_low"]; hi = $col["ns_per_op_ci_high"]
+            if (lo == "" || hi == "" || lo + 0 > m + 0 || m + 0 > hi + 0) {print; bad = 1}}
+           END {exit bad}' "$out/allocator_matrix.csv" >"$tmp/pinned.bad" ||
+    fail "rows without a sound interval: $(head -2 "$tmp/pinned.bad")"
+  [[ $(grep -c ',insert_seq,' "$out/allocator_matrix.csv") == 2 ]] || fail "expected 2 rows"
 }
 
 # Waits until the driver has started a benchmark binary; prints its pid.
@@ -118,8 +145,8 @@ check_kill_9_takes_the_child_along() {
   [[ -e "$tmp/nothing/.lock" || -d "$tmp/nothing/allocator_matrix.runs" ]] && fail "an empty filter left files"
 }
 
-for check in check_quick_run check_bad_input check_busy_out_and_interrupt check_crash_is_named \
-             check_kill_9_takes_the_child_along; do
+for check in check_quick_run check_bad_input check_pinned_interleaved_run \
+             check_busy_out_and_interrupt check_crash_is_named check_kill_9_takes_the_child_along; do
   before=$failures
   $check
   echo "$check: $([[ $failures -eq $before ]] && echo ok || echo FAILED)"

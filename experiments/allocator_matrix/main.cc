@@ -1,5 +1,11 @@
 // bazel run //experiments:allocator_matrix [-- --quick | --large | --threads=4 | --filter=REGEX |
-//                                           --mallocs=glibc,jemalloc | --repetitions=R | --out=DIR]
+//                                           --mallocs=glibc,jemalloc | --repetitions=R | --out=DIR |
+//                                           --cpus=1 | --warmup=S | --nointerleave]
+//
+// Precision: each benchmark warms up untimed, then the repetitions of all benchmarks of a binary
+// run in one random order (so drift over the run hits every contender alike, instead of the ones
+// that happen to run last), optionally pinned to CPUs; the merged rows carry the median, a 95%
+// confidence interval of it and the coefficient of variation.
 //
 // Runs the allocator-matrix benchmark binary once per process malloc (matrix_glibc, _mimalloc,
 // _jemalloc, _tcmalloc; found in runfiles), each writing Google Benchmark JSON with every
@@ -9,12 +15,14 @@
 // (experiments/common/run_store.h). Progress goes to stderr; Ctrl-C stops the running binary and
 // keeps what finished. See experiments/RESULTS_SCHEMA.md.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <chrono>
@@ -32,6 +40,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -55,6 +64,14 @@ ABSL_FLAG(std::string, filter, "", "regex on benchmark names <workload>/<policy>
 ABSL_FLAG(std::string, mallocs, "glibc,mimalloc,jemalloc,tcmalloc",
           "process mallocs to run, a subset of glibc,mimalloc,jemalloc,tcmalloc");
 ABSL_FLAG(double, min_time, 0, "Google Benchmark min_time per run in seconds (0: 0.1, --quick: 0.002)");
+ABSL_FLAG(double, warmup, -1,
+          "seconds each benchmark runs untimed before its repetitions (-1: 0.05, --quick: 0)");
+ABSL_FLAG(bool, interleave, true,
+          "run the repetitions of all benchmarks in one random order (Google Benchmark's random "
+          "interleaving), so that machine drift hits every contender alike");
+ABSL_FLAG(std::string, cpus, "",
+          "pin the benchmark binaries to these CPUs (comma list, e.g. 1); empty: no pinning. "
+          "Needs at least as many CPUs as --threads");
 ABSL_FLAG(std::string, out, "results/allocator_matrix",
           "output directory (relative paths are under the workspace); see RESULTS_SCHEMA.md");
 ABSL_FLAG(bool, wait_for_lock, false,
@@ -185,7 +202,8 @@ std::string DescribeStatus(int status) {
 
 // A rough cost model for the up-front estimate: each run takes about max(min_time, one iteration)
 // plus its setup (a map build for the find/churn workloads); iteration ~150 ns per key per op.
-double EstimateSeconds(const std::vector<std::string>& names, int repetitions, double min_time) {
+double EstimateSeconds(const std::vector<std::string>& names, int repetitions, double min_time,
+                       double warmup) {
   double total = 0;
   for (const std::string& name : names) {
     const std::vector<std::string> parts = absl::StrSplit(name, '/');
@@ -193,9 +211,46 @@ double EstimateSeconds(const std::vector<std::string>& names, int repetitions, d
     if (parts.size() >= 3 && parts[2].rfind("keys:", 0) == 0) n = std::atof(parts[2].c_str() + 5);
     const double iteration = n * 150e-9;
     // Google Benchmark grows the iteration count in a few trials until min_time is reached.
-    total += repetitions * (std::max(min_time, iteration) * 2.0 + 3 * iteration + 0.001);
+    total += repetitions * (std::max(min_time, iteration) * 2.0 + 3 * iteration + 0.001) +
+             std::max(warmup, iteration);
   }
   return total;
+}
+
+// --cpus: distinct CPUs this process may run on (sched_getaffinity), in the order given.
+std::vector<int> ParseCpus(const std::string& text) {
+  std::vector<int> cpus;
+  if (text.empty()) return cpus;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    FlagError("cpus", absl::StrCat("cannot read this process's CPU affinity: ", std::strerror(errno)));
+  }
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int cpu = -1;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &cpu) || cpu < 0 || cpu >= CPU_SETSIZE) {
+      FlagError("cpus", absl::StrCat("not a CPU number: ", experiments::QuoteValue(std::string(part))));
+    }
+    if (!CPU_ISSET(cpu, &allowed)) {
+      FlagError("cpus", absl::StrCat("CPU ", cpu, " is not available to this process (see nproc)"));
+    }
+    if (std::find(cpus.begin(), cpus.end(), cpu) != cpus.end()) {
+      FlagError("cpus", absl::StrCat("CPU ", cpu, " given twice"));
+    }
+    cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// Pins this process, and so every benchmark binary it starts (affinity is inherited), to `cpus`.
+void PinTo(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu : cpus) CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
+    FlagError("cpus", absl::StrCat("cannot pin to ", absl::StrJoin(cpus, ","), ": ",
+                                   std::strerror(errno)));
+  }
 }
 
 int Run(int argc, char** argv) {
@@ -213,6 +268,18 @@ int Run(int argc, char** argv) {
     FlagError("min_time", "must be a number of seconds in [0, 100]");
   }
   if (min_time == 0) min_time = quick ? 0.002 : 0.1;
+  double warmup = absl::GetFlag(FLAGS_warmup);
+  if (warmup == -1) warmup = quick ? 0 : 0.05;
+  if (!std::isfinite(warmup) || warmup < 0 || warmup > 100) {
+    FlagError("warmup", "must be a number of seconds in [0, 100] (or -1, the default)");
+  }
+  const bool interleave = absl::GetFlag(FLAGS_interleave);
+  const std::vector<int> cpus = ParseCpus(absl::GetFlag(FLAGS_cpus));
+  if (!cpus.empty() && static_cast<int>(cpus.size()) < max_threads) {
+    FlagError("cpus", absl::StrCat(cpus.size(), " CPU(s) for up to ", max_threads,
+                                   " threads: give at least --threads CPUs, or lower --threads"));
+  }
+  if (!cpus.empty()) PinTo(cpus);
   const std::string filter = absl::GetFlag(FLAGS_filter);
   try {
     std::regex check(filter, std::regex::extended);
@@ -282,7 +349,7 @@ int Run(int argc, char** argv) {
     for (absl::string_view line : absl::StrSplit(listing, '\n', absl::SkipWhitespace())) {
       job.benchmarks.emplace_back(line);
     }
-    job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time);
+    job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time, warmup);
     jobs.push_back(std::move(job));
   }
   double total_estimate = 0;
@@ -296,9 +363,13 @@ int Run(int argc, char** argv) {
   }
   std::cerr << absl::StrFormat(
       "allocator_matrix: %d binaries, %d benchmarks x %d repetitions, N in {%s}, threads {%s}, "
-      "min_time %gs; expected duration ~%.0f s (rough; the machine's load decides)\n",
+      "min_time %gs, warm-up %gs, %s, %s; expected duration ~%.0f s (rough; the machine's load "
+      "decides)\n",
       jobs.size(), total_benchmarks, repetitions, absl::StrJoin(sizes, ","),
-      absl::StrJoin(threads, ","), min_time, total_estimate);
+      absl::StrJoin(threads, ","), min_time, warmup,
+      interleave ? "repetitions interleaved" : "repetitions in a row",
+      cpus.empty() ? "not pinned" : absl::StrCat("pinned to CPU(s) ", absl::StrJoin(cpus, ",")),
+      total_estimate);
 
   std::optional<experiments::RunStore> store;
   try {
@@ -315,6 +386,9 @@ int Run(int argc, char** argv) {
       {"threads", absl::StrJoin(threads, ",")},
       {"repetitions", repetitions},
       {"min_time", min_time},
+      {"warmup", warmup},
+      {"interleave", interleave},
+      {"cpus", absl::StrJoin(cpus, ",")},
       {"filter", filter},
       {"mallocs", absl::StrJoin(mallocs, ",")}};
   auto metadata = experiments::NewRunMetadata("allocator_matrix", config["mode"], run_id, argc,
@@ -355,7 +429,9 @@ int Run(int argc, char** argv) {
           std::string("--benchmark_out_format=json"),
           absl::StrCat("--benchmark_repetitions=", repetitions),
           std::string("--benchmark_report_aggregates_only=false"),
-          absl::StrCat("--benchmark_min_time=", min_time)}) {
+          absl::StrCat("--benchmark_min_time=", min_time),
+          absl::StrCat("--benchmark_min_warmup_time=", warmup),
+          absl::StrCat("--benchmark_enable_random_interleaving=", interleave ? "true" : "false")}) {
       args.push_back(a);
     }
     if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);

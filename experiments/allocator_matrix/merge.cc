@@ -50,6 +50,12 @@ Value RowValue(schema::MatrixRow::Field field, const Group& g) {
     case F::kRepetitions: return static_cast<std::int64_t>(g.cpu_per_op.size());
     case F::kNsPerOp: return timed ? Value(Median(g.cpu_per_op)) : Value();
     case F::kNsPerOpCv: return timed ? Value(CoefficientOfVariation(g.cpu_per_op)) : Value();
+    case F::kNsPerOpCiLow:
+    case F::kNsPerOpCiHigh: {
+      const std::optional<Interval> ci = MedianConfidenceInterval(g.cpu_per_op);
+      if (!ci) return std::monostate{};
+      return field == F::kNsPerOpCiLow ? ci->low : ci->high;
+    }
     case F::kNsPerOpReps: return g.cpu_per_op;
     case F::kAllocsPerOp: return counter("allocs_per_op");
     case F::kBytesPerOp: return counter("bytes_per_op");

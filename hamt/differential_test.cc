@@ -1,7 +1,9 @@
 // Differential tests: long random sequences of insert / overwrite / erase / find / iterate run on
 // hamt::Map and on absl::flat_hash_map, which must agree after every step. Repeated over seeds,
 // key ranges and hash functions from good (absl::Hash) to degenerate (constant), with
-// check_invariants() at intervals and the size-checking policy catching bad frees and leaks.
+// check_invariants() at intervals and the size-checking policy catching bad frees and leaks; for
+// exactly sized nodes (the default) and for nodes rounded up to size classes, which grow and
+// shrink in place (hamt/node_sizing.h).
 #include <cstdint>
 #include <random>
 #include <string>
@@ -12,26 +14,14 @@
 #include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
+#include "hamt/testing_hashes.h"
 
 namespace {
 
-struct IdentityHash {
-  std::size_t operator()(std::int64_t key) const { return static_cast<std::size_t>(key); }
-};
-struct ConstantHash {
-  std::size_t operator()(std::int64_t) const { return 0x9e3779b97f4a7c15u; }
-};
-// Only the top 12 bits vary: the first 10 levels see one fragment, so chains of single-child
-// nodes form, then collisions once more than 4096 keys are live.
-struct HighBitsHash {
-  std::size_t operator()(std::int64_t key) const { return absl::Hash<std::int64_t>()(key) << 52; }
-};
-// Only the low 8 bits vary: two bitmap levels, then deep chains down to collision nodes.
-struct LowBitsHash {
-  std::size_t operator()(std::int64_t key) const {
-    return absl::Hash<std::int64_t>()(key) & 0xff;
-  }
-};
+using hamt::testing::ConstantHash;
+using hamt::testing::HighBitsHash;
+using hamt::testing::IdentityHash;
+using hamt::testing::LowBitsHash;
 
 struct Scenario {
   std::uint64_t seed;
@@ -39,13 +29,13 @@ struct Scenario {
   int steps;
 };
 
-template <class Hash>
+template <class Hash, class Sizing>
 void RunDifferential(const Scenario& scenario) {
   SCOPED_TRACE("seed " + std::to_string(scenario.seed) + ", key range " +
                std::to_string(scenario.key_range));
   std::mt19937_64 rng(scenario.seed);
   hamt::Map<std::int64_t, std::int64_t, Hash, std::equal_to<std::int64_t>,
-            allocators::CheckedSizePolicy<>>
+            allocators::CheckedSizePolicy<>, Sizing>
       map;
   absl::flat_hash_map<std::int64_t, std::int64_t> expected;
 
@@ -112,26 +102,44 @@ void RunDifferential(const Scenario& scenario) {
   ASSERT_EQ(map.allocator().stats().live_bytes, 0u);
 }
 
-template <class Hash>
+template <class H, class S = hamt::ExactNodes>
+struct Config {
+  using Hash = H;
+  using Sizing = S;
+};
+
+template <class C>
 class DifferentialTest : public ::testing::Test {};
 
-using Hashes = ::testing::Types<absl::Hash<std::int64_t>, IdentityHash, ConstantHash, HighBitsHash,
-                                LowBitsHash>;
-TYPED_TEST_SUITE(DifferentialTest, Hashes);
+using Configs =
+    ::testing::Types<Config<absl::Hash<std::int64_t>>, Config<IdentityHash>, Config<ConstantHash>,
+                     Config<HighBitsHash>, Config<LowBitsHash>,
+                     Config<absl::Hash<std::int64_t>, hamt::RoundedNodes<1>>,
+                     Config<absl::Hash<std::int64_t>, hamt::RoundedNodes<4>>,
+                     Config<ConstantHash, hamt::RoundedNodes<1>>,
+                     Config<LowBitsHash, hamt::RoundedNodes<4>>>;
+TYPED_TEST_SUITE(DifferentialTest, Configs);
+
+template <class C>
+void Run(const Scenario& scenario) {
+  RunDifferential<typename C::Hash, typename C::Sizing>(scenario);
+}
+template <class C>
+constexpr bool kConstantHash = std::is_same_v<typename C::Hash, ConstantHash>;
 
 TYPED_TEST(DifferentialTest, SmallKeyRange) {
-  for (std::uint64_t seed : {1, 2, 3}) RunDifferential<TypeParam>({seed, 64, 20000});
+  for (std::uint64_t seed : {1, 2, 3}) Run<TypeParam>({seed, 64, 20000});
 }
 
 TYPED_TEST(DifferentialTest, MediumKeyRange) {
   // A constant hash makes every operation linear in the size: keep that one smaller.
-  const std::int64_t range = std::is_same_v<TypeParam, ConstantHash> ? 600 : 5000;
-  for (std::uint64_t seed : {4, 5, 6}) RunDifferential<TypeParam>({seed, range, 60000});
+  const std::int64_t range = kConstantHash<TypeParam> ? 600 : 5000;
+  for (std::uint64_t seed : {4, 5, 6}) Run<TypeParam>({seed, range, 60000});
 }
 
 TYPED_TEST(DifferentialTest, LargeKeyRange) {
-  if (std::is_same_v<TypeParam, ConstantHash>) GTEST_SKIP() << "quadratic by design";
-  RunDifferential<TypeParam>({7, 200000, 200000});
+  if (kConstantHash<TypeParam>) GTEST_SKIP() << "quadratic by design";
+  Run<TypeParam>({7, 200000, 200000});
 }
 
 }  // namespace

@@ -12,7 +12,9 @@
 // arrays, so pointers returned by find/try_emplace/insert_or_assign and all iterators are
 // invalidated by the next insert or erase. Move-only: moving transfers the nodes and the policy
 // they came from. K and V need alignment <= 8 and nothrow move constructors. The algorithms and
-// the node layout are described in hamt/internal/champ.h.
+// the node layout are described in hamt/internal/champ.h. Nodes are exactly sized by default;
+// hamt::RoundedNodes<S> rounds them up to size classes so that most inserts grow in place
+// (hamt/node_sizing.h).
 #ifndef HAMT_ALLOC_HAMT_HAMT_H_
 #define HAMT_ALLOC_HAMT_HAMT_H_
 
@@ -22,13 +24,14 @@
 #include "absl/hash/hash.h"
 #include "allocators/malloc_policy.h"
 #include "hamt/internal/champ.h"
+#include "hamt/node_sizing.h"
 
 namespace hamt {
 
 template <class K, class V, class Hash = absl::Hash<K>, class Eq = std::equal_to<K>,
-          class Alloc = allocators::MallocPolicy>
-class Map : public internal::Champ<K, V, Hash, Eq, Alloc> {
-  using Base = internal::Champ<K, V, Hash, Eq, Alloc>;
+          class Alloc = allocators::MallocPolicy, NodeSizing Sizing = ExactNodes>
+class Map : public internal::Champ<K, V, Hash, Eq, Alloc, Sizing> {
+  using Base = internal::Champ<K, V, Hash, Eq, Alloc, Sizing>;
 
  public:
   Map() : Base(Hash(), Eq(), Alloc()) {}

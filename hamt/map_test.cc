@@ -14,6 +14,7 @@
 #include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
+#include "hamt/testing_hashes.h"
 
 namespace {
 
@@ -120,8 +121,12 @@ TEST(MapTest, IterationVisitsEachEntryOnce) {
   EXPECT_EQ(before->first, (*map.begin()).first);
 }
 
-TEST(MapTest, StringKeysAndValues) {
-  CheckedMap<std::string, std::string> map;
+// Entries that are not trivially copyable: moved one by one between and within nodes.
+template <class Sizing>
+void StringKeysAndValues() {
+  hamt::Map<std::string, std::string, absl::Hash<std::string>, std::equal_to<std::string>,
+            CheckedSizePolicy, Sizing>
+      map;
   for (int i = 0; i < 3000; ++i) {
     // Long enough to defeat the small-string buffer, so a leak or double free would show.
     map.try_emplace("key number " + std::to_string(i) + std::string(20, 'k'),
@@ -147,7 +152,12 @@ TEST(MapTest, StringKeysAndValues) {
     ++visits;
   }
   EXPECT_EQ(visits, 2000u);
+  EXPECT_EQ(map.check_invariants(), "");
 }
+
+TEST(MapTest, StringKeysAndValues) { StringKeysAndValues<hamt::ExactNodes>(); }
+// Most inserts and erases here move entries within their node (in place).
+TEST(MapTest, StringKeysAndValuesInRoundedNodes) { StringKeysAndValues<hamt::RoundedNodes<1>>(); }
 
 // Counts every construction, copy, move and destruction, to prove that the map moves and never
 // copies, and destroys every element it constructed.
@@ -257,9 +267,7 @@ TEST(MapTest, ShapeDependsOnlyOnKeySet) {
   EXPECT_EQ(churned_order, direct_order);
 }
 
-struct ConstantHash {
-  std::size_t operator()(std::int64_t) const { return 0x5555; }
-};
+using hamt::testing::ConstantHash;
 
 // Every allocation in turn fails; the map must be unchanged after each failed operation.
 TEST(MapTest, AllocationFailureLeavesMapUnchanged) {
@@ -300,8 +308,11 @@ struct ThrowsOnNegative {
   int value;
 };
 
-TEST(MapTest, ThrowingValueConstructorLeavesMapUnchanged) {
-  CheckedMap<std::int64_t, ThrowsOnNegative> map;
+template <class Sizing>
+void ThrowingValueConstructorLeavesMapUnchanged() {
+  hamt::Map<std::int64_t, ThrowsOnNegative, absl::Hash<std::int64_t>, std::equal_to<std::int64_t>,
+            CheckedSizePolicy, Sizing>
+      map;
   for (std::int64_t k = 0; k < 500; ++k) map.try_emplace(k, static_cast<int>(k));
   const std::uint64_t bytes_before = map.allocator().stats().live_bytes;
   for (std::int64_t k = 0; k < 1000; ++k) {
@@ -310,6 +321,43 @@ TEST(MapTest, ThrowingValueConstructorLeavesMapUnchanged) {
   EXPECT_EQ(map.size(), 500u);
   EXPECT_EQ(map.allocator().stats().live_bytes, bytes_before);
   EXPECT_EQ(map.check_invariants(), "");
+  for (std::int64_t k = 0; k < 500; ++k) {
+    const ThrowsOnNegative* v = map.find(k);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->value, k);
+  }
+}
+
+TEST(MapTest, ThrowingValueConstructorLeavesMapUnchanged) {
+  ThrowingValueConstructorLeavesMapUnchanged<hamt::ExactNodes>();
+}
+// Here most failed inserts would have grown their node in place.
+TEST(MapTest, ThrowingValueConstructorLeavesRoundedNodesUnchanged) {
+  ThrowingValueConstructorLeavesMapUnchanged<hamt::RoundedNodes<1>>();
+}
+
+TEST(MapTest, RoundedNodesGrowInPlace) {
+  // One node: entries 1..8 need 24..136 bytes; powers of two allocate at 32, 64, 128 and 256
+  // bytes only, so 8 inserts make 4 allocations (and free 3), where exact nodes make 8 (free 7).
+  hamt::Map<std::int64_t, std::int64_t, hamt::testing::IdentityHash, std::equal_to<std::int64_t>,
+            CheckedSizePolicy, hamt::RoundedNodes<1>>
+      rounded;
+  CheckedMap<std::int64_t, std::int64_t, hamt::testing::IdentityHash> exact;
+  for (std::int64_t k = 0; k < 8; ++k) {  // fragments 0..7 of the root: never a sub-node
+    rounded.try_emplace(k, k);
+    exact.try_emplace(k, k);
+  }
+  EXPECT_EQ(rounded.allocator().stats().allocations, 4u);
+  EXPECT_EQ(exact.allocator().stats().allocations, 8u);
+  EXPECT_EQ(rounded.allocator().stats().live_bytes, 256u);
+  EXPECT_EQ(exact.allocator().stats().live_bytes, 8u + 8 * 16);
+  for (std::int64_t k = 0; k < 8; ++k) EXPECT_EQ(*rounded.find(k), k);
+  // The first erase (7 entries, 120 bytes) moves to the 128-byte class; down to 4 entries
+  // (72 bytes) the next three shrink in place.
+  for (std::int64_t k = 0; k < 4; ++k) EXPECT_TRUE(rounded.erase(k));
+  EXPECT_EQ(rounded.allocator().stats().allocations, 5u);
+  EXPECT_EQ(rounded.allocator().stats().live_bytes, 128u);
+  EXPECT_EQ(rounded.check_invariants(), "");
 }
 
 }  // namespace

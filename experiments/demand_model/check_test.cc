@@ -194,8 +194,9 @@ const Measured& Measure() {
 double Pct(double model, double measured) { return 100 * (model / measured - 1); }
 
 TEST(DemandModelCheck, TheModelsLayoutIsTheMapsLayout) {
-  using Champ = hamt::internal::Champ<std::int64_t, std::int64_t, StableHash,
-                                      std::equal_to<std::int64_t>, CountingPolicy>;
+  // The study's layout: exactly sized nodes, the map's default.
+  using Champ = hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>,
+                          CountingPolicy, hamt::ExactNodes>;
   const model::Layout layout;
   EXPECT_EQ(layout.bits_per_level, hamt::internal::kBitsPerLevel);
   EXPECT_EQ(layout.hash_bits, hamt::internal::kHashBits);

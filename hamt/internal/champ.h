@@ -52,10 +52,14 @@
 #include "allocators/assert.h"
 #include "allocators/policy.h"
 #include "hamt/internal/node.h"
+#include "hamt/node_sizing.h"
 
 namespace hamt::internal {
 
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
+using hamt::NodeSizing;
+
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
 class Champ {
  public:
   using key_type = K;
@@ -75,9 +79,10 @@ class Champ {
   class const_iterator;
   using iterator = const_iterator;
 
-  // Bytes of a node with the given numbers of children and entries (collision nodes: 0 children).
+  // Bytes allocated for a node with the given numbers of children and entries (collision nodes:
+  // 0 children): its layout's bytes, rounded up by the sizing (node_sizing.h).
   static constexpr std::size_t NodeBytes(std::size_t children, std::size_t entries) {
-    return Layout::Bytes(children, entries);
+    return Sizing::Capacity(Layout::Bytes(children, entries));
   }
 
   Champ(Hash hash, Eq eq, Alloc alloc)
@@ -206,7 +211,7 @@ class Champ {
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
     HAMT_ASSERT((datamap & nodemap) == 0);
-    void* block = alloc_.allocate(Layout::Bytes(Count(nodemap), Count(datamap)));
+    void* block = alloc_.allocate(NodeBytes(Count(nodemap), Count(datamap)));
     return ::new (block) Node{datamap, nodemap};
   }
   // Same, when the caller already knows the popcounts of the two bitmaps.
@@ -214,16 +219,16 @@ class Champ {
                       unsigned entries) {
     HAMT_ASSERT((datamap & nodemap) == 0);
     HAMT_ASSERT(children == Count(nodemap) && entries == Count(datamap));
-    void* block = alloc_.allocate(Layout::Bytes(children, entries));
+    void* block = alloc_.allocate(NodeBytes(children, entries));
     return ::new (block) Node{datamap, nodemap};
   }
   Node* allocate_collision_node(std::uint32_t entries) {
     HAMT_ASSERT(entries >= 2);
-    return ::new (alloc_.allocate(Layout::Bytes(0, entries))) Node{entries, 0};
+    return ::new (alloc_.allocate(NodeBytes(0, entries))) Node{entries, 0};
   }
   void deallocate_node(Node* node, unsigned children, unsigned entries) noexcept {
     HAMT_ASSERT(node != nullptr);
-    alloc_.deallocate(node, Layout::Bytes(children, entries));
+    alloc_.deallocate(node, NodeBytes(children, entries));
   }
   // Frees a node given its depth's shift (its header still intact), without touching entries.
   void deallocate_node(Node* node, unsigned shift) noexcept {
@@ -327,6 +332,10 @@ class Champ {
     const std::uint32_t datamap = old->datamap;
     const unsigned entries = Count(datamap);
     const unsigned index = IndexOf(datamap, bit);
+    if (NodeBytes(children, entries + 1) == NodeBytes(children, entries)) {
+      return insert_entry_in_place(old, bit, children, entries, index, std::forward<KeyArg>(key),
+                                   std::forward<ValueArgs>(value_args)...);
+    }
     Node* fresh = allocate_node(datamap | bit, old->nodemap, children, entries + 1);
     EntryT* dst = Layout::Entries(fresh, children);
     construct_or_free(fresh, 0, dst + index, std::forward<KeyArg>(key),
@@ -347,6 +356,27 @@ class Champ {
     *slot = fresh;
     ++size_;
     return {&dst[index].second, true};
+  }
+
+  // insert_entry when the node's size class has room for one more entry (never with ExactNodes):
+  // the entries from `index` on move up by one. The entry is made first, so that a throwing
+  // constructor leaves the node untouched and a key that refers into this node is read intact.
+  template <class KeyArg, class... ValueArgs>
+  std::pair<V*, bool> insert_entry_in_place(Node* node, std::uint32_t bit, unsigned children,
+                                            unsigned entries, unsigned index, KeyArg&& key,
+                                            ValueArgs&&... value_args) {
+    EntryT made(std::forward<KeyArg>(key), std::forward<ValueArgs>(value_args)...);
+    EntryT* slots = Layout::Entries(node, children);
+    if constexpr (std::is_trivially_copyable_v<EntryT>) {
+      std::memmove(static_cast<void*>(slots + index + 1), slots + index,
+                   (entries - index) * sizeof(EntryT));
+    } else {
+      for (unsigned i = entries; i > index; --i) Layout::Relocate(slots + i, slots + i - 1, 1);
+    }
+    std::construct_at(slots + index, std::move(made));  // nothrow (static_assert above)
+    node->datamap |= bit;
+    ++size_;
+    return {&slots[index].second, true};
   }
 
   // The fragment holds a different key: move it and the new key into a new sub-trie at `bit`.
@@ -484,8 +514,9 @@ class Champ {
 
 // Depth-first iteration with an explicit stack of (node, next child): no allocation, at most
 // kMaxDepth frames. Invalidated by any insert or erase.
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-class Champ<K, V, Hash, Eq, Alloc>::const_iterator {
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+class Champ<K, V, Hash, Eq, Alloc, Sizing>::const_iterator {
  public:
   using iterator_category = std::forward_iterator_tag;
   using value_type = Entry<K, V>;
@@ -558,8 +589,9 @@ class Champ<K, V, Hash, Eq, Alloc>::const_iterator {
   Frame stack_[kMaxDepth];
 };
 
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-bool Champ<K, V, Hash, Eq, Alloc>::erase_key(const K& key) {
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+bool Champ<K, V, Hash, Eq, Alloc, Sizing>::erase_key(const K& key) {
   if (root_ == nullptr) return false;
   const std::uint64_t hash = hash_of(key);
   Node** path[kMaxDepth];  // path[d]: the slot holding the node at depth d
@@ -599,8 +631,9 @@ bool Champ<K, V, Hash, Eq, Alloc>::erase_key(const K& key) {
   }
 }
 
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-void Champ<K, V, Hash, Eq, Alloc>::erase_from_collision(Node** slot, unsigned index) {
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+void Champ<K, V, Hash, Eq, Alloc, Sizing>::erase_from_collision(Node** slot, unsigned index) {
   Node* old = *slot;
   const std::uint32_t count = old->datamap;
   HAMT_ASSERT(old->nodemap == 0 && count > 2 && index < count);  // two entries: pull_up_survivor
@@ -613,8 +646,9 @@ void Champ<K, V, Hash, Eq, Alloc>::erase_from_collision(Node** slot, unsigned in
   --size_;
 }
 
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-void Champ<K, V, Hash, Eq, Alloc>::erase_from_bitmap(Node** slot, std::uint32_t bit,
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+void Champ<K, V, Hash, Eq, Alloc, Sizing>::erase_from_bitmap(Node** slot, std::uint32_t bit,
                                                      bool is_root) {
   Node* old = *slot;
   HAMT_ASSERT((old->datamap & bit) != 0);
@@ -629,6 +663,21 @@ void Champ<K, V, Hash, Eq, Alloc>::erase_from_bitmap(Node** slot, std::uint32_t 
     size_ = 0;
     return;
   }
+  if (NodeBytes(children, entries - 1) == NodeBytes(children, entries)) {
+    // The smaller node keeps its size class (never with ExactNodes): close the gap in place.
+    std::destroy_at(old_entries + index);
+    if constexpr (std::is_trivially_copyable_v<EntryT>) {
+      std::memmove(static_cast<void*>(old_entries + index), old_entries + index + 1,
+                   (entries - index - 1) * sizeof(EntryT));
+    } else {
+      for (unsigned i = index; i + 1 < entries; ++i) {
+        Layout::Relocate(old_entries + i, old_entries + i + 1, 1);
+      }
+    }
+    old->datamap ^= bit;
+    --size_;
+    return;
+  }
   Node* fresh = allocate_node(old->datamap ^ bit, old->nodemap);
   std::memcpy(Layout::Children(fresh), Layout::Children(old), children * sizeof(Node*));
   Layout::RelocateExcept(Layout::Entries(fresh, children), old_entries, entries, index);
@@ -641,8 +690,9 @@ void Champ<K, V, Hash, Eq, Alloc>::erase_from_bitmap(Node** slot, std::uint32_t 
 // The node at `depth` (not the root, no children, two entries) loses the entry at `erased_index`.
 // The survivor replaces the child pointer in the nearest ancestor that keeps other content (or
 // the root); the ancestors in between only led to it and are freed.
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-void Champ<K, V, Hash, Eq, Alloc>::pull_up_survivor(Node** const* path, int depth,
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+void Champ<K, V, Hash, Eq, Alloc, Sizing>::pull_up_survivor(Node** const* path, int depth,
                                                     std::uint64_t hash, unsigned erased_index) {
   Node* leaf = *path[depth];
   // A non-root leaf of two entries and no children (a collision node's datamap is its count).
@@ -683,8 +733,9 @@ void Champ<K, V, Hash, Eq, Alloc>::pull_up_survivor(Node** const* path, int dept
   --size_;
 }
 
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-std::string Champ<K, V, Hash, Eq, Alloc>::check_invariants() const {
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+std::string Champ<K, V, Hash, Eq, Alloc, Sizing>::check_invariants() const {
   std::string error;
   std::size_t count = 0;
   if (root_ != nullptr) {
@@ -698,8 +749,9 @@ std::string Champ<K, V, Hash, Eq, Alloc>::check_invariants() const {
 }
 
 // `prefix`: the low `shift` bits that every hash below `node` must have.
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc>
-void Champ<K, V, Hash, Eq, Alloc>::check_node(const Node* node, unsigned shift,
+template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
+          NodeSizing Sizing>
+void Champ<K, V, Hash, Eq, Alloc, Sizing>::check_node(const Node* node, unsigned shift,
                                               std::uint64_t prefix, std::size_t& count,
                                               std::string& error) const {
   if (!error.empty()) return;

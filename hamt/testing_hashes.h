@@ -1,0 +1,34 @@
+// hamt/testing_hashes.h: hash functions that force the trie's rare shapes, for the tests.
+#ifndef HAMT_ALLOC_HAMT_TESTING_HASHES_H_
+#define HAMT_ALLOC_HAMT_TESTING_HASHES_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/hash/hash.h"
+
+namespace hamt::testing {
+
+// Key k lands in fragment k % 32 of the root: small keys never make a sub-node.
+struct IdentityHash {
+  std::size_t operator()(std::int64_t key) const { return static_cast<std::size_t>(key); }
+};
+// Every key collides: one chain of single-child nodes down to one collision node.
+struct ConstantHash {
+  std::size_t operator()(std::int64_t) const { return 0x9e3779b97f4a7c15u; }
+};
+// Only the top 12 bits vary: the first 10 levels see one fragment, so chains of single-child
+// nodes form, then collisions once more than 4096 keys are live.
+struct HighBitsHash {
+  std::size_t operator()(std::int64_t key) const { return absl::Hash<std::int64_t>()(key) << 52; }
+};
+// Only the low 8 bits vary: two bitmap levels, then deep chains down to collision nodes.
+struct LowBitsHash {
+  std::size_t operator()(std::int64_t key) const {
+    return absl::Hash<std::int64_t>()(key) & 0xff;
+  }
+};
+
+}  // namespace hamt::testing
+
+#endif  // HAMT_ALLOC_HAMT_TESTING_HASHES_H_

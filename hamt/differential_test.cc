@@ -116,7 +116,7 @@ using Configs =
                      Config<HighBitsHash>, Config<LowBitsHash>,
                      Config<absl::Hash<std::int64_t>, hamt::RoundedNodes<1>>,
                      Config<absl::Hash<std::int64_t>, hamt::RoundedNodes<4>>,
-                     Config<ConstantHash, hamt::RoundedNodes<1>>,
+                     Config<HighBitsHash, hamt::RoundedNodes<1>>,
                      Config<LowBitsHash, hamt::RoundedNodes<4>>>;
 TYPED_TEST_SUITE(DifferentialTest, Configs);
 

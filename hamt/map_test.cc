@@ -360,4 +360,40 @@ TEST(MapTest, RoundedNodesGrowInPlace) {
   EXPECT_EQ(rounded.check_invariants(), "");
 }
 
+TEST(MapTest, RoundedNodesShiftEntriesInPlace) {
+  // Descending keys: every in-place insert goes in front of all the node's entries, so each one
+  // moves them all up; erasing from the front moves them back down.
+  hamt::Map<std::int64_t, std::int64_t, hamt::testing::IdentityHash, std::equal_to<std::int64_t>,
+            CheckedSizePolicy, hamt::RoundedNodes<1>>
+      map;
+  for (std::int64_t k = 31; k >= 0; --k) {
+    map.try_emplace(k, 100 + k);
+    for (std::int64_t j = k; j < 32; ++j) ASSERT_EQ(*map.find(j), 100 + j) << "after " << k;
+  }
+  EXPECT_EQ(map.allocator().stats().allocations, 6u);  // 32, 64, 128, 256, 512 and 1024 bytes
+  for (std::int64_t k = 0; k < 30; ++k) {
+    ASSERT_TRUE(map.erase(k));
+    for (std::int64_t j = k + 1; j < 32; ++j) ASSERT_EQ(*map.find(j), 100 + j) << "after " << k;
+  }
+  EXPECT_EQ(map.check_invariants(), "");
+}
+
+TEST(MapTest, RoundedNodesReadAValueFromTheirOwnNode) {
+  // Keys 0..31 all live in the root (IdentityHash): each new entry's value refers to an entry of
+  // the very node that grows in place, and must be read before the entries move.
+  hamt::Map<std::int64_t, std::string, hamt::testing::IdentityHash, std::equal_to<std::int64_t>,
+            CheckedSizePolicy, hamt::RoundedNodes<1>>
+      map;
+  const std::string first = "the value of key 31, long enough to live on the heap";
+  map.try_emplace(31, first);
+  for (std::int64_t k = 30; k >= 0; --k) {
+    const std::string& inside = *map.find(k + 1);  // moves up when key k goes in front of it
+    const auto [value, inserted] = map.try_emplace(k, inside);
+    ASSERT_TRUE(inserted);
+    ASSERT_EQ(*value, first) << k;
+  }
+  for (std::int64_t k = 0; k < 32; ++k) EXPECT_EQ(*map.find(k), first);
+  EXPECT_EQ(map.check_invariants(), "");
+}
+
 }  // namespace

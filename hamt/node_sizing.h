@@ -7,13 +7,16 @@
 //                           Every insert and erase reallocates its node, so every operation is
 //                           allocator traffic; memory is the minimum (~21 bytes per int64 entry).
 //   hamt::RoundedNodes<S>   those bytes rounded up to a size class, S classes per doubling
-//                           (S = 1: powers of two; S = 4: jemalloc's and mimalloc's spacing). A
-//                           node whose class does not change grows or shrinks in place, with no
-//                           allocator call; only a change of class reallocates. Fewer allocations
-//                           per insert, more bytes per entry: that trade is a variable to measure.
+//                           (S = 1: powers of two; S = 4: four steps per doubling, as the large
+//                           classes of jemalloc and mimalloc). Adding an entry to a node, or
+//                           removing one, happens in place when the node's class does not change,
+//                           with no allocator call; changes of shape (a key pushed down into a new
+//                           sub-node, a survivor pulled up, collision nodes) always reallocate.
+//                           Fewer allocations per insert, more bytes per entry: that trade is a
+//                           variable to measure.
 //
 // A sizing is a class with `static constexpr std::size_t Capacity(std::size_t bytes)`, returning
-// at least `bytes`, a multiple of 8, and monotone in `bytes`. The node's size is not stored: it is
+// at least `bytes` and monotone in `bytes` (RoundedNodes: a multiple of 8). The node's size is not stored: it is
 // recomputed from the node's popcounts, so deallocate() always gets what allocate() was given.
 #ifndef HAMT_ALLOC_HAMT_NODE_SIZING_H_
 #define HAMT_ALLOC_HAMT_NODE_SIZING_H_

@@ -2,10 +2,12 @@
 //                                           --mallocs=glibc,jemalloc | --repetitions=R | --out=DIR |
 //                                           --cpus=1 | --warmup=S | --nointerleave]
 //
-// Precision: each benchmark warms up untimed, then the repetitions of all benchmarks of a binary
-// run in one random order (so drift over the run hits every contender alike, instead of the ones
-// that happen to run last), optionally pinned to CPUs; the merged rows carry the median, a 95%
-// confidence interval of it and the coefficient of variation.
+// Precision: the repetitions of all benchmarks of a binary run in one random order (so drift over
+// the run hits every contender alike, instead of the ones that happen to run last); each benchmark
+// first runs untimed for --warmup seconds (Google Benchmark 1.7 does this once, before the
+// benchmark's first repetition, not before each); --cpus pins the benchmark binaries (not this
+// driver). The merged rows carry the median, a 95% confidence interval of it (from 6 repetitions
+// on) and the coefficient of variation.
 //
 // Runs the allocator-matrix benchmark binary once per process malloc (matrix_glibc, _mimalloc,
 // _jemalloc, _tcmalloc; found in runfiles), each writing Google Benchmark JSON with every
@@ -59,7 +61,9 @@ ABSL_FLAG(bool, quick, false,
           "smoke run: N in {1K, 10K}, 3 repetitions, short min_time (all four binaries in < 2 min)");
 ABSL_FLAG(bool, large, false, "add N = 10M to the sizes (needs several GB of RAM)");
 ABSL_FLAG(int, threads, 2, "largest thread count; runs 1, 2, 4, ... up to it (one map per thread)");
-ABSL_FLAG(int, repetitions, 5, "repetitions per benchmark (--quick: 3 unless given)");
+ABSL_FLAG(int, repetitions, 7,
+          "repetitions per benchmark (--quick: 3 unless given); 6 or more give each row a 95% "
+          "confidence interval of the median");
 ABSL_FLAG(std::string, filter, "", "regex on benchmark names <workload>/<policy>/keys:<n>[/threads:<t>]");
 ABSL_FLAG(std::string, mallocs, "glibc,mimalloc,jemalloc,tcmalloc",
           "process mallocs to run, a subset of glibc,mimalloc,jemalloc,tcmalloc");
@@ -113,13 +117,21 @@ fs::path FindBinary(const std::string& name, const char* argv0) {
                     1);
 }
 
+// Pins the calling process to `cpus` (called in the benchmark's child, before exec).
+bool PinTo(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu : cpus) CPU_SET(cpu, &set);
+  return ::sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
 // Runs argv; stdout goes to `stdout_path` (or is captured into *captured when non-null). Returns
 // the exit status (128 + signal when killed). `heartbeat` is called every few seconds while waiting.
 // When captured != nullptr, the child's stdout is read into it, and its stderr goes to a
 // temporary file whose first line is returned in *captured_error.
 int RunChild(const std::vector<std::string>& args, const std::string& stdout_path,
              std::string* captured, const std::function<void(double)>& heartbeat,
-             std::string* captured_error = nullptr) {
+             std::string* captured_error = nullptr, const std::vector<int>& cpus = {}) {
   int pipe_fds[2] = {-1, -1};
   if (captured != nullptr && ::pipe(pipe_fds) != 0) return 127;
   char error_path[] = "/tmp/allocator_matrix_stderr.XXXXXX";
@@ -133,6 +145,12 @@ int RunChild(const std::vector<std::string>& args, const std::string& stdout_pat
     // would go on measuring after the driver's lock on --out is gone.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
+    // Only the benchmark is pinned: the driver, which polls its child, stays off its CPUs'
+    // run queue as far as the scheduler allows.
+    if (!cpus.empty() && !PinTo(cpus)) {
+      std::perror("sched_setaffinity");
+      ::_exit(127);
+    }
     int fd = -1;
     if (captured != nullptr) {
       fd = pipe_fds[1];
@@ -212,7 +230,7 @@ double EstimateSeconds(const std::vector<std::string>& names, int repetitions, d
     const double iteration = n * 150e-9;
     // Google Benchmark grows the iteration count in a few trials until min_time is reached.
     total += repetitions * (std::max(min_time, iteration) * 2.0 + 3 * iteration + 0.001) +
-             std::max(warmup, iteration);
+             (warmup > 0 ? std::max(warmup, iteration) : 0);
   }
   return total;
 }
@@ -242,17 +260,6 @@ std::vector<int> ParseCpus(const std::string& text) {
   return cpus;
 }
 
-// Pins this process, and so every benchmark binary it starts (affinity is inherited), to `cpus`.
-void PinTo(const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int cpu : cpus) CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
-    FlagError("cpus", absl::StrCat("cannot pin to ", absl::StrJoin(cpus, ","), ": ",
-                                   std::strerror(errno)));
-  }
-}
-
 int Run(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, "allocator_matrix");
   const bool quick = absl::GetFlag(FLAGS_quick);
@@ -279,7 +286,6 @@ int Run(int argc, char** argv) {
     FlagError("cpus", absl::StrCat(cpus.size(), " CPU(s) for up to ", max_threads,
                                    " threads: give at least --threads CPUs, or lower --threads"));
   }
-  if (!cpus.empty()) PinTo(cpus);
   const std::string filter = absl::GetFlag(FLAGS_filter);
   try {
     std::regex check(filter, std::regex::extended);
@@ -436,10 +442,13 @@ int Run(int argc, char** argv) {
     }
     if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);
     const auto start = std::chrono::steady_clock::now();
-    const int status = RunChild(args, "/dev/null", nullptr, [&job](double elapsed) {
-      std::cerr << absl::StrFormat("      %s still running: %.0f s (estimate %.0f s)\n", job.binary,
-                                   elapsed, job.estimate);
-    });
+    const int status = RunChild(
+        args, "/dev/null", nullptr,
+        [&job](double elapsed) {
+          std::cerr << absl::StrFormat("      %s still running: %.0f s (estimate %.0f s)\n",
+                                       job.binary, elapsed, job.estimate);
+        },
+        nullptr, cpus);
     const double seconds = Seconds(start);
     if (experiments::InterruptRequested()) {
       std::error_code ec;

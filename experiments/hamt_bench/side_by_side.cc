@@ -14,8 +14,8 @@
 //
 // Method. Every cell (N, order) first runs every contender once unrecorded (warm-up: page faults,
 // caches, the branch predictor), then R repetitions; each repetition runs every contender once, in
-// an order that rotates by one per repetition, so that drift (another job, thermal state, the heap
-// growing) hits every contender alike. Per cell, contender and operation the report gives the
+// a random order drawn afresh per repetition, so that drift (another job, thermal state, the heap
+// growing) and the state one contender leaves in the heap hit every contender alike. Per cell, contender and operation the report gives the
 // median over the repetitions, its 95% confidence interval (distribution-free, from order
 // statistics and the binomial distribution: experiments/common/statistics.h) and the coefficient
 // of variation. R defaults to 31 for N <= 100K and 7 above. --cpu pins the process to one core.
@@ -426,6 +426,10 @@ constexpr Contender LeakingEntry(absl::string_view id, absl::string_view title) 
 constexpr absl::string_view kLibhamtBytesNote =
     "libhamt stores pointers: the caller's key and value storage (16 bytes per entry here) comes "
     "on top";
+constexpr absl::string_view kLibhamtCacheBytesNote =
+    "libhamt + cache: includes its table cache, preallocated at libhamt's default bucket sizes "
+    "(~89 MB whatever N), as a program using the cache pays it; the caller's key and value "
+    "storage (16 bytes per entry) comes on top";
 constexpr absl::string_view kImmerBytesNote =
     "immer's free lists may hold blocks from the build before, which then go uncounted";
 
@@ -442,7 +446,7 @@ constexpr Contender kContenders[] = {
     Entry<Ours<allocators::MallocPolicy, hamt::RoundedNodes<4>>>(
         "ours-4class", "hamt::Map (malloc, 4 classes/doubling)"),
     Entry<Libhamt<kLibhamtPlain>>("libhamt", "libhamt", kLibhamtBytesNote),
-    Entry<Libhamt<kLibhamtCache>>("libhamt+cache", "libhamt + cache", kLibhamtBytesNote),
+    Entry<Libhamt<kLibhamtCache>>("libhamt+cache", "libhamt + cache", kLibhamtCacheBytesNote),
     LeakingEntry<LibhamtPersistent<kLibhamtPlain>>("libhamt-pset", "libhamt pset"),
     Entry<ImmerTransient>("immer-transient", "immer transient", kImmerBytesNote),
     Entry<ImmerPersistent>("immer-persistent", "immer persistent", kImmerBytesNote),
@@ -605,7 +609,7 @@ void MeasureFootprints(const Config& config, Results& results) {
   }
 }
 
-// One cell: a warm-up round, then `reps` rounds of every contender in rotating order.
+// One cell: a warm-up round, then `reps` rounds of every contender, each round in a random order.
 Cell MeasureCell(const Config& config, std::size_t n, Order order, Results& results) {
   const std::size_t m = config.contenders.size();
   Cell cell;
@@ -617,9 +621,16 @@ Cell MeasureCell(const Config& config, std::size_t n, Order order, Results& resu
   for (const Contender* c : config.contenders) results.Run(*c, w, where);  // warm-up, unrecorded
   std::vector<std::vector<double>> times[kOps];
   for (auto& t : times) t.resize(m);
+  // A fresh random order every repetition, seeded by the cell and the repetition (so a rerun
+  // runs the same orders): a rotation would always run each contender right after the same
+  // neighbour, whose heap state (bins, trimmed pages, free lists) it would then always inherit.
+  std::vector<std::size_t> run_order(m);
+  std::iota(run_order.begin(), run_order.end(), std::size_t{0});
   for (int r = 0; r < cell.reps; ++r) {
-    for (std::size_t k = 0; k < m; ++k) {
-      const std::size_t c = (k + static_cast<std::size_t>(r)) % m;
+    std::mt19937_64 rng(n * 1000003 + static_cast<std::size_t>(order) * 1009 +
+                        static_cast<std::size_t>(r));
+    std::shuffle(run_order.begin(), run_order.end(), rng);
+    for (const std::size_t c : run_order) {
       const Sample s = results.Run(*config.contenders[c], w, where);
       times[kInsert][c].push_back(s.insert_ns);
       times[kFind][c].push_back(s.find_ns);
@@ -787,7 +798,7 @@ void PrintResults(const Config& config, const Results& results) {
       absl::StrAppend(&line, i == 0 ? " " : ", ", FormatN(config.ns[i]), " ",
                       absl::StrFormat("%.1f B, %.2f", *f->live_bytes / n, *f->allocations / n));
     }
-    std::printf("%s\n", line.c_str());
+    if (line.back() != ':') std::printf("%s\n", line.c_str());  // uncounted: nothing to show
   }
 }
 
@@ -861,7 +872,7 @@ int Main(int argc, char** argv) {
   std::printf("CPU: %s\n", config.cpu >= 0 ? absl::StrCat("pinned to CPU ", config.cpu).c_str()
                                            : "not pinned (--cpu=K pins the process to CPU K)");
   std::printf(
-      "Repetitions per cell: %s, each running every contender once in rotating order, "
+      "Repetitions per cell: %s, each running every contender once in a random order, "
       "after one unrecorded warm-up round\n",
       config.reps > 0 ? absl::StrCat(config.reps).c_str() : "31 for N <= 100K, 7 above");
   std::fflush(stdout);

@@ -4,7 +4,7 @@
 // depth d dispatches on bits [5d, 5d + 5). Each node keeps two 32-bit bitmaps (CHAMP, Steindorfer
 // & Vinju 2015): `datamap` marks fragments that hold a key/value pair inline, `nodemap` marks
 // fragments that hold a child node; the two never overlap. Children and entries live in one
-// exactly-sized block (node.h), so a node of c children and e entries costs
+// block (node.h), exactly sized by default, so a node of c children and e entries costs
 // 8 + 8c + e * sizeof(Entry) bytes: an int64 -> int64 entry costs 16 bytes plus its share of the
 // nodes (~21 bytes in all at 1M keys). After 13 levels the hash is used up; keys that still agree
 // on all 64 bits share a collision node (an unsorted array searched linearly), so a constant hash
@@ -19,9 +19,10 @@
 // else in nodemap (descend), else absent. The hash is computed once.
 //
 // insert walks down the same way keeping `slot`, the address of the pointer to the current node
-// (the root pointer or a cell in the parent's child array). Nodes are never resized in place:
-// adding an entry allocates a node one entry larger, relocates into it, frees the old node with
-// its exact size, and stores the new node through `slot`. When the fragment is occupied by a
+// (the root pointer or a cell in the parent's child array). With exactly sized nodes (the default,
+// hamt/node_sizing.h) nodes are never resized in place: adding an entry allocates a node one entry
+// larger, relocates into it, frees the old node with its size, and stores the new node through
+// `slot`. With rounded sizes, a node whose size class has room takes the entry in place. When the fragment is occupied by a
 // different key, both keys are pushed down into a new sub-trie (its chain ends where their
 // hashes first differ, or in a collision node); the existing key's hash is recomputed rather than
 // stored, since storing it would cost 8 bytes per entry.
@@ -207,7 +208,7 @@ class Champ {
     return nullptr;
   }
 
-  // ---- Allocation: every node is allocated and freed through these, with its exact size. ----
+  // ---- Allocation: every node is allocated and freed through these, NodeBytes in size. ----
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
     HAMT_ASSERT((datamap & nodemap) == 0);

@@ -15,9 +15,10 @@
 //                           Fewer allocations per insert, more bytes per entry: that trade is a
 //                           variable to measure.
 //
-// A sizing is a class with `static constexpr std::size_t Capacity(std::size_t bytes)`, returning
-// at least `bytes` and monotone in `bytes` (RoundedNodes: a multiple of 8). The node's size is not stored: it is
-// recomputed from the node's popcounts, so deallocate() always gets what allocate() was given.
+// A sizing is a class with `static constexpr std::size_t Capacity(std::size_t bytes)`, returning at
+// least `bytes` and monotone in `bytes` (RoundedNodes: a multiple of 8). The node's size is not
+// stored: it is recomputed from the node's popcounts, so deallocate() always gets what allocate()
+// was given.
 #ifndef HAMT_ALLOC_HAMT_NODE_SIZING_H_
 #define HAMT_ALLOC_HAMT_NODE_SIZING_H_
 

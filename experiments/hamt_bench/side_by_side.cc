@@ -15,10 +15,11 @@
 // Method. Every cell (N, order) first runs every contender once unrecorded (warm-up: page faults,
 // caches, the branch predictor), then R repetitions; each repetition runs every contender once, in
 // a random order drawn afresh per repetition, so that drift (another job, thermal state, the heap
-// growing) and the state one contender leaves in the heap hit every contender alike. Per cell, contender and operation the report gives the
-// median over the repetitions, its 95% confidence interval (distribution-free, from order
-// statistics and the binomial distribution: experiments/common/statistics.h) and the coefficient
-// of variation. R defaults to 31 for N <= 100K and 7 above. --cpu pins the process to one core.
+// growing) and the state one contender leaves in the heap hit every contender alike. Per cell,
+// contender and operation the report gives the median over the repetitions, its 95% confidence
+// interval (distribution-free, from order statistics and the binomial distribution:
+// experiments/common/statistics.h) and the coefficient of variation. R defaults to 31 for N <= 100K
+// and 7 above. --cpu pins the process to one core.
 //
 // Hash: every contender hashes with the splitmix64 finalizer (SplitMix64 below), so the tables
 // compare maps rather than their default hashes (absl::Hash, std::hash, murmur3).

@@ -22,10 +22,10 @@
 // (the root pointer or a cell in the parent's child array). With exactly sized nodes (the default,
 // hamt/node_sizing.h) nodes are never resized in place: adding an entry allocates a node one entry
 // larger, relocates into it, frees the old node with its size, and stores the new node through
-// `slot`. With rounded sizes, a node whose size class has room takes the entry in place. When the fragment is occupied by a
-// different key, both keys are pushed down into a new sub-trie (its chain ends where their
-// hashes first differ, or in a collision node); the existing key's hash is recomputed rather than
-// stored, since storing it would cost 8 bytes per entry.
+// `slot`. With rounded sizes, a node whose size class has room takes the entry in place. When the
+// fragment is occupied by a different key, both keys are pushed down into a new sub-trie (its chain
+// ends where their hashes first differ, or in a collision node); the existing key's hash is
+// recomputed rather than stored, since storing it would cost 8 bytes per entry.
 //
 // erase records the slots it passed through (at most 14). Removing an entry shrinks the node by
 // one; if that leaves a non-root node with a single entry and no children, the survivor moves up,

@@ -557,6 +557,9 @@ struct Cell {
   Order order = Order::kSeq;
   int reps = 0;
   std::vector<Summary> summary[kOps];  // per contender of the Config
+  // times[op][c][r]: contender c's ns/op in round r. The rounds line up across contenders: every
+  // round runs each contender once, within moments of the others.
+  std::vector<std::vector<double>> times[kOps];
 };
 
 // Runs of one contender in one cell that gave wrong answers: the first such run, and how many.
@@ -639,6 +642,7 @@ Cell MeasureCell(const Config& config, std::size_t n, Order order, Results& resu
   }
   for (int op = 0; op < kOps; ++op) {
     for (const auto& t : times[op]) cell.summary[op].push_back(Summarize(t));
+    cell.times[op] = std::move(times[op]);
   }
   return cell;
 }
@@ -710,8 +714,17 @@ std::string Speedup(const Config& config, const Cell& cell, Op op, absl::string_
     if (c && (!best || cell.summary[op][*c].median < cell.summary[op][*best].median)) best = c;
   }
   if (!o || !best) return "n/a";
-  std::string text =
-      absl::StrFormat("%.2fx", cell.summary[op][*best].median / cell.summary[op][*o].median);
+  // Paired: the ratio within each round, where both ran on the same machine state moments apart,
+  // so the machine's drift cancels; then the median of those ratios and its 95% interval.
+  std::vector<double> ratios;
+  const auto& ours_times = cell.times[op][*o];
+  const auto& best_times = cell.times[op][*best];
+  for (std::size_t r = 0; r < ours_times.size() && r < best_times.size(); ++r) {
+    ratios.push_back(best_times[r] / ours_times[r]);
+  }
+  const Summary paired = Summarize(ratios);
+  std::string text = absl::StrFormat("%.2fx", paired.median);
+  if (paired.ci) absl::StrAppendFormat(&text, " [%.2f-%.2f]", paired.ci->low, paired.ci->high);
   if (others.size() > 1) absl::StrAppend(&text, " (", config.contenders[*best]->title, ")");
   return text;
 }
@@ -769,7 +782,9 @@ void PrintResults(const Config& config, const Results& results) {
   for (absl::string_view note : notes) std::printf("- %s\n", std::string(note).c_str());
 
   std::printf(
-      "\nTargets: speedup = the other's median / hamt::Map's (> 1: hamt::Map is faster)\n\n");
+      "\nTargets: speedup = the other's time / hamt::Map's within each round (> 1: hamt::Map is "
+      "faster), median over the rounds [its 95%% interval]; the other is the one with the lowest "
+      "median\n\n");
   rows.clear();
   for (const Cell& cell : results.cells) {
     rows.push_back({FormatN(cell.n), std::string(OrderName(cell.order)),

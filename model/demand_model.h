@@ -92,6 +92,7 @@ std::string_view HashAssumptionName(HashAssumption hash);
 // ones. Both fall back to malloc for a request that does not fit in what is left of the pool.
 enum class Policy { kBumpPool, kSlotRecycler };
 std::string_view PolicyName(Policy policy);
+inline constexpr Policy kAllPolicies[] = {Policy::kBumpPool, Policy::kSlotRecycler};
 
 // One class of node: `children` children and `entries` entries.
 struct NodeClass {

@@ -90,7 +90,7 @@ using experiments::FlagError;
 constexpr const char* kUsage =
     "Every allocator policy against every workload, per process malloc: "
     "bazel run //experiments:allocator_matrix [-- flags]";
-const std::vector<std::string> kAllMallocs = {"glibc", "mimalloc", "jemalloc", "tcmalloc"};
+constexpr absl::string_view kAllMallocs[] = {"glibc", "mimalloc", "jemalloc", "tcmalloc"};
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -294,19 +294,10 @@ int Run(int argc, char** argv) {
                                      error.what()));
   }
   std::vector<std::string> mallocs;
-  for (absl::string_view m : absl::StrSplit(absl::GetFlag(FLAGS_mallocs), ',', absl::SkipWhitespace())) {
-    const std::string name(absl::StripAsciiWhitespace(m));
-    if (std::find(kAllMallocs.begin(), kAllMallocs.end(), name) == kAllMallocs.end()) {
-      FlagError("mallocs", absl::StrCat("unknown process malloc ", experiments::QuoteValue(name),
-                                        " (expected a subset of glibc,mimalloc,jemalloc,tcmalloc)"));
-    }
-    if (std::find(mallocs.begin(), mallocs.end(), name) != mallocs.end()) {
-      std::cerr << "allocator_matrix: note: --mallocs: " << name << " given twice; run once\n";
-      continue;
-    }
-    mallocs.push_back(name);
+  for (std::size_t i : experiments::ParseNameList("mallocs", absl::GetFlag(FLAGS_mallocs),
+                                                  kAllMallocs, "process malloc")) {
+    mallocs.emplace_back(kAllMallocs[i]);
   }
-  if (mallocs.empty()) FlagError("mallocs", "no process malloc given");
   fs::path out_dir;
   try {
     out_dir = experiments::PrepareOutputDirectory(absl::GetFlag(FLAGS_out));

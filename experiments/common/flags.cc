@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "experiments/common/console.h"
 
@@ -175,6 +176,32 @@ std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_v
     values.push_back(value);
   }
   return values;
+}
+
+std::vector<std::size_t> ParseNameList(absl::string_view flag, absl::string_view text,
+                                       std::span<const absl::string_view> names,
+                                       absl::string_view what) {
+  std::vector<std::size_t> chosen;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    const auto it = std::find(names.begin(), names.end(), item);
+    if (it == names.end()) {
+      FlagError(flag, absl::StrCat("unknown ", what, " ", QuoteValue(item), " (known: ",
+                                   absl::StrJoin(names, ", "), ")"));
+    }
+    const auto index = static_cast<std::size_t>(it - names.begin());
+    if (std::find(chosen.begin(), chosen.end(), index) != chosen.end()) {
+      Note(absl::StrCat("--", flag, ": ", item, " given twice; used once"));
+      continue;
+    }
+    chosen.push_back(index);
+  }
+  if (chosen.empty()) FlagError(flag, absl::StrCat("no ", what, " given"));
+  return chosen;
+}
+
+void Note(absl::string_view message) {
+  std::cerr << program_name << ": note: " << message << std::endl;
 }
 
 }  // namespace experiments

@@ -9,11 +9,12 @@
 #ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_FLAGS_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
-
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -52,6 +53,28 @@ void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
 // anything else is a FlagError naming `flag`.
 std::vector<std::uint64_t> ParseCountList(absl::string_view flag, absl::string_view text,
                                           std::uint64_t min_value, std::uint64_t max_value);
+
+// Parses a comma-separated list of names ("bump_pool,malloc"), each one of `names`; returns their
+// indices in `names`, in the order given and each once (a repeat is measured once, with a Note).
+// An unknown name or an empty list is a FlagError naming `flag`, `what` each name is ("policy")
+// and the known names.
+std::vector<std::size_t> ParseNameList(absl::string_view flag, absl::string_view text,
+                                       std::span<const absl::string_view> names,
+                                       absl::string_view what);
+
+// The same, for a list of values named by `name_of(value)`: returns the chosen values.
+template <class T, class NameOf>
+std::vector<T> ParseNameList(absl::string_view flag, absl::string_view text,
+                             std::span<const T> known, NameOf name_of, absl::string_view what) {
+  std::vector<absl::string_view> names;
+  for (const T& value : known) names.push_back(name_of(value));
+  std::vector<T> chosen;
+  for (std::size_t i : ParseNameList(flag, text, names, what)) chosen.push_back(known[i]);
+  return chosen;
+}
+
+// Prints "<program>: note: <message>" to stderr: something the user should know, not an error.
+void Note(absl::string_view message);
 
 // True when the user gave the flag explicitly.
 bool FlagWasSpecified(absl::string_view flag);

@@ -243,7 +243,7 @@ TEST(DemandModelCheck, BuildCostWithinTargets) {
 TEST(DemandModelCheck, PoolsWithinTargets) {
   const Measured& m = Measure();
   const model::DemandModel model;
-  const model::Policy policies[] = {model::Policy::kBumpPool, model::Policy::kSlotRecycler};
+  const auto& policies = model::kAllPolicies;
   const std::uint64_t pools[] = {kSmallPool, kLargePool};
   for (int p = 0; p < 2; ++p) {
     for (int c = 0; c < 2; ++c) {

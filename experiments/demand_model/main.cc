@@ -86,22 +86,13 @@ model::Layout ParseLayout(const std::string& text) {
 }
 
 std::vector<model::Policy> ParsePolicies(const std::string& text) {
-  std::vector<model::Policy> out;
-  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    name = absl::StripAsciiWhitespace(name);
-    std::optional<model::Policy> policy;
-    for (model::Policy p : {model::Policy::kBumpPool, model::Policy::kSlotRecycler}) {
-      const std::string_view pn = model::PolicyName(p);
-      if (absl::string_view(pn.data(), pn.size()) == name) policy = p;
-    }
-    if (!policy) {
-      FlagError("policies", absl::StrCat("unknown policy ", experiments::QuoteValue(name),
-                                         " (expected bump_pool or slot_recycler)"));
-    }
-    if (std::find(out.begin(), out.end(), *policy) == out.end()) out.push_back(*policy);
-  }
-  if (out.empty()) FlagError("policies", "no policy given");
-  return out;
+  return experiments::ParseNameList(
+      "policies", text, std::span<const model::Policy>(model::kAllPolicies),
+      [](model::Policy p) {
+        const std::string_view name = model::PolicyName(p);
+        return absl::string_view(name.data(), name.size());
+      },
+      "policy");
 }
 
 template <class T>

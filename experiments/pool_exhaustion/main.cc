@@ -92,24 +92,11 @@ constexpr const char* kProgram = "pool_exhaustion";
 constexpr const char* kUsage =
     "Reproduces the pool-exhaustion study: bazel run //experiments:pool_exhaustion [-- flags]";
 
-void Note(const std::string& text) { std::cerr << kProgram << ": note: " << text << "\n"; }
+using experiments::Note;
 
 std::vector<pe::Policy> ParsePolicies(const std::string& text) {
-  std::vector<pe::Policy> policies;
-  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    const auto policy = pe::ParsePolicy(absl::StripAsciiWhitespace(name));
-    if (!policy) {
-      FlagError("policies", absl::StrCat("unknown policy ", experiments::QuoteValue(name),
-                                         " (expected bump_pool, slot_recycler or malloc)"));
-    }
-    if (std::find(policies.begin(), policies.end(), *policy) != policies.end()) {
-      Note(absl::StrCat("--policies: ", pe::PolicyName(*policy), " given twice; measured once"));
-      continue;
-    }
-    policies.push_back(*policy);
-  }
-  if (policies.empty()) FlagError("policies", "no policy given");
-  return policies;
+  return experiments::ParseNameList("policies", text, std::span<const pe::Policy>(pe::kAllPolicies),
+                                    pe::PolicyName, "policy");
 }
 
 // Removes repeated values (keeping the first), with a note.

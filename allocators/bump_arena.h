@@ -29,6 +29,9 @@ namespace allocators {
 
 class BumpArena {
  public:
+  // The warning line's name for FreeLists over this arena (free_lists.h).
+  static constexpr const char* kRecyclerName = "slot recycler";
+
   // `name` prefixes the warning line ("bump pool", "slot recycler"). Throws PoolReserveError when
   // the capacity cannot be reserved.
   explicit BumpArena(const PoolOptions& options = {}, const char* name = "bump pool");

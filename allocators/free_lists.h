@@ -37,7 +37,7 @@ template <class Base = BumpArena>
 class FreeLists {
  public:
   // A pool named for its warning line (bump_arena.h).
-  explicit FreeLists(const PoolOptions& options = {}, const char* name = "slot recycler")
+  explicit FreeLists(const PoolOptions& options = {}, const char* name = Base::kRecyclerName)
     requires std::constructible_from<Base, const PoolOptions&, const char*>
       : FreeLists(Base(options, name)) {}
   explicit FreeLists(Base base) : base_(std::move(base)), lists_(kPresizedLists, nullptr) {}

@@ -83,6 +83,8 @@ TYPED_TEST(EveryPolicyTest, ScriptedTelemetryIsExact) {
     expected.capacity_slots = 1 << 20;
     expected.slots_demanded = 51;
     expected.high_water_slots = 51;
+    // A growing pool's first chunk is the capacity asked for; these 51 slots need no other.
+    if constexpr (TypeParam::name.starts_with("growing")) expected.pool_chunks = 1;
   }
   EXPECT_EQ(policy.stats(), expected);
 }
@@ -229,9 +231,13 @@ TEST(RegistryTest, UncountedByName) {
     if constexpr (OwningAllocatorPolicy<decltype(policy)>) {
       EXPECT_TRUE(policy.owns(p));
     }
+    // Compared as an address: fn is instantiated for every line, malloc's too, and g++ warns
+    // about reading a pointer after free().
+    const auto address = reinterpret_cast<std::uintptr_t>(p);
     policy.deallocate(p, 24);
-    EXPECT_EQ(policy.allocate(24), p);  // recycled, uncounted
-    policy.deallocate(p, 24);
+    void* again = policy.allocate(24);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(again), address);  // recycled, uncounted
+    policy.deallocate(again, 24);
     EXPECT_EQ(policy.stats(), AllocStats{});
   });
 }

@@ -65,6 +65,7 @@
 #include "allocators/counted.h"
 #include "allocators/fallback.h"
 #include "allocators/free_lists.h"
+#include "allocators/growing_arena.h"
 #include "allocators/jemalloc_arena_policy.h"
 #include "allocators/jemalloc_policy.h"
 #include "allocators/malloc_policy.h"
@@ -172,6 +173,8 @@ using Registry = PolicyList<
     BackendLine<"pmr_pool", PmrPoolBackend, Threading::kOneThreadAtATime, Family::kPmr>,
     PoolLine<"bump_pool", BumpArena>,
     PoolLine<"slot_recycler", FreeLists<BumpArena>>,
+    PoolLine<"growing_pool", GrowingArena>,
+    PoolLine<"growing_recycler", FreeLists<GrowingArena>>,
     BackendLine<"aligned_alloc", AlignedAllocBackend, Threading::kAnyThread,
                 Family::kProcessMalloc>>;
 

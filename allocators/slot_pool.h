@@ -1,6 +1,7 @@
 // allocators/slot_pool.h: what every slot pool shares: its options and the error thrown when it
-// cannot be made. The pool itself is a BumpArena (bump_arena.h); the study's policies compose it:
-// BumpPool (bump_pool.h) and SlotRecycler (slot_recycler.h).
+// cannot be made. The pool itself is a BumpArena (bump_arena.h), fixed as in the study, or a
+// GrowingArena (growing_arena.h); the policies compose them: BumpPool (bump_pool.h), SlotRecycler
+// (slot_recycler.h), GrowingPool and GrowingRecycler (growing_pool.h).
 #ifndef HAMT_ALLOC_ALLOCATORS_SLOT_POOL_H_
 #define HAMT_ALLOC_ALLOCATORS_SLOT_POOL_H_
 
@@ -21,6 +22,11 @@ struct PoolOptions {
   // Commit and touch every page up front (MAP_POPULATE) instead of on first use, so that page
   // faults are paid when the pool is made rather than inside the allocations that reach new pages.
   bool prefault = false;
+  // Growing pools only (growing_arena.h), where capacity_slots is the first chunk: each further
+  // chunk is growth_factor (>= 1) times the one before, and max_slots caps the total (0: no cap,
+  // the pool never falls back; a cap is rounded up to whole pages).
+  double growth_factor = 2.0;
+  std::size_t max_slots = 0;
 };
 
 // Thrown when the pool's address range cannot be reserved (too large for this machine, or an

@@ -37,7 +37,8 @@ constexpr std::size_t SlotsFor(std::size_t bytes) { return (bytes + kSlotBytes -
   X(bytes_deallocated, "bytes returned by deallocate(), total")                             \
   X(live_bytes, "bytes allocated and not yet deallocated")                                  \
   X(peak_live_bytes, "maximum of live_bytes")                                               \
-  X(capacity_slots, "pool capacity in 8-byte slots (0: no pool)")                           \
+  X(capacity_slots, "pool capacity in 8-byte slots (0: no pool; growing: so far)")          \
+  X(pool_chunks, "chunks a growing pool has committed (0: none, or a fixed pool)")          \
   X(slots_demanded, "fresh slots requested from the pool, including those that fell back")  \
   X(high_water_slots, "pool slots handed out at the most (bump cursor)")                    \
   X(reused_allocations, "allocations served from a free list (recyclers)")                  \
@@ -89,6 +90,8 @@ struct AllocStats {
   // BumpArena: its capacity (once), fresh slots asked for (served or not; returns the total so far,
   // which drives the utilization warning), slots carved, and the warning itself.
   void record_capacity(std::size_t slots) { capacity_slots = slots; }
+  // GrowingArena: chunks committed so far (with record_capacity, on every new chunk).
+  void record_chunks(std::size_t chunks) { pool_chunks = chunks; }
   std::uint64_t record_demand(std::size_t slots) { return slots_demanded += slots; }
   void record_carve(std::size_t slots) { high_water_slots += slots; }
   void record_warning() { ++warnings; }
@@ -111,6 +114,7 @@ struct NoStats {
   void record_allocation(std::size_t) {}
   void record_deallocation(std::size_t) {}
   void record_capacity(std::size_t) {}
+  void record_chunks(std::size_t) {}
   std::uint64_t record_demand(std::size_t) { return 0; }
   void record_carve(std::size_t) {}
   void record_warning() {}

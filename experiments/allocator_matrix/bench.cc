@@ -11,8 +11,8 @@
 // its own map over its own policy instance (one independent map per thread).
 // One iteration processes `ops_per_iter` operations (N for every workload: N inserts, N finds, N
 // erases, N erase+insert pairs for churn, ...); the merger divides real_time by it (ns_per_op).
-// Policies: every line of the allocator registry (allocators/registry.h), pools sized to fit, plus
-// bump_pool_undersized; then the hash-map baselines.
+// Policies: every line of the allocator registry (allocators/registry.h), fixed pools sized to fit,
+// growing pools from one small chunk, plus bump_pool_undersized; then the hash-map baselines.
 // Counters (all averaged over threads): ops_per_iter; allocs_per_op and bytes_per_op (allocator
 // calls and bytes requested in the timed region per op); bytes_per_entry (allocator live bytes with
 // the map(s) at full size / N); fallback_pct (fallback allocations over all allocations of the last
@@ -73,9 +73,12 @@ allocators::PoolOptions Pool(std::size_t slots) {
   return {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true};
 }
 
-enum class Sizing { kFit, kUndersized };
+// A growing pool (growing_pool_*) starts with one kMinPoolSlots chunk whatever N, and doubles: it is
+// never sized, which is its point.
+enum class Sizing { kFit, kUndersized, kGrowing };
 
 std::size_t PoolSlots(Sizing sizing, std::size_t n) {
+  if (sizing == Sizing::kGrowing) return kMinPoolSlots;
   return sizing == Sizing::kFit ? kFitSlotsPerEntry * n + kMinPoolSlots
                                 : kUndersizedSlotsPerEntry * n;
 }
@@ -562,6 +565,10 @@ void RegisterFor(const std::string& policy, Workload w, std::size_t n,
 void RegisterAll(Workload w, std::size_t n, const std::vector<int>& threads) {
   allocators::ForEachLine([&]<class Line>(std::type_identity<Line>) {
     const std::string name(Line::name);
+    if constexpr (Line::name.starts_with("growing")) {
+      RegisterFor<HamtFactory<Line, Sizing::kGrowing>>(name, w, n, threads);
+      return;
+    }
     RegisterFor<HamtFactory<Line>>(name, w, n, threads);
     if (name == "bump_pool") {
       RegisterFor<HamtFactory<Line, Sizing::kUndersized>>(name + "_undersized", w, n, threads);

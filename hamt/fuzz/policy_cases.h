@@ -81,11 +81,19 @@ inline std::vector<PolicyCase> MakeCases() {
   using Checked = allocators::CheckedSizePolicy<>;
   cases.push_back({"checked_size", "checked_size", "malloc", false,
                    Runner<Checked>([] { return Checked(); })});
+  // The study's pools here, and any pool added to the registry later at the very end: a committed
+  // corpus input names its case by index, so the indices of existing cases never move.
+  auto add_pool = [&]<class Line>(std::type_identity<Line> line) {
+    for (std::size_t slots : kPoolSlots) {
+      add_line(line, std::string(Line::name) + "_" + std::to_string(slots), slots);
+    }
+  };
+  auto is_study_pool = [](std::string_view name) {
+    return name == "bump_pool" || name == "slot_recycler";
+  };
   allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
     if constexpr (Line::owns_pool) {
-      for (std::size_t slots : kPoolSlots) {
-        add_line(line, std::string(Line::name) + "_" + std::to_string(slots), slots);
-      }
+      if (is_study_pool(Line::name)) add_pool(line);
     }
   });
   using FaultChecked = allocators::FaultInjecting<Checked>;
@@ -104,6 +112,11 @@ inline std::vector<PolicyCase> MakeCases() {
   }
   allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
     if (!Line::owns_pool && Line::name != "malloc") add_line(line, std::string(Line::name), 0);
+  });
+  allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
+    if constexpr (Line::owns_pool) {
+      if (!is_study_pool(Line::name)) add_pool(line);
+    }
   });
   return cases;
 }

@@ -43,10 +43,14 @@ libs=(-l:libgtest.a
       -labsl_throw_delegate -labsl_raw_logging_internal -labsl_base -pthread)
 start=$(date +%s)
 echo "building map_fuzzer with $cxx"
-"$cxx" "${flags[@]}" -I"$root" \
-  "$root/hamt/fuzz/map_fuzzer.cc" "$root/allocators/stats.cc" "$root/allocators/bump_arena.cc" \
-  "$root/allocators/private_library.cc" "$root/allocators/jemalloc_arena_policy.cc" \
-  "${libs[@]}" -ldl -o "$out/map_fuzzer"
+# Every allocator source that //allocators:library_sources brings (a glob: a new one cannot go
+# missing here), then the fuzzer.
+sources=("$root/hamt/fuzz/map_fuzzer.cc")
+for source in "$root"/allocators/*.cc; do
+  case "$source" in *_test.cc | */alloc_bench.cc) continue ;; esac
+  sources+=("$source")
+done
+"$cxx" "${flags[@]}" -I"$root" "${sources[@]}" "${libs[@]}" -ldl -o "$out/map_fuzzer"
 echo "built in $(( $(date +%s) - start )) s"
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -20,6 +20,7 @@ from analysis.schema import InputError
 
 POOL_STEMS = ("pool_exhaustion", "pool_exhaustion_sweep")
 MATRIX_STEM = "allocator_matrix"
+TIMELINE_STEM = "memory_timeline"
 
 
 def published_dir(directory, stem):
@@ -105,6 +106,37 @@ def load_pool(directory, stem):
             raise InputError(csv_path, "its rows differ from %s's: the two files come from "
                                        "different runs" % os.path.basename(json_path))
     return rs
+
+
+def load_timeline(directory):
+    """memory_timeline's published sets: `directory` itself when it holds one, else one per
+    process-malloc subdirectory (results/memory_timeline/<malloc>/); [] when there is none.
+    Each set's csv files must hold the same records as its JSON."""
+    candidates = [directory] + sorted(
+        os.path.join(directory, d) for d in os.listdir(directory)
+        if os.path.isdir(os.path.join(directory, d)) and not d.endswith(".runs"))
+    sets = []
+    for cand in candidates:
+        d = published_dir(cand, TIMELINE_STEM)
+        json_path = os.path.join(d, TIMELINE_STEM + ".json")
+        if not os.path.exists(json_path):
+            continue
+        rs = ResultSet(TIMELINE_STEM, d)
+        rs.sections = schema.read_json_file(json_path, TIMELINE_STEM + ".json")
+        rs.metadata = rs.sections.pop("metadata")
+        rs.files.append(json_path)
+        for name, record, key in ((TIMELINE_STEM + "_cells.csv", "timeline_cell", "cells"),
+                                  (TIMELINE_STEM + ".csv", "timeline_sample", "samples")):
+            path = os.path.join(d, name)
+            if os.path.exists(path):
+                rs.files.append(path)
+                if not _rows_equal(schema.read_csv(path, record), rs.sections[key]):
+                    raise InputError(path, "its rows differ from %s's: the two files come from "
+                                           "different runs" % os.path.basename(json_path))
+        sets.append(rs)
+        if cand == directory:
+            break  # a set of its own: its subdirectories are its runs, not other sets
+    return sets
 
 
 def median_confidence_interval(values, level=0.95):

@@ -13,6 +13,7 @@ import tempfile
 
 DEFAULT_POOL = "results/pool_exhaustion"
 DEFAULT_MATRIX = "results/allocator_matrix"
+DEFAULT_TIMELINE = "results/memory_timeline"
 DEFAULT_OUT = "results/report"
 DEFAULT_REFERENCE = "experiments/reference/pool_exhaustion_reference.csv"
 
@@ -68,6 +69,9 @@ def parse_args(argv):
                    help="pool_exhaustion results directory (default %s)" % DEFAULT_POOL)
     p.add_argument("--matrix-results", default=None, metavar="DIR",
                    help="allocator_matrix results directory (default %s)" % DEFAULT_MATRIX)
+    p.add_argument("--timeline-results", default=None, metavar="DIR",
+                   help="memory_timeline results: one run's directory, or a directory of one "
+                        "per process malloc (default %s)" % DEFAULT_TIMELINE)
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="CSV",
                    help="the reference study's figures (default %(default)s)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
@@ -96,11 +100,13 @@ class Inputs:
         self.pool = None    # load.ResultSet: the default run
         self.sweep = None   # load.ResultSet: --sweep
         self.matrix = None  # load.ResultSet
+        self.timelines = []  # load.ResultSet per process malloc
         self.ref = None     # DataFrame: the reference study
         self.ref_path = None
 
     def sets(self):
-        return [rs for rs in (self.pool, self.sweep, self.matrix) if rs is not None]
+        return [rs for rs in (self.pool, self.sweep, self.matrix) if rs is not None] + list(
+            self.timelines)
 
 
 def _directory(flag, given, default):
@@ -127,6 +133,11 @@ def load_inputs(args):
     matrix_dir = _directory("--matrix-results", args.matrix_results, DEFAULT_MATRIX)
     if matrix_dir:
         inp.matrix = load.load_matrix(matrix_dir)
+    timeline_dir = _directory("--timeline-results", args.timeline_results, DEFAULT_TIMELINE)
+    if timeline_dir:
+        inp.timelines = load.load_timeline(timeline_dir)
+        if args.timeline_results and not inp.timelines:
+            raise InputError(timeline_dir, "--timeline-results: holds no memory_timeline results")
     # A directory named on the command line must hold what its flag says.
     if args.pool_results and pool_dir and inp.pool is None and inp.sweep is None:
         raise InputError(pool_dir, "--pool-results: holds no pool_exhaustion results")
@@ -134,8 +145,8 @@ def load_inputs(args):
         raise InputError(matrix_dir, "--matrix-results: holds no allocator_matrix results")
     if not inp.sets():
         raise InputError(pool_dir or matrix_dir or resolve(DEFAULT_POOL),
-                         "no result files found (run bazel run //experiments:pool_exhaustion "
-                         "or //experiments:allocator_matrix first)")
+                         "no result files found (run bazel run //experiments:pool_exhaustion, "
+                         "//experiments:allocator_matrix or //experiments:memory_timeline first)")
     for rs in inp.sets():
         if not rs.complete:
             if not args.allow_incomplete:
@@ -421,6 +432,47 @@ def matrix_section(rs, md, figs, tex, fig_dir):
                                      "bytes_per_entry": T.fmt_num, "fallback_pct": T.fmt_pct}))
 
 
+TIMELINE_COLUMNS = [
+    ("process_malloc", None), ("workload", None), ("policy", None), ("n", "int"),
+    ("first_fallback_op", "int"), ("slots_demanded", "int"), ("fallback_allocations", "int"),
+    ("pool_chunks", "int"), ("peak_live_bytes", "int"), ("anon_rss_peak_kb", "int"),
+    ("anon_rss_end_kb", "int"), ("retained_kb", "int"), ("minor_faults", "int")]
+
+
+def timeline_section(sets, md, figs, tex, fig_dir):
+    import pandas as pd
+
+    from analysis import figures, tables as T
+
+    cells = pd.concat([rs.sections["cells"] for rs in sets], ignore_index=True)
+    samples = pd.concat([rs.sections["samples"] for rs in sets], ignore_index=True)
+    md.append("## Memory over time\n")
+    md.append("Every cell ran in a fresh process; RSS is anonymous resident memory (code pages "
+              "excluded). *Retained* is what the process still holds after the map and its "
+              "policy were destroyed.\n")
+    for malloc in sorted(cells["process_malloc"].unique()):
+        for workload in sorted(cells[cells["process_malloc"] == malloc]["workload"].unique()):
+            figs(figures.memory_timeline(samples, cells, workload, malloc, fig_dir))
+            _img(md, "fig_i_timeline_%s_%s" % (workload, malloc),
+                 "(i) %s, process malloc %s: live bytes (top) and anonymous RSS above start "
+                 "(bottom) against map operations; dashed: a fixed pool's capacity; dot: first "
+                 "fallback" % (workload, malloc))
+    build = cells[cells["workload"] == "build"]
+    if not build.empty:
+        retained = build.pivot_table(index="policy", columns="process_malloc",
+                                     values="retained_kb", aggfunc="first").reset_index()
+        fm = {c: T.fmt_int for c in retained.columns if c != "policy"}
+        md.append("### KiB kept after teardown (build workload), per policy and process malloc\n")
+        md.append(T.markdown(retained, fm))
+        tex("timeline_retained.tex", T.latex(retained, fm, caption="Anonymous RSS (KiB) kept "
+                                             "after teardown of a built map",
+                                             label="tab:timeline-retained"))
+    md.append("### Every cell\n")
+    cols = [c for c, _ in TIMELINE_COLUMNS]
+    md.append(T.markdown(cells[cols], {c: T.fmt_int for c, kind in TIMELINE_COLUMNS
+                                       if kind == "int"}))
+
+
 def build_report(inp, out_dir):
     from analysis import output
 
@@ -444,6 +496,8 @@ def build_report(inp, out_dir):
             pool_section(rs, inp.ref, md, figs, tex, fig_dir)
     if inp.matrix is not None:
         matrix_section(inp.matrix, md, figs, tex, fig_dir)
+    if inp.timelines:
+        timeline_section(inp.timelines, md, figs, tex, fig_dir)
     md.append("## Output files\n")
     md.append("\n".join("- [`%s`](%s)" % (f, f) for f in written) + "\n")
     output.write_text(os.path.join(out_dir, "report.md"), "\n".join(md))

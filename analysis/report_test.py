@@ -11,19 +11,7 @@ import unittest
 import pandas as pd
 
 from analysis import load, report, schema, testing
-
-
-def markdown_table(md, heading):
-    """The first Markdown table after `heading`: (header, rows of cells)."""
-    start = md.index(heading)
-    lines = md[start:].split("\n")
-    table = []
-    for line in lines[1:]:
-        if line.startswith("|"):
-            table.append([c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")])
-        elif table:
-            break
-    return table[0], table[2:]
+from analysis.testing import markdown_table
 
 
 class RealOutputTest(unittest.TestCase):

@@ -27,6 +27,7 @@ def runfile(*parts):
 
 POOL_BINARY = ("experiments", "pool_exhaustion", "pool_exhaustion_glibc")
 MATRIX_DRIVER = ("experiments", "allocator_matrix", "allocator_matrix")
+TIMELINE_BINARY = ("experiments", "memory_timeline", "memory_timeline_glibc")
 REFERENCE = ("experiments", "reference", "pool_exhaustion_reference.csv")
 
 
@@ -82,3 +83,16 @@ def edit_json(path, edit):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
+
+
+def markdown_table(md, heading):
+    """The first Markdown table after `heading`: (header, rows of cells)."""
+    start = md.index(heading)
+    lines = md[start:].split("\n")
+    table = []
+    for line in lines[1:]:
+        if line.startswith("|"):
+            table.append([c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")])
+        elif table:
+            break
+    return table[0], table[2:]

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <new>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
@@ -15,6 +16,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "experiments/common/console.h"
+#include "experiments/common/interrupt.h"
+#include "experiments/common/output.h"
 
 namespace experiments {
 namespace {
@@ -202,6 +205,20 @@ std::vector<std::size_t> ParseNameList(absl::string_view flag, absl::string_view
 
 void Note(absl::string_view message) {
   std::cerr << program_name << ": note: " << message << std::endl;
+}
+
+int GuardedMain(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Interrupted&) {
+    Fail("interrupted; the published results are unchanged", 130);
+  } catch (const OutputError& error) {
+    Fail(absl::StrCat(error.what(), "; the published results are unchanged"), 1);
+  } catch (const std::bad_alloc&) {
+    Fail("out of memory (an allocation failed)", 1);
+  } catch (const std::exception& error) {
+    Fail(absl::StrCat("error: ", error.what()), 1);
+  }
 }
 
 }  // namespace experiments

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,13 @@ std::vector<T> ParseNameList(absl::string_view flag, absl::string_view text,
   for (std::size_t i : ParseNameList(flag, text, names, what)) chosen.push_back(known[i]);
   return chosen;
 }
+
+// Runs `body` (a program's main) under the workbench's error contract and returns its status:
+// Ctrl-C (experiments::Interrupted) exits 130, an OutputError 1 with "the published results are
+// unchanged", std::bad_alloc 1 with "out of memory", any other exception 1 with "error: <what>";
+// each as one line "<program>: ..." on stderr. A program with errors of its own to map catches
+// them inside `body`.
+int GuardedMain(const std::function<int()>& body);
 
 // Prints "<program>: note: <message>" to stderr: something the user should know, not an error.
 void Note(absl::string_view message);

@@ -562,15 +562,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(argc, argv);
-  } catch (const allocators::PoolReserveError& error) {
-    experiments::Fail(error.what(), experiments::kUsageErrorExit);
-  } catch (const experiments::OutputError& error) {
-    experiments::Fail(absl::StrCat(error.what(), "; the published results are unchanged"), 1);
-  } catch (const std::bad_alloc&) {
-    experiments::Fail("out of memory (an allocation failed)", 1);
-  } catch (const std::exception& error) {
-    experiments::Fail(absl::StrCat("error: ", error.what()), 1);
-  }
+  return experiments::GuardedMain([&] {
+    try {
+      return Main(argc, argv);
+    } catch (const allocators::PoolReserveError& error) {  // a pool too large: a bad flag
+      experiments::Fail(error.what(), experiments::kUsageErrorExit);
+    }
+  });
 }

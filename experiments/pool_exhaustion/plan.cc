@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +13,7 @@
 #include "allocators/stats.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
+#include "experiments/common/process_memory.h"
 #include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
@@ -36,11 +36,8 @@ double AddressSpaceLeft() {
   if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
     return std::numeric_limits<double>::infinity();
   }
-  double mapped = 0;
-  std::ifstream statm("/proc/self/statm");
-  double pages = 0;
-  if (statm >> pages) mapped = pages * static_cast<double>(::sysconf(_SC_PAGESIZE));
-  return static_cast<double>(limit.rlim_cur) - mapped;
+  return static_cast<double>(limit.rlim_cur) -
+         static_cast<double>(experiments::ReadStatm().mapped_bytes);
 }
 
 struct Need {

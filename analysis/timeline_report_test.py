@@ -1,0 +1,59 @@
+"""The memory-timeline section on the experiment's real output: every number in its tables equals
+the file's, a figure per (workload, process malloc), and a timeline directory without results is
+an input error."""
+
+import os
+import unittest
+
+from analysis import report, schema, tables, testing
+from analysis.testing import markdown_table
+
+
+class TimelineReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = testing.tmpdir("timeline")
+        cls.set_dir = os.path.join(cls.dir, "glibc")
+        testing.check_run(testing.TIMELINE_BINARY, [
+            "--n=3K", "--samples=10", "--policies=malloc,bump_pool,growing_pool", "--quiet",
+            "--out=" + cls.set_dir])
+        cls.out = testing.tmpdir("timeline_report")
+        rc, _, err = testing.run(["--timeline-results", cls.dir,
+                                  "--reference", "/nonexistent", "--out", cls.out])
+        assert rc == 0, err
+        with open(os.path.join(cls.out, "report.md"), encoding="utf-8") as f:
+            cls.md = f.read()
+
+    def test_every_cell_number_equals_the_file(self):
+        cells = schema.read_csv(os.path.join(self.set_dir, "memory_timeline_cells.csv"),
+                                "timeline_cell")
+        header, table = markdown_table(self.md, "### Every cell")
+        self.assertEqual(header, [c for c, _ in report.TIMELINE_COLUMNS])
+        self.assertEqual(len(table), len(cells))
+        shown = {(r[1], r[2]): r for r in table}
+        for _, row in cells.iterrows():
+            r = shown[(row["workload"], row["policy"])]
+            for i, (col, kind) in enumerate(report.TIMELINE_COLUMNS):
+                want = tables.fmt_int(row[col]) if kind == "int" else str(row[col])
+                self.assertEqual(r[i], want, "%s/%s %s" % (row["workload"], row["policy"], col))
+
+    def test_retained_table_and_figures(self):
+        header, table = markdown_table(self.md, "### KiB kept after teardown")
+        self.assertEqual(header, ["policy", "glibc"])
+        self.assertEqual(sorted(r[0] for r in table), ["bump_pool", "growing_pool", "malloc"])
+        for workload in ("build", "churn"):
+            for ext in ("png", "svg"):
+                path = os.path.join(self.out, "figures",
+                                    "fig_i_timeline_%s_glibc.%s" % (workload, ext))
+                self.assertGreater(os.path.getsize(path), 1000, path)
+
+    def test_a_directory_without_timeline_results_is_an_input_error(self):
+        empty = testing.tmpdir("no_timeline")
+        rc, _, err = testing.run(["--timeline-results", empty, "--out",
+                                  testing.tmpdir("timeline_report_2")])
+        self.assertEqual(rc, 2)
+        self.assertIn("holds no memory_timeline results", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

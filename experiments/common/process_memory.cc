@@ -1,0 +1,37 @@
+#include "experiments/common/process_memory.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace experiments {
+
+Statm ReadStatm() {
+  Statm statm;
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return statm;
+  char text[128];
+  const ssize_t got = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (got <= 0) return statm;
+  text[got] = '\0';
+  unsigned long long size = 0;
+  unsigned long long resident = 0;
+  unsigned long long shared = 0;
+  if (std::sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3) return statm;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  statm.mapped_bytes = size * page;
+  statm.resident_bytes = resident * page;
+  statm.file_resident_bytes = shared * page;
+  return statm;
+}
+
+std::int64_t MinorFaults() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+}  // namespace experiments

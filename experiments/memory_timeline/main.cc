@@ -1,0 +1,237 @@
+// bazel run //experiments:memory_timeline [-- --n=1M --policies=bump_pool,growing_pool ...]
+//
+// Memory against map operations, for every allocator policy and workload: the policy's live bytes,
+// slots demanded, capacity and fallbacks, and the process's RSS, sampled every K operations; after
+// teardown, the RSS the allocators keep. Each cell runs in a process of its own (timeline.h). One
+// binary per process malloc (memory_timeline_<malloc>); results go to
+// results/memory_timeline/<malloc>/ (experiments/RESULTS_SCHEMA.md).
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "allocators/private_library.h"
+#include "allocators/process_malloc.h"
+#include "allocators/registry.h"
+#include "allocators/slot_pool.h"
+#include "experiments/common/console.h"
+#include "experiments/common/flags.h"
+#include "experiments/common/interrupt.h"
+#include "experiments/common/output.h"
+#include "experiments/common/run_metadata.h"
+#include "experiments/common/run_store.h"
+#include "experiments/memory_timeline/timeline.h"
+
+ABSL_FLAG(std::string, n, "100K", "map sizes N, comma-separated (K and M suffixes allowed)");
+ABSL_FLAG(std::string, policies, "",
+          "allocator policies (allocators/registry.h lines), comma-separated; empty: every line");
+ABSL_FLAG(std::string, workloads, "build,churn",
+          "build: insert keys 0..N-1; churn: build, then N updates that each erase the oldest key "
+          "and insert a new one");
+ABSL_FLAG(std::uint64_t, samples, 200, "samples per cell (one every operations/samples operations)");
+ABSL_FLAG(std::string, pool_slots, "65536",
+          "pool capacity in 8-byte slots (a growing pool's first chunk), as in the study");
+ABSL_FLAG(std::string, out, "",
+          "output directory (relative paths are under the workspace; default "
+          "results/memory_timeline/<process malloc>)");
+ABSL_FLAG(bool, quiet, false, "no progress lines on stderr");
+ABSL_FLAG(bool, wait_for_lock, false,
+          "when another run is using --out, wait for it instead of failing at once");
+ABSL_FLAG(std::string, cell, "",
+          "internal: run this one cell (workload,policy,n,sample_every,pool_slots,malloc) and "
+          "print its JSON report; the run starts one such process per cell");
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace mt = experiments::memory_timeline;
+using experiments::FlagError;
+using experiments::FormatCount;
+using CF = experiments::schema::TimelineCell::Field;
+
+constexpr const char* kProgram = "memory_timeline";
+constexpr const char* kUsage =
+    "Memory against map operations for every allocator policy: bazel run "
+    "//experiments:memory_timeline [-- --n=1M --policies=bump_pool,growing_pool]";
+constexpr const char* kStem = "memory_timeline";
+
+void Note(const std::string& note) { experiments::Note(note); }
+
+std::string Kb(std::int64_t kb) {
+  return absl::StrCat(kb < 0 ? "-" : "", FormatCount(static_cast<double>(kb < 0 ? -kb : kb)));
+}
+
+// The process of one cell (--cell): its report on stdout, an error on stderr.
+int CellMain(int argc, char** argv, const std::string& encoded) {
+  mt::CellSpec spec;
+  try {
+    spec = mt::DecodeSpec(encoded);
+  } catch (const std::invalid_argument& error) {
+    FlagError("cell", error.what());
+  }
+  const allocators::PolicyInfo* info = allocators::FindPolicy(spec.policy);
+  if (info != nullptr && info->needs_static_tls) allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  experiments::InstallInterruptHandler();
+  try {
+    std::cout << mt::Serialize(mt::RunCell(spec));
+  } catch (const experiments::Interrupted&) {
+    return mt::kCellInterruptedExit;
+  }
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+int Main(int argc, char** argv) {
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
+  allocators::CheckProcessMallocOrDie();
+  if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
+    return CellMain(argc, argv, cell);
+  }
+  const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
+
+  const std::vector<std::uint64_t> ns =
+      experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000);
+  const std::vector<std::string_view> known = allocators::PolicyNames();
+  std::vector<std::string> policies;
+  if (absl::GetFlag(FLAGS_policies).empty()) {
+    policies.assign(known.begin(), known.end());
+  } else {
+    std::vector<absl::string_view> names;
+    for (std::string_view name : known) names.emplace_back(name.data(), name.size());
+    for (std::size_t i :
+         experiments::ParseNameList("policies", absl::GetFlag(FLAGS_policies), names, "policy")) {
+      policies.emplace_back(known[i]);
+    }
+  }
+  const std::vector<mt::Workload> workloads = experiments::ParseNameList<mt::Workload>(
+      "workloads", absl::GetFlag(FLAGS_workloads), mt::kAllWorkloads, mt::WorkloadName, "workload");
+  // A privately loaded library (jemalloc's arenas) may need static TLS room: re-executes if so.
+  for (const std::string& policy : policies) {
+    if (allocators::FindPolicy(policy)->needs_static_tls) {
+      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+    }
+  }
+  const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
+  if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
+  const std::vector<std::uint64_t> pool_list =
+      experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
+  if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
+  const std::uint64_t pool_slots = pool_list[0];
+  // A pool this machine cannot reserve is a bad flag, found before anything is measured.
+  for (const std::string& policy : policies) {
+    if (!allocators::FindPolicy(policy)->owns_pool) continue;
+    try {
+      allocators::PolicyOptions options;
+      options.pool = {.capacity_slots = pool_slots, .quiet = true};
+      allocators::WithPolicy(policy, options, [](auto) {});
+    } catch (const allocators::PoolReserveError& error) {
+      FlagError("pool_slots", error.what());
+    }
+  }
+
+  fs::path out_dir;
+  try {
+    const std::string out = absl::GetFlag(FLAGS_out);
+    out_dir = experiments::PrepareOutputDirectory(
+        out.empty() ? "results/memory_timeline/" + process_malloc : out);
+  } catch (const experiments::OutputError& error) {
+    FlagError("out", error.what());
+  }
+  std::optional<experiments::RunStore> store;
+  try {
+    store.emplace(
+        experiments::RunStore::Open(out_dir, kStem, absl::GetFlag(FLAGS_wait_for_lock), Note));
+  } catch (const experiments::OutputError& error) {
+    FlagError("out", error.what());
+  }
+  experiments::InstallInterruptHandler();
+
+  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  const std::size_t total = ns.size() * workloads.size() * policies.size();
+  if (!quiet) {
+    std::cerr << absl::StrFormat("%s: %d cells (%d N x %d workloads x %d policies), %d samples "
+                                 "each, process malloc %s, each cell in a fresh process\n",
+                                 kProgram, total, ns.size(), workloads.size(), policies.size(),
+                                 samples, allocators::DetectProcessMalloc().NameAndVersion());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<mt::CellRecord> cells;
+  std::vector<mt::SampleRecord> all_samples;
+  for (std::uint64_t n : ns) {
+    for (mt::Workload workload : workloads) {
+      for (const std::string& policy : policies) {
+        experiments::ThrowIfInterrupted();
+        const std::uint64_t ops = mt::Operations(workload, n);
+        mt::CellSpec spec{.workload = workload, .policy = policy, .n = n,
+                          .sample_every = std::max<std::uint64_t>(1, ops / samples),
+                          .pool_slots = pool_slots, .process_malloc = process_malloc};
+        mt::CellResult result = mt::RunCellInChild(spec, "/proc/self/exe");
+        if (!quiet) {
+          std::cerr << absl::StrFormat("%s: [%d/%d] %s %s n=%s: %.2f s\n", kProgram,
+                                       cells.size() + 1, total, mt::WorkloadName(workload), policy,
+                                       FormatCount(static_cast<double>(n)),
+                                       result.cell.Float(CF::kSeconds));
+        }
+        cells.push_back(std::move(result.cell));
+        for (auto& s : result.samples) all_samples.push_back(std::move(s));
+      }
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const nlohmann::ordered_json config = {
+      {"n", absl::StrJoin(ns, ",")},
+      {"policies", absl::StrJoin(policies, ",")},
+      {"workloads", absl::GetFlag(FLAGS_workloads)},
+      {"samples", samples},
+      {"pool_slots", pool_slots}};
+  const std::string run_id = experiments::RunStore::NewRunId();
+  auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);
+  using M = experiments::schema::RunMetadata::Field;
+  metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
+  store->StartNew(run_id, Note);
+  nlohmann::ordered_json json;
+  json["metadata"] = metadata.Json();
+  json["cells"] = experiments::JsonArray(cells);
+  json["samples"] = experiments::JsonArray(all_samples);
+  store->Write("memory_timeline.json", json.dump(1) + "\n");
+  store->Write("memory_timeline_cells.csv", experiments::CsvDocument(cells));
+  store->Write("memory_timeline.csv", experiments::CsvDocument(all_samples));
+  store->Publish();
+
+  constexpr const char* kFormat = "%-8s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
+  std::cout << absl::StrFormat(kFormat, "workload", "policy", "N", "first fallb.",
+                               "slots dem.", "fallbacks", "chunks", "peak live KiB",
+                               "RSS peak+", "RSS end+", "retained");
+  std::cout << std::string(140, '-') << "\n";
+  for (const mt::CellRecord& r : cells) {
+    const std::int64_t rss_start = r.Int(CF::kAnonRssStartKb);
+    std::cout << absl::StrFormat(
+        kFormat, r.Str(CF::kWorkload), r.Str(CF::kPolicy), FormatCount(r.Float(CF::kN)),
+        r.IsNull(CF::kFirstFallbackOp) ? "-" : FormatCount(r.Float(CF::kFirstFallbackOp)),
+        FormatCount(r.Float(CF::kSlotsDemanded)), FormatCount(r.Float(CF::kFallbackAllocations)),
+        FormatCount(r.Float(CF::kPoolChunks)), FormatCount(r.Float(CF::kPeakLiveBytes) / 1024),
+        Kb(r.Int(CF::kAnonRssPeakKb) - rss_start), Kb(r.Int(CF::kAnonRssEndKb) - rss_start),
+        Kb(r.Int(CF::kRetainedKb)));
+  }
+  std::cout << absl::StrFormat(
+      "RSS columns are anonymous resident KiB above the cell's start (each cell in a fresh process); retained: after "
+      "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).\n",
+      FormatCount(static_cast<double>(pool_slots)), out_dir.string(), seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::GuardedMain([&] { return Main(argc, argv); });
+}

@@ -1,0 +1,336 @@
+#include "experiments/memory_timeline/timeline.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "allocators/registry.h"
+#include "allocators/stats.h"
+#include "experiments/common/interrupt.h"
+#include "experiments/common/process_memory.h"
+#include "experiments/common/stable_hash.h"
+#include "hamt/hamt.h"
+#include "nlohmann/json.hpp"
+
+namespace experiments::memory_timeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using SF = schema::TimelineSample::Field;
+using CF = schema::TimelineCell::Field;
+
+// StableHash, not absl::Hash: the counts of a cell are the same in every run.
+template <class Alloc>
+using Int64Map =
+    hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>, Alloc>;
+
+// Operations between interrupt checks.
+constexpr std::uint64_t kChunk = 1 << 16;
+
+// What one sample reads, kept as plain numbers while the workload runs: making a record allocates,
+// and the process allocator's traffic is part of what is measured.
+struct RawSample {
+  std::uint64_t op_index = 0;
+  std::uint64_t map_size = 0;
+  allocators::AllocStats stats;
+  std::int64_t rss_kb = 0;
+};
+
+struct Raw {
+  std::vector<RawSample> samples;
+  allocators::AllocStats end;
+  std::optional<std::uint64_t> first_fallback_op;
+  std::int64_t rss_start_kb = 0;
+  std::int64_t rss_end_kb = 0;
+  std::int64_t rss_after_teardown_kb = 0;
+  std::int64_t minor_faults = 0;
+  double seconds = 0;
+};
+
+template <class Alloc>
+void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
+  const std::uint64_t total = Operations(spec.workload, spec.n);
+  const auto start = Clock::now();
+  const std::int64_t faults_before = MinorFaults();
+  {
+    Int64Map<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
+    std::uint64_t op = 0;
+    auto sample = [&] {
+      raw.samples.push_back({op, map.size(), map.allocator().stats(), AnonResidentKb()});
+    };
+    auto done = [&] {
+      ++op;
+      if (!raw.first_fallback_op && map.allocator().stats().fallback_allocations > 0) {
+        raw.first_fallback_op = op;
+      }
+      if (op % spec.sample_every == 0 || op == total) sample();
+      if (op % kChunk == 0) ThrowIfInterrupted();
+    };
+    sample();
+    const auto n = static_cast<std::int64_t>(spec.n);
+    for (std::int64_t key = 0; key < n; ++key) {
+      map.insert_or_assign(key, key * 10);
+      done();
+    }
+    std::int64_t oldest = 0;
+    if (spec.workload == Workload::kChurn) {
+      for (; oldest < n; ++oldest) {
+        map.erase(oldest);
+        done();
+        map.insert_or_assign(n + oldest, (n + oldest) * 10);
+        done();
+      }
+    }
+    // The map must hold exactly keys oldest..oldest+n-1, each with its value.
+    if (map.size() != spec.n) {
+      throw std::runtime_error(absl::StrCat("map size ", map.size(), ", expected ", spec.n));
+    }
+    for (std::int64_t key = oldest; key < oldest + n; ++key) {
+      const std::int64_t* value = map.find(key);
+      if (value == nullptr || *value != key * 10) {
+        throw std::runtime_error(absl::StrCat("wrong value for key ", key));
+      }
+    }
+    raw.end = map.allocator().stats();
+    raw.rss_end_kb = AnonResidentKb();
+    raw.minor_faults = MinorFaults() - faults_before;
+    raw.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  }  // the map and its policy (and a pool's mapping) go here
+}
+
+CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool) {
+  CellResult result;
+  std::int64_t peak_rss = raw.rss_start_kb;
+  for (const RawSample& s : raw.samples) {
+    peak_rss = std::max(peak_rss, s.rss_kb);
+    result.samples.push_back(RecordFrom<schema::TimelineSample>([&](SF field) -> Value {
+      switch (field) {
+        case SF::kProcessMalloc: return spec.process_malloc;
+        case SF::kWorkload: return std::string(WorkloadName(spec.workload));
+        case SF::kPolicy: return spec.policy;
+        case SF::kN: return static_cast<std::int64_t>(spec.n);
+        case SF::kOpIndex: return static_cast<std::int64_t>(s.op_index);
+        case SF::kMapSize: return static_cast<std::int64_t>(s.map_size);
+        case SF::kLiveBytes: return static_cast<std::int64_t>(s.stats.live_bytes);
+        case SF::kSlotsDemanded: return static_cast<std::int64_t>(s.stats.slots_demanded);
+        case SF::kCapacitySlots: return static_cast<std::int64_t>(s.stats.capacity_slots);
+        case SF::kPoolChunks: return static_cast<std::int64_t>(s.stats.pool_chunks);
+        case SF::kFallbackAllocations:
+          return static_cast<std::int64_t>(s.stats.fallback_allocations);
+        case SF::kAnonRssKb: return s.rss_kb;
+        case SF::kAnonRssGrowthKb: return s.rss_kb - raw.rss_start_kb;
+      }
+      return {};
+    }));
+  }
+  const allocators::AllocStats& end = raw.end;
+  result.cell = RecordFrom<schema::TimelineCell>([&](CF field) -> Value {
+    switch (field) {
+      case CF::kProcessMalloc: return spec.process_malloc;
+      case CF::kWorkload: return std::string(WorkloadName(spec.workload));
+      case CF::kPolicy: return spec.policy;
+      case CF::kN: return static_cast<std::int64_t>(spec.n);
+      case CF::kOperations: return static_cast<std::int64_t>(Operations(spec.workload, spec.n));
+      case CF::kSampleEvery: return static_cast<std::int64_t>(spec.sample_every);
+      case CF::kPoolSlots:
+        return owns_pool ? Value(static_cast<std::int64_t>(spec.pool_slots)) : Value();
+      case CF::kFirstFallbackOp:
+        return raw.first_fallback_op ? Value(static_cast<std::int64_t>(*raw.first_fallback_op))
+                                     : Value();
+      case CF::kSlotsDemanded: return static_cast<std::int64_t>(end.slots_demanded);
+      case CF::kCapacitySlots: return static_cast<std::int64_t>(end.capacity_slots);
+      case CF::kPoolChunks: return static_cast<std::int64_t>(end.pool_chunks);
+      case CF::kFallbackAllocations: return static_cast<std::int64_t>(end.fallback_allocations);
+      case CF::kPeakLiveBytes: return static_cast<std::int64_t>(end.peak_live_bytes);
+      case CF::kAnonRssStartKb: return raw.rss_start_kb;
+      case CF::kAnonRssPeakKb: return peak_rss;
+      case CF::kAnonRssEndKb: return raw.rss_end_kb;
+      case CF::kAnonRssAfterTeardownKb: return raw.rss_after_teardown_kb;
+      case CF::kRetainedKb: return raw.rss_after_teardown_kb - raw.rss_start_kb;
+      case CF::kMinorFaults: return raw.minor_faults;
+      case CF::kSeconds: return raw.seconds;
+    }
+    return {};
+  });
+  return result;
+}
+
+// Reads fd to its end.
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got > 0) {
+      text.append(buffer, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      return text;
+    }
+  }
+}
+
+void WriteAll(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t put = ::write(fd, text.data(), text.size());
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(put));
+  }
+}
+
+}  // namespace
+
+absl::string_view WorkloadName(Workload workload) {
+  switch (workload) {
+    case Workload::kBuild: return "build";
+    case Workload::kChurn: return "churn";
+  }
+  return "?";
+}
+
+std::uint64_t Operations(Workload workload, std::uint64_t n) {
+  return workload == Workload::kChurn ? 3 * n : n;
+}
+
+CellResult RunCell(const CellSpec& spec) {
+  if (spec.sample_every == 0) throw std::invalid_argument("sample_every must be at least 1");
+  const allocators::PolicyInfo* info = allocators::FindPolicy(spec.policy);
+  if (info == nullptr) throw std::invalid_argument("unknown policy '" + spec.policy + "'");
+  allocators::PolicyOptions options;
+  // A timeline shows where the pool runs out; 80% warnings would only repeat it on stderr.
+  options.pool = {.capacity_slots = spec.pool_slots, .quiet = true};
+  Raw raw;
+  // Room for every sample before the baseline is read: the buffer is not the map's memory.
+  raw.samples.reserve(Operations(spec.workload, spec.n) / spec.sample_every + 2);
+  raw.rss_start_kb = AnonResidentKb();
+  allocators::WithPolicy(spec.policy, options,
+                         [&](auto policy) { RunWorkload(spec, std::move(policy), raw); });
+  raw.rss_after_teardown_kb = AnonResidentKb();
+  return ToRecords(spec, raw, info->owns_pool);
+}
+
+std::string Serialize(const CellResult& result) {
+  nlohmann::ordered_json json;
+  json["cell"] = result.cell.Json();
+  json["samples"] = JsonArray(result.samples);
+  return json.dump();
+}
+
+CellResult Deserialize(absl::string_view text) {
+  const auto json = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("cell") ||
+      !json.contains("samples")) {
+    throw SchemaError("not a timeline cell's report");
+  }
+  CellResult result;
+  result.cell = CellRecord::FromJson(json["cell"], "cell");
+  result.samples = FromJsonArray<schema::TimelineSample>(json["samples"], "samples");
+  return result;
+}
+
+std::string EncodeSpec(const CellSpec& spec) {
+  return absl::StrCat(WorkloadName(spec.workload), ",", spec.policy, ",", spec.n, ",",
+                      spec.sample_every, ",", spec.pool_slots, ",", spec.process_malloc);
+}
+
+CellSpec DecodeSpec(absl::string_view text) {
+  const std::vector<std::string> parts = absl::StrSplit(text, ',');
+  if (parts.size() != 6) {
+    throw std::invalid_argument("expected workload,policy,n,sample_every,pool_slots,malloc");
+  }
+  CellSpec spec;
+  bool known = false;
+  for (Workload w : kAllWorkloads) {
+    if (WorkloadName(w) == parts[0]) {
+      spec.workload = w;
+      known = true;
+    }
+  }
+  if (!known) throw std::invalid_argument("unknown workload '" + parts[0] + "'");
+  spec.policy = parts[1];
+  if (!absl::SimpleAtoi(parts[2], &spec.n) || !absl::SimpleAtoi(parts[3], &spec.sample_every) ||
+      !absl::SimpleAtoi(parts[4], &spec.pool_slots) || spec.sample_every == 0) {
+    throw std::invalid_argument("n, sample_every and pool_slots must be whole numbers");
+  }
+  spec.process_malloc = parts[5];
+  return spec;
+}
+
+CellResult RunCellInChild(const CellSpec& spec, const std::string& executable) {
+  const std::string what =
+      absl::StrCat(WorkloadName(spec.workload), "/", spec.policy, "/n=", spec.n);
+  const std::string cell_flag = "--cell=" + EncodeSpec(spec);
+  int out[2];
+  int err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(what + ": pipe() failed");
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    throw std::runtime_error(what + ": pipe() failed");
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
+    throw std::runtime_error(what + ": fork() failed");
+  }
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    const char* args[] = {executable.c_str(), cell_flag.c_str(), nullptr};
+    ::execv(executable.c_str(), const_cast<char* const*>(args));
+    static constexpr char kMessage[] = "cannot execute the cell process";
+    WriteAll(STDERR_FILENO, kMessage);
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  // The child writes at most a line or two to stderr (its error, a library's warning), far below a
+  // pipe's 64 KiB: reading stdout to its end first, then stderr, cannot deadlock.
+  const std::string report = ReadAll(out[0]);
+  const std::string error = ReadAll(err[0]);
+  ::close(out[0]);
+  ::close(err[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    try {
+      return Deserialize(report);
+    } catch (const SchemaError& e) {
+      throw std::runtime_error(absl::StrCat(what, ": the cell process's report: ", e.what()));
+    }
+  }
+  if ((WIFEXITED(status) && WEXITSTATUS(status) == kCellInterruptedExit) ||
+      (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) || InterruptRequested()) {
+    throw Interrupted();
+  }
+  std::string why(absl::StripAsciiWhitespace(error));
+  if (why.empty()) {
+    why = WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
+                            : absl::StrCat("killed by signal ", WTERMSIG(status), " (",
+                                           ::strsignal(WTERMSIG(status)), ")");
+  }
+  throw std::runtime_error(absl::StrCat(what, ": ", why));
+}
+
+}  // namespace experiments::memory_timeline

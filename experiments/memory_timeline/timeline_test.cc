@@ -1,0 +1,131 @@
+// The timeline's counts and samples are deterministic and mean what the schema says they mean.
+#include "experiments/memory_timeline/timeline.h"
+
+#include <cstdint>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace experiments::memory_timeline {
+namespace {
+
+using SF = schema::TimelineSample::Field;
+using CF = schema::TimelineCell::Field;
+
+CellSpec Spec(Workload workload, const std::string& policy, std::uint64_t n,
+              std::uint64_t pool_slots, std::uint64_t every = 100) {
+  return {.workload = workload, .policy = policy, .n = n, .sample_every = every,
+          .pool_slots = pool_slots, .process_malloc = "glibc"};
+}
+
+TEST(Timeline, SamplesEveryKOperationsFromTheEmptyMapToTheLastOperation) {
+  const CellResult r = RunCell(Spec(Workload::kBuild, "malloc", 1050, 0));
+  ASSERT_EQ(r.samples.size(), 12u);  // 0, 100, ..., 1000, 1050
+  for (std::size_t i = 0; i + 1 < r.samples.size(); ++i) {
+    EXPECT_EQ(r.samples[i].Int(SF::kOpIndex), static_cast<std::int64_t>(100 * i));
+    EXPECT_EQ(r.samples[i].Int(SF::kMapSize), static_cast<std::int64_t>(100 * i));
+  }
+  EXPECT_EQ(r.samples.back().Int(SF::kOpIndex), 1050);
+  EXPECT_EQ(r.samples.front().Int(SF::kLiveBytes), 0);
+  EXPECT_GT(r.samples.back().Int(SF::kLiveBytes), 1050 * 16);  // at least one key+value each
+  EXPECT_TRUE(r.cell.IsNull(CF::kPoolSlots));
+  EXPECT_TRUE(r.cell.IsNull(CF::kFirstFallbackOp));
+  EXPECT_EQ(r.cell.Int(CF::kOperations), 1050);
+}
+
+TEST(Timeline, FirstFallbackIsTheOperationWhoseAllocationFellBack) {
+  const CellResult r = RunCell(Spec(Workload::kBuild, "bump_pool", 5000, 4096, 1));
+  ASSERT_FALSE(r.cell.IsNull(CF::kFirstFallbackOp));
+  const std::int64_t first = r.cell.Int(CF::kFirstFallbackOp);
+  ASSERT_GT(first, 0);
+  // With a sample after every operation: none before `first`, one at it.
+  EXPECT_EQ(r.samples[static_cast<std::size_t>(first) - 1].Int(SF::kFallbackAllocations), 0);
+  EXPECT_GT(r.samples[static_cast<std::size_t>(first)].Int(SF::kFallbackAllocations), 0);
+  EXPECT_EQ(r.cell.Int(CF::kPoolSlots), 4096);
+  EXPECT_EQ(r.cell.Int(CF::kCapacitySlots), 4096);
+  EXPECT_GT(r.cell.Int(CF::kSlotsDemanded), 4096);
+}
+
+TEST(Timeline, ChurnKeepsNKeysAndRecyclingKeepsDemandFlatWhileABumpPoolsKeepsGrowing) {
+  const std::uint64_t n = 2000;
+  const CellResult bump = RunCell(Spec(Workload::kChurn, "bump_pool", n, 1 << 20));
+  const CellResult recycler = RunCell(Spec(Workload::kChurn, "slot_recycler", n, 1 << 20));
+  EXPECT_EQ(bump.cell.Int(CF::kOperations), 3 * static_cast<std::int64_t>(n));
+  auto demand_at = [](const CellResult& r, std::int64_t op) {
+    for (const SampleRecord& s : r.samples) {
+      if (s.Int(SF::kOpIndex) == op) return s.Int(SF::kSlotsDemanded);
+    }
+    ADD_FAILURE() << "no sample at " << op;
+    return std::int64_t{0};
+  };
+  for (const SampleRecord& s : bump.samples) {
+    if (s.Int(SF::kOpIndex) >= static_cast<std::int64_t>(n)) {
+      EXPECT_GE(s.Int(SF::kMapSize), static_cast<std::int64_t>(n) - 1);
+    }
+  }
+  const std::int64_t built = static_cast<std::int64_t>(n);
+  const std::int64_t end = 3 * built;
+  // A bump pool never reuses: churn demands about as much again as the build did.
+  const std::int64_t bump_churn = demand_at(bump, end) - demand_at(bump, built);
+  EXPECT_GT(bump_churn, demand_at(bump, built) / 2);
+  // The recycler serves most of churn from its free lists (fresh demand only where the trie's
+  // shape, and so its mix of node sizes, changes).
+  const std::int64_t recycler_churn = demand_at(recycler, end) - demand_at(recycler, built);
+  EXPECT_LT(recycler_churn * 4, bump_churn);
+  // Same map, same operations: the same bytes live at the end.
+  EXPECT_EQ(bump.samples.back().Int(SF::kLiveBytes), recycler.samples.back().Int(SF::kLiveBytes));
+}
+
+TEST(Timeline, AGrowingPoolAddsChunksInsteadOfFallingBack) {
+  const CellResult r = RunCell(Spec(Workload::kBuild, "growing_pool", 20000, 4096));
+  EXPECT_TRUE(r.cell.IsNull(CF::kFirstFallbackOp));
+  EXPECT_EQ(r.cell.Int(CF::kFallbackAllocations), 0);
+  EXPECT_GT(r.cell.Int(CF::kPoolChunks), 1);
+  EXPECT_GE(r.cell.Int(CF::kCapacitySlots), r.cell.Int(CF::kSlotsDemanded));
+}
+
+TEST(Timeline, AReportAndASpecSurviveTheirRoundTrips) {
+  const CellSpec spec = Spec(Workload::kChurn, "slot_recycler", 3000, 8192, 250);
+  const CellResult here = RunCell(spec);
+  const CellResult back = Deserialize(Serialize(here));
+  EXPECT_TRUE(back.cell == here.cell);
+  ASSERT_EQ(back.samples.size(), here.samples.size());
+  for (std::size_t i = 0; i < here.samples.size(); ++i) {
+    EXPECT_TRUE(back.samples[i] == here.samples[i]) << "sample " << i;
+  }
+  const CellSpec decoded = DecodeSpec(EncodeSpec(spec));
+  EXPECT_EQ(decoded.workload, spec.workload);
+  EXPECT_EQ(decoded.policy, spec.policy);
+  EXPECT_EQ(decoded.n, spec.n);
+  EXPECT_EQ(decoded.sample_every, spec.sample_every);
+  EXPECT_EQ(decoded.pool_slots, spec.pool_slots);
+  EXPECT_EQ(decoded.process_malloc, spec.process_malloc);
+}
+
+TEST(Timeline, ABadSpecIsRefusedNamingTheProblem) {
+  EXPECT_THROW(DecodeSpec("build,malloc,10"), std::invalid_argument);
+  EXPECT_THROW(DecodeSpec("steady,malloc,10,1,0,glibc"), std::invalid_argument);
+  EXPECT_THROW(DecodeSpec("build,malloc,ten,1,0,glibc"), std::invalid_argument);
+  EXPECT_THROW(DecodeSpec("build,malloc,10,0,0,glibc"), std::invalid_argument);
+  EXPECT_THROW(RunCell(Spec(Workload::kBuild, "no_such_policy", 10, 0)), std::invalid_argument);
+}
+
+TEST(Timeline, AFailingCellProcessIsReportedNamingTheCell) {
+  // A program that is not this one: the error names the cell and what the child said.
+  try {
+    RunCellInChild(Spec(Workload::kBuild, "malloc", 10, 0), "/bin/false");
+    FAIL() << "no error";
+  } catch (const std::runtime_error& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("build/malloc/n=10"), std::string::npos) << what;
+    EXPECT_NE(what.find("exit status 1"), std::string::npos) << what;
+  }
+}
+
+TEST(Timeline, ABadReportIsASchemaError) {
+  EXPECT_THROW(Deserialize("{\"cell\": 1}"), SchemaError);
+  EXPECT_THROW(Deserialize("not json"), SchemaError);
+}
+
+}  // namespace
+}  // namespace experiments::memory_timeline

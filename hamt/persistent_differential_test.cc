@@ -88,9 +88,9 @@ template <class Map>
 void ExpectSharingSound(const Map& keeper, const std::vector<Version<Map>>& versions, int step) {
   std::vector<const Map*> all = {&keeper};
   for (const Version<Map>& version : versions) all.push_back(&version.map);
-  std::size_t node_bytes = 0;
-  ASSERT_EQ(Map::CheckSharing(all, &node_bytes), "") << "step " << step;
-  ASSERT_EQ(node_bytes, keeper.allocator().stats().live_bytes) << "step " << step;
+  typename Map::SharedTotals totals;
+  ASSERT_EQ(Map::CheckSharing(all, &totals), "") << "step " << step;
+  ASSERT_EQ(totals.node_bytes, keeper.allocator().stats().live_bytes) << "step " << step;
   for (const Map* map : all) ASSERT_EQ(map->check_invariants(), "") << "step " << step;
 }
 

@@ -211,18 +211,23 @@ class PersistentMap {
         });
   }
 
+  // What the versions given to CheckSharing hold between them, each node counted once.
+  struct SharedTotals {
+    std::size_t node_bytes = 0;  // a counted policy's live_bytes must equal this (no leak)
+    std::size_t entries = 0;     // the keys and values alive (each constructed once)
+  };
+
   // Verifies the sharing across `versions`, which must be every live PersistentMap of one lineage
   // (moved-from ones included): each node's count equals the number of references to it (version
   // roots plus parents among the nodes reachable from the versions), and the lineage counts one
-  // reference per version. Adds the bytes of the distinct nodes reachable to *node_bytes, which
-  // a counted policy's live_bytes must equal (no leak). For tests: O(nodes) with a hash set.
+  // reference per version. Fills *totals (may be null). For tests: O(nodes) with a hash set.
   static std::string CheckSharing(std::span<const PersistentMap* const> versions,
-                                  std::size_t* node_bytes) {
+                                  SharedTotals* totals) {
     if (versions.empty()) return "";
     const Lineage* lineage = versions.front()->lineage_;
     std::unordered_map<const NodeT*, std::uint32_t> references;
     std::unordered_set<const NodeT*> visited;
-    std::size_t bytes = 0;
+    SharedTotals found;
     struct Frame {
       const NodeT* node;
       unsigned shift;
@@ -239,11 +244,13 @@ class PersistentMap {
       stack.pop_back();
       if (!visited.insert(node).second) continue;
       if (internal::IsCollisionLevel(shift)) {
-        bytes += Layout::Bytes(0, node->datamap);
+        found.node_bytes += Layout::Bytes(0, node->datamap);
+        found.entries += node->datamap;
         continue;
       }
       const unsigned children = internal::Count(node->nodemap);
-      bytes += Layout::Bytes(children, internal::Count(node->datamap));
+      found.node_bytes += Layout::Bytes(children, internal::Count(node->datamap));
+      found.entries += internal::Count(node->datamap);
       for (unsigned i = 0; i < children; ++i) {
         const NodeT* child = Layout::Children(node)[i];
         ++references[child];
@@ -260,7 +267,7 @@ class PersistentMap {
       return "the lineage counts " + std::to_string(lineage->refs.count()) + " versions, " +
              std::to_string(versions.size()) + " were given";
     }
-    if (node_bytes != nullptr) *node_bytes += bytes;
+    if (totals != nullptr) *totals = found;
     return "";
   }
 

@@ -53,9 +53,9 @@ auto Contents(const Map& map) {
 template <class Map>
 void ExpectSharingSound(std::initializer_list<const Map*> versions) {
   std::vector<const Map*> list(versions);
-  std::size_t bytes = 0;
-  EXPECT_EQ(Map::CheckSharing(list, &bytes), "");
-  EXPECT_EQ(bytes, LiveBytes(*list.front()));
+  typename Map::SharedTotals totals;
+  EXPECT_EQ(Map::CheckSharing(list, &totals), "");
+  EXPECT_EQ(totals.node_bytes, LiveBytes(*list.front()));
   for (const Map* version : list) EXPECT_EQ(version->check_invariants(), "");
 }
 

@@ -6,8 +6,9 @@
 // the refactoring. If a change of the sequence is intended, record the new digests (the failure
 // message prints them) and say so in the commit.
 //
-// Deterministic by construction: a fixed-seed std::mt19937_64 draws the operations and the hash is
-// splitmix64 (absl::Hash is seeded per process), so the sequence depends on the code alone.
+// Deterministic by construction: a fixed-seed std::mt19937_64 draws the operations and the hashes
+// are splitmix64 (testing_hashes.h; absl::Hash is seeded per process), so the sequence depends on
+// the code alone.
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -19,6 +20,7 @@
 #include "allocators/stats.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
+#include "hamt/testing_hashes.h"
 
 namespace {
 
@@ -64,15 +66,6 @@ class RecordingPolicy {
 };
 static_assert(allocators::AllocatorPolicy<RecordingPolicy>);
 
-struct SplitMixHash {
-  std::size_t operator()(std::int64_t key) const {
-    std::uint64_t x = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15u;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-  }
-};
-
 struct Sequence {
   std::uint64_t digest;
   std::uint64_t allocations;
@@ -81,10 +74,10 @@ struct Sequence {
 
 // 100,000 operations on keys [0, 20000): insert_or_assign, try_emplace and erase, in phases that
 // grow and drain the map; then clear().
-template <class V, class Sizing, class MakeValue>
+template <class V, class Sizing, class Hash = hamt::testing::SplitMixHash, class MakeValue>
 Sequence Record(MakeValue make_value) {
-  hamt::Map<std::int64_t, V, SplitMixHash, std::equal_to<std::int64_t>, RecordingPolicy, Sizing>
-      map{SplitMixHash(), std::equal_to<std::int64_t>(), RecordingPolicy()};
+  hamt::Map<std::int64_t, V, Hash, std::equal_to<std::int64_t>, RecordingPolicy, Sizing> map{
+      Hash(), std::equal_to<std::int64_t>(), RecordingPolicy()};
   std::mt19937_64 rng(17);
   for (int step = 0; step < 100000; ++step) {
     const auto key = static_cast<std::int64_t>(rng() % 20000);
@@ -126,6 +119,20 @@ TEST(AllocationSequenceTest, ExactNodesString) {
 TEST(AllocationSequenceTest, RoundedNodesInt64) {
   ExpectSequence(Record<std::int64_t, hamt::RoundedNodes<4>>([](int step) { return step; }),
                  {0x161381c4194e2b61u, 47980, 47980});
+}
+
+// Colliding hashes: pushes down through long single-child chains into collision nodes, and the
+// erases that pull survivors back up, are pinned too.
+TEST(AllocationSequenceTest, ExactNodesInt64CollidingHashes) {
+  ExpectSequence(Record<std::int64_t, hamt::ExactNodes, hamt::testing::SplitMixLow16Hash>(
+                     [](int step) { return step; }),
+                 {0x8796e5718e7cc358u, 95239, 95239});
+}
+
+TEST(AllocationSequenceTest, RoundedNodesInt64CollidingHashes) {
+  ExpectSequence(Record<std::int64_t, hamt::RoundedNodes<4>, hamt::testing::SplitMixLow16Hash>(
+                     [](int step) { return step; }),
+                 {0x749efb91d0e77070u, 85231, 85231});
 }
 
 }  // namespace

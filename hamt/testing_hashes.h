@@ -9,6 +9,22 @@
 
 namespace hamt::testing {
 
+// splitmix64's finalizer: well mixed like absl::Hash, but the same in every process (absl::Hash is
+// seeded per process), so a test's trie shapes and allocation sequences depend on the code alone.
+struct SplitMixHash {
+  std::size_t operator()(std::int64_t key) const {
+    std::uint64_t x = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+  }
+};
+// SplitMixHash's low 16 bits: among a few thousand keys, hundreds of full-hash collisions, each
+// under a chain of single-child nodes (levels 4 to 12 see fragment 0) ending in a collision node.
+struct SplitMixLow16Hash {
+  std::size_t operator()(std::int64_t key) const { return SplitMixHash()(key) & 0xffff; }
+};
+
 // Key k lands in fragment k % 32 of the root: small keys never make a sub-node.
 struct IdentityHash {
   std::size_t operator()(std::int64_t key) const { return static_cast<std::size_t>(key); }

@@ -53,6 +53,7 @@
 #include "allocators/assert.h"
 #include "allocators/policy.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/pair_subtree.h"
 #include "hamt/internal/trie.h"
 #include "hamt/node_sizing.h"
 
@@ -194,20 +195,25 @@ class Champ {
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
     HAMT_ASSERT((datamap & nodemap) == 0);
-    void* block = alloc_.allocate(NodeBytes(Count(nodemap), Count(datamap)));
-    return ::new (block) Node{datamap, nodemap};
+    return allocate_block(datamap, nodemap, Count(nodemap), Count(datamap));
   }
   // Same, when the caller already knows the popcounts of the two bitmaps.
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
                       unsigned entries) {
     HAMT_ASSERT((datamap & nodemap) == 0);
     HAMT_ASSERT(children == Count(nodemap) && entries == Count(datamap));
-    void* block = alloc_.allocate(NodeBytes(children, entries));
-    return ::new (block) Node{datamap, nodemap};
+    return allocate_block(datamap, nodemap, children, entries);
   }
   Node* allocate_collision_node(std::uint32_t entries) {
     HAMT_ASSERT(entries >= 2);
-    return ::new (alloc_.allocate(NodeBytes(0, entries))) Node{entries, 0};
+    return allocate_block(entries, 0, 0, entries);
+  }
+  // The block of a node of `children` children and `entries` entries, its header {datamap,
+  // nodemap} (a collision node's datamap is its entry count): what the checked calls above and
+  // AllocatePairSubtree (pair_subtree.h, which makes well-formed headers itself) share.
+  Node* allocate_block(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                       unsigned entries) {
+    return ::new (alloc_.allocate(NodeBytes(children, entries))) Node{datamap, nodemap};
   }
   void deallocate_node(Node* node, unsigned children, unsigned entries) noexcept {
     HAMT_ASSERT(node != nullptr);
@@ -220,14 +226,6 @@ class Champ {
     } else {
       deallocate_node(node, Count(node->nodemap), Count(node->datamap));
     }
-  }
-
-  // Frees a node chain built by allocate_pair_subtree whose entries were never constructed.
-  void deallocate_skeleton(Node* node, unsigned shift) noexcept {
-    if (!IsCollisionLevel(shift) && node->nodemap != 0) {
-      deallocate_skeleton(Layout::Children(node)[0], shift + kBitsPerLevel);
-    }
-    deallocate_node(node, shift);
   }
 
   void destroy_subtree(Node* node, unsigned shift) noexcept {
@@ -393,7 +391,7 @@ class Champ {
       std::construct_at(new_dst, std::forward<KeyArg>(key),
                         std::forward<ValueArgs>(value_args)...);
     } catch (...) {
-      deallocate_skeleton(subtree, shift + kBitsPerLevel);
+      free_pair_subtree(subtree, shift + kBitsPerLevel);
       deallocate_node(fresh, children + 1, entries - 1);
       throw;
     }
@@ -425,35 +423,23 @@ class Champ {
     return {&new_dst->second, true};
   }
 
-  // Allocates the sub-trie at `shift` that will hold two entries with hashes `hash_a` and
-  // `hash_b`: single-child nodes while the fragments agree, then a node with both entries (or a
-  // collision node). Returns where to construct each entry. Frees everything if it throws.
+  // The pair sub-tries of a push down (pair_subtree.h), from and to this map's policy.
   Node* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
                               EntryT** dst_a, EntryT** dst_b) {
-    if (IsCollisionLevel(shift)) {
-      Node* node = allocate_collision_node(2);
-      *dst_a = Layout::Entries(node, 0);
-      *dst_b = *dst_a + 1;
-      return node;
-    }
-    const std::uint32_t bit_a = FragmentBit(hash_a, shift);
-    const std::uint32_t bit_b = FragmentBit(hash_b, shift);
-    if (bit_a != bit_b) {
-      Node* node = allocate_node(bit_a | bit_b, 0);
-      EntryT* entries = Layout::Entries(node, 0);
-      *dst_a = entries + (bit_a > bit_b);
-      *dst_b = entries + (bit_b > bit_a);
-      return node;
-    }
-    Node* node = allocate_node(0, bit_a);
-    try {
-      Layout::Children(node)[0] =
-          allocate_pair_subtree(shift + kBitsPerLevel, hash_a, hash_b, dst_a, dst_b);
-    } catch (...) {
-      deallocate_node(node, 1, 0);
-      throw;
-    }
-    return node;
+    auto allocate = [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                           unsigned entries) {
+      return allocate_block(datamap, nodemap, children, entries);
+    };
+    return AllocatePairSubtree<Layout>(shift, hash_a, hash_b, dst_a, dst_b, allocate,
+                                       block_freer());
+  }
+  void free_pair_subtree(Node* node, unsigned shift) noexcept {
+    FreePairSubtree<Layout>(node, shift, block_freer());
+  }
+  auto block_freer() noexcept {
+    return [this](Node* node, unsigned children, unsigned entries) noexcept {
+      deallocate_node(node, children, entries);
+    };
   }
 
   template <class KeyArg, class... ValueArgs>

@@ -49,6 +49,7 @@
 #include "allocators/assert.h"
 #include "allocators/policy.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/pair_subtree.h"
 #include "hamt/refcount.h"
 
 namespace hamt::internal {
@@ -188,20 +189,6 @@ class PersistentChamp {
     free_block(node, children, entries);
   }
 
-  // Frees a chain made by allocate_pair_subtree whose entries were never constructed.
-  void free_skeleton(NodeT* node, unsigned shift) noexcept {
-    if (IsCollisionLevel(shift)) {
-      free_block(node, 0, 2);
-      return;
-    }
-    if (node->nodemap != 0) {
-      free_skeleton(Layout::Children(node)[0], shift + kBitsPerLevel);
-      free_block(node, 1, 0);
-    } else {
-      free_block(node, 0, 2);
-    }
-  }
-
   // The children of `from` go to `to` (the same array, or with a gap at `insert_at` or without
   // the one at `skip`). An editable `from` hands its references over; a shared one keeps them, so
   // each child gets one more.
@@ -318,7 +305,7 @@ class PersistentChamp {
       throw;
     }
     auto unwind = [&] {
-      free_skeleton(subtree, shift + kBitsPerLevel);
+      free_pair_subtree(subtree, shift + kBitsPerLevel);
       free_block(fresh, children + 1, entries - 1);
     };
     try {
@@ -358,35 +345,23 @@ class PersistentChamp {
     return fresh;
   }
 
-  // Allocates the sub-trie at `shift` that will hold two entries with hashes `hash_a` and
-  // `hash_b`: single-child nodes while the fragments agree, then a node with both entries (or a
-  // collision node). Returns where to construct each entry. Frees everything if it throws.
+  // The pair sub-tries of a push down (pair_subtree.h), from and to this lineage's policy.
   NodeT* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
                                EntryT** dst_a, EntryT** dst_b) {
-    if (IsCollisionLevel(shift)) {
-      NodeT* node = allocate_node(2, 0, 0, 2);
-      *dst_a = Layout::Entries(node, 0);
-      *dst_b = *dst_a + 1;
-      return node;
-    }
-    const std::uint32_t bit_a = FragmentBit(hash_a, shift);
-    const std::uint32_t bit_b = FragmentBit(hash_b, shift);
-    if (bit_a != bit_b) {
-      NodeT* node = allocate_node(bit_a | bit_b, 0, 0, 2);
-      EntryT* entries = Layout::Entries(node, 0);
-      *dst_a = entries + (bit_a > bit_b);
-      *dst_b = entries + (bit_b > bit_a);
-      return node;
-    }
-    NodeT* node = allocate_node(0, bit_a, 1, 0);
-    try {
-      Layout::Children(node)[0] =
-          allocate_pair_subtree(shift + kBitsPerLevel, hash_a, hash_b, dst_a, dst_b);
-    } catch (...) {
-      free_block(node, 1, 0);
-      throw;
-    }
-    return node;
+    auto allocate = [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                           unsigned entries) {
+      return allocate_node(datamap, nodemap, children, entries);
+    };
+    return AllocatePairSubtree<Layout>(shift, hash_a, hash_b, dst_a, dst_b, allocate,
+                                       block_freer());
+  }
+  void free_pair_subtree(NodeT* node, unsigned shift) noexcept {
+    FreePairSubtree<Layout>(node, shift, block_freer());
+  }
+  auto block_freer() noexcept {
+    return [this](NodeT* node, unsigned children, unsigned entries) noexcept {
+      free_block(node, children, entries);
+    };
   }
 
   template <bool kEditable, class KeyArg, class M>

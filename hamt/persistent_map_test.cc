@@ -3,6 +3,8 @@
 // place (allocation counts), exception safety and the shared policy.
 #include <cstdint>
 #include <iterator>
+#include <map>
+#include <new>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -25,6 +27,7 @@ using CheckedSizePolicy = allocators::CheckedSizePolicy<>;
 using hamt::testing::ConstantHash;
 using hamt::testing::HighBitsHash;
 using hamt::testing::IdentityHash;
+using hamt::testing::SplitMixHash;
 
 template <class K, class V, class Hash = absl::Hash<K>, class Policy = CheckedSizePolicy>
 using PMap = hamt::PersistentMap<K, V, Hash, std::equal_to<K>, Policy>;
@@ -423,52 +426,155 @@ TEST(PersistentMapTest, OnePolicyPerLineage) {
 
 using FailingPolicy = allocators::FaultInjecting<CheckedSizePolicy>;
 
-// Every allocation of an update in turn fails: every version must be as it was.
+// "" when `map` holds exactly `model`'s entries, by iteration and by find, and its trie is sound;
+// else the first difference.
+template <class Map>
+std::string Mismatch(const Map& map,
+                     const std::map<typename Map::key_type, typename Map::mapped_type>& model) {
+  if (map.size() != model.size()) {
+    return "size " + std::to_string(map.size()) + ", expected " + std::to_string(model.size());
+  }
+  std::map<typename Map::key_type, typename Map::mapped_type> iterated;
+  for (const auto& [key, value] : map) {
+    if (!iterated.emplace(key, value).second) return "key " + std::to_string(key) + " twice";
+  }
+  if (iterated != model) return "the entries differ";
+  for (const auto& [key, value] : model) {
+    const auto* found = map.find(key);
+    if (found == nullptr || !(*found == value)) return "find(" + std::to_string(key) + ")";
+  }
+  return map.check_invariants();
+}
+
+// Arms `map`'s policy to fail the allocation after `fail_at` more, runs `update` and disarms.
+// Returns whether the failure fired (then `update` must have thrown std::bad_alloc).
+template <class Map, class Update>
+bool FailsAt(const Map& map, int fail_at, Update update) {
+  map.allocator().arm_failure(fail_at);
+  bool threw = false;
+  try {
+    update();
+  } catch (const std::bad_alloc&) {
+    threw = true;
+  }
+  const bool fired = map.allocator().take_fired();
+  map.allocator().arm_failure(-1);
+  EXPECT_EQ(threw, fired) << fail_at;
+  return fired;
+}
+
+// Lvalue updates of a version that others share: every allocation of each update in turn fails,
+// and every version must still hold what it held (compared entry by entry with its std::map, not
+// with operator==, which is O(1) on a shared root), with no byte leaked.
 template <class Hash>
-void AllocationFailureLeavesVersionsUnchanged() {
+void AllocationFailureLeavesVersionsUnchanged(std::int64_t keys) {
   using Map = PMap<std::int64_t, std::string, Hash, FailingPolicy>;
-  Map map;
-  for (std::int64_t k = 0; k < 300; ++k) map = map.set(k, std::to_string(k));
-  const Map shared = map;
-  for (std::int64_t k = 0; k < 400; ++k) {
-    for (int fail_at = 0; fail_at < 4; ++fail_at) {
-      const Map before = map;
-      const std::uint64_t bytes = LiveBytes(map);
-      const int op = static_cast<int>(k % 4);
-      map.allocator().arm_failure(fail_at);
-      bool threw = false;
-      try {
-        Map result;
-        switch (op) {
-          case 0: result = map.set(k + 1000, "new"); break;
-          case 1: result = map.set(k % 300, "assigned"); break;
-          case 2: result = map.erase(k % 300); break;
-          default: result = std::move(map).set(k + 5000, "moved"); break;
-        }
-      } catch (const std::bad_alloc&) {
-        threw = true;
-      }
-      const bool fired = map.allocator().take_fired();
-      map.allocator().arm_failure(-1);
-      ASSERT_EQ(threw, fired);
-      if (!threw) {
-        if (op == 3) map = before;  // the rvalue update emptied map
-        continue;
-      }
-      ASSERT_EQ(LiveBytes(map), bytes) << k << " " << fail_at;
-      ASSERT_EQ(map, before);
-      ASSERT_EQ(map.size(), 300u);
-      ASSERT_EQ(map.check_invariants(), "");
+  using Model = std::map<std::int64_t, std::string>;
+  std::vector<Map> versions(1);
+  std::vector<Model> models(1);
+  for (std::int64_t k = 0; k < keys; ++k) {
+    models.push_back(models.back());
+    models.back()[k] = std::to_string(k);
+    versions.push_back(versions.back().set(k, std::to_string(k)));
+  }
+  // Every tenth version stays; the newest is updated.
+  for (std::size_t i = versions.size() - 1; i-- > 0;) {
+    if (i % static_cast<std::size_t>(keys / 10) != 0) {
+      versions.erase(versions.begin() + static_cast<std::ptrdiff_t>(i));
+      models.erase(models.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
-  EXPECT_EQ(map, shared);
+  const Map& map = versions.back();
+  int failures = 0;
+  for (std::int64_t k = 0; k < 200; ++k) {
+    const int op = static_cast<int>(k % 3);
+    for (int fail_at = 0;; ++fail_at) {
+      const std::uint64_t bytes = LiveBytes(map);
+      const bool fired = FailsAt(map, fail_at, [&] {
+        switch (op) {
+          case 0: return map.set(keys + k, "new");
+          case 1: return map.set(k % keys, "assigned");
+          default: return map.erase(k % keys);
+        }
+      });
+      if (!fired) break;
+      ++failures;
+      ASSERT_EQ(LiveBytes(map), bytes) << k << " " << fail_at;
+      for (std::size_t v = 0; v < versions.size(); ++v) {
+        ASSERT_EQ(Mismatch(versions[v], models[v]), "") << k << " " << fail_at << " " << v;
+      }
+    }
+  }
+  // Each of the 200 updates copies at least one node.
+  EXPECT_GE(failures, 200);
 }
 
 TEST(PersistentMapTest, AllocationFailureLeavesVersionsUnchanged) {
-  AllocationFailureLeavesVersionsUnchanged<absl::Hash<std::int64_t>>();
+  AllocationFailureLeavesVersionsUnchanged<SplitMixHash>(300);
 }
+// One collision node under a chain of 13: every update copies 14 nodes.
 TEST(PersistentMapTest, AllocationFailureInCollisionsLeavesVersionsUnchanged) {
-  AllocationFailureLeavesVersionsUnchanged<ConstantHash>();
+  AllocationFailureLeavesVersionsUnchanged<ConstantHash>(40);
+}
+
+// Rvalue updates of a version whose root only it holds, while another version shares its
+// subtrees: the in-place path (the root is edited, shared children copied, a survivor pulled up
+// into an edited parent). Every allocation of each update in turn fails: the updated version
+// keeps its root and contents, the sharing version is untouched, no byte leaks.
+template <class Hash>
+void AllocationFailureInPlaceLeavesVersionsUnchanged() {
+  using Map = PMap<std::int64_t, std::string, Hash, FailingPolicy>;
+  using Model = std::map<std::int64_t, std::string>;
+  Map map;
+  Model model;
+  for (std::int64_t k = 0; k < 400; ++k) {
+    map = std::move(map).set(k, std::to_string(k));
+    model[k] = std::to_string(k);
+  }
+  std::uint64_t seed = 11;
+  int failures = 0;
+  for (int step = 0; step < 600; ++step) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    const auto key = static_cast<std::int64_t>((seed >> 33) % 600);
+    const unsigned op = static_cast<unsigned>((seed >> 20) % 3);
+    // `other` copies the path to its key: it shares every other subtree of `map`, whose root
+    // stays map's alone.
+    const std::int64_t other_key = static_cast<std::int64_t>((seed >> 45) % 600);
+    const Map other = map.set(other_key, "other");
+    Model other_model = model;
+    other_model[other_key] = "other";
+    for (int fail_at = 0;; ++fail_at) {
+      const std::uint64_t bytes = LiveBytes(map);
+      const bool fired = FailsAt(map, fail_at, [&] {
+        switch (op) {
+          case 0: map = std::move(map).set(key, "set " + std::to_string(step)); break;
+          case 1: map = std::move(map).set(key + 600, "inserted"); break;
+          default: map = std::move(map).erase(key); break;
+        }
+      });
+      if (!fired) break;
+      ++failures;
+      ASSERT_EQ(LiveBytes(map), bytes) << step << " " << fail_at;
+      ASSERT_EQ(Mismatch(map, model), "") << step << " " << fail_at;
+      ASSERT_EQ(Mismatch(other, other_model), "") << step << " " << fail_at;
+      ExpectSharingSound<Map>({&map, &other});
+    }
+    switch (op) {
+      case 0: model[key] = "set " + std::to_string(step); break;
+      case 1: model[key + 600] = "inserted"; break;
+      default: model.erase(key); break;
+    }
+    ASSERT_EQ(Mismatch(map, model), "") << step;
+  }
+  // Most updates copy a shared node on their path (about 700 failures in all).
+  EXPECT_GE(failures, 300);
+}
+
+TEST(PersistentMapTest, AllocationFailureInPlaceLeavesVersionsUnchanged) {
+  AllocationFailureInPlaceLeavesVersionsUnchanged<SplitMixHash>();
+}
+TEST(PersistentMapTest, AllocationFailureInPlaceInCollisionsLeavesVersionsUnchanged) {
+  AllocationFailureInPlaceLeavesVersionsUnchanged<hamt::testing::SplitMixLow16Hash>();
 }
 
 // Copying a value throws on demand: a shared node's copy must not leak or change anything.

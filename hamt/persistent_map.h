@@ -48,12 +48,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <span>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
-#include <vector>
 
 #include "absl/hash/hash.h"
 #include "allocators/malloc_policy.h"
@@ -65,10 +61,16 @@
 
 namespace hamt {
 
+namespace internal {
+struct PersistentTesting;
+}  // namespace internal
+
 template <class K, class V, class Hash = absl::Hash<K>, class Eq = std::equal_to<K>,
           allocators::AllocatorPolicy Alloc = allocators::MallocPolicy,
           RefcountPolicy Refcount = UnsyncRefcount>
 class PersistentMap {
+  friend struct internal::PersistentTesting;  // the tests' sharing check (persistent_testing.h)
+
   using Core = internal::PersistentChamp<K, V, Hash, Eq, Alloc, Refcount>;
   using NodeT = typename Core::NodeT;
   using Layout = typename Core::Layout;
@@ -209,66 +211,6 @@ class PersistentMap {
         [](const NodeT& node, std::string& error) {
           if (node.refs.count() == 0) error = "node with a reference count of 0";
         });
-  }
-
-  // What the versions given to CheckSharing hold between them, each node counted once.
-  struct SharedTotals {
-    std::size_t node_bytes = 0;  // a counted policy's live_bytes must equal this (no leak)
-    std::size_t entries = 0;     // the keys and values alive (each constructed once)
-  };
-
-  // Verifies the sharing across `versions`, which must be every live PersistentMap of one lineage
-  // (moved-from ones included): each node's count equals the number of references to it (version
-  // roots plus parents among the nodes reachable from the versions), and the lineage counts one
-  // reference per version. Fills *totals (may be null). For tests: O(nodes) with a hash set.
-  static std::string CheckSharing(std::span<const PersistentMap* const> versions,
-                                  SharedTotals* totals) {
-    if (versions.empty()) return "";
-    const Lineage* lineage = versions.front()->lineage_;
-    std::unordered_map<const NodeT*, std::uint32_t> references;
-    std::unordered_set<const NodeT*> visited;
-    SharedTotals found;
-    struct Frame {
-      const NodeT* node;
-      unsigned shift;
-    };
-    std::vector<Frame> stack;
-    for (const PersistentMap* version : versions) {
-      if (version->lineage_ != lineage) return "versions of different lineages";
-      if (version->root_ == nullptr) continue;
-      ++references[version->root_];
-      stack.push_back({version->root_, 0});
-    }
-    while (!stack.empty()) {
-      const auto [node, shift] = stack.back();
-      stack.pop_back();
-      if (!visited.insert(node).second) continue;
-      if (internal::IsCollisionLevel(shift)) {
-        found.node_bytes += Layout::Bytes(0, node->datamap);
-        found.entries += node->datamap;
-        continue;
-      }
-      const unsigned children = internal::Count(node->nodemap);
-      found.node_bytes += Layout::Bytes(children, internal::Count(node->datamap));
-      found.entries += internal::Count(node->datamap);
-      for (unsigned i = 0; i < children; ++i) {
-        const NodeT* child = Layout::Children(node)[i];
-        ++references[child];
-        stack.push_back({child, shift + internal::kBitsPerLevel});
-      }
-    }
-    for (const auto& [node, expected] : references) {
-      if (node->refs.count() != expected) {
-        return "a node counts " + std::to_string(node->refs.count()) + " references, " +
-               std::to_string(expected) + " exist";
-      }
-    }
-    if (lineage->refs.count() != versions.size()) {
-      return "the lineage counts " + std::to_string(lineage->refs.count()) + " versions, " +
-             std::to_string(versions.size()) + " were given";
-    }
-    if (totals != nullptr) *totals = found;
-    return "";
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "allocators/testing.h"
 #include "gtest/gtest.h"
 #include "hamt/hamt.h"
+#include "hamt/internal/persistent_testing.h"
 #include "hamt/persistent_map.h"
 #include "hamt/refcount.h"
 #include "hamt/testing_hashes.h"
@@ -29,7 +30,11 @@ using hamt::testing::HighBitsHash;
 using hamt::testing::IdentityHash;
 using hamt::testing::SplitMixHash;
 
-template <class K, class V, class Hash = absl::Hash<K>, class Policy = CheckedSizePolicy>
+// Integer keys get a reproducible hash (the same trie shapes in every run).
+template <class K, class V,
+          class Hash = std::conditional_t<std::is_same_v<K, std::int64_t>, SplitMixHash,
+                                          absl::Hash<K>>,
+          class Policy = CheckedSizePolicy>
 using PMap = hamt::PersistentMap<K, V, Hash, std::equal_to<K>, Policy>;
 using IntMap = PMap<std::int64_t, std::int64_t>;
 using IdentityMap = PMap<std::int64_t, std::int64_t, IdentityHash>;
@@ -56,8 +61,8 @@ auto Contents(const Map& map) {
 template <class Map>
 void ExpectSharingSound(std::initializer_list<const Map*> versions) {
   std::vector<const Map*> list(versions);
-  typename Map::SharedTotals totals;
-  EXPECT_EQ(Map::CheckSharing(list, &totals), "");
+  hamt::internal::SharedTotals totals;
+  EXPECT_EQ(hamt::internal::CheckSharing(list, &totals), "");
   EXPECT_EQ(totals.node_bytes, LiveBytes(*list.front()));
   for (const Map* version : list) EXPECT_EQ(version->check_invariants(), "");
 }
@@ -362,7 +367,7 @@ TEST(PersistentMapTest, InPlaceOnlyWhenUnshared) {
 // A chain of rvalue updates on a version nobody else holds allocates exactly as many blocks as
 // hamt::Map's in-place insert_or_assign and erase.
 TEST(PersistentMapTest, UnsharedChainAllocatesLikeMap) {
-  hamt::Map<std::int64_t, std::int64_t, absl::Hash<std::int64_t>, std::equal_to<std::int64_t>,
+  hamt::Map<std::int64_t, std::int64_t, SplitMixHash, std::equal_to<std::int64_t>,
             CheckedSizePolicy>
       reference;
   IntMap map;
@@ -609,30 +614,43 @@ TEST(PersistentMapTest, ThrowingCopyLeavesVersionsUnchanged) {
   }
 }
 
-// AtomicRefcount: versions of one lineage built from one shared base on two threads at once.
-// The process's malloc is thread-safe; the uncounted policy has no counters to race on.
+// AtomicRefcount: two threads update copies of one base, the same keys in both, so they copy
+// and release the same shared nodes at once; the base is dropped while they run, so the last
+// reference to a shared node goes on either thread. The process's malloc is thread-safe; the
+// uncounted policy has no counters to race on.
 TEST(PersistentMapTest, AtomicRefcountAcrossThreads) {
-  using Map = hamt::PersistentMap<std::int64_t, std::int64_t, absl::Hash<std::int64_t>,
+  using Map = hamt::PersistentMap<std::int64_t, std::int64_t, SplitMixHash,
                                   std::equal_to<std::int64_t>,
                                   allocators::Uncounted<allocators::MallocBackend>,
                                   hamt::AtomicRefcount>;
   Map base;
   for (std::int64_t k = 0; k < 2000; ++k) base = std::move(base).set(k, k);
-  std::vector<std::size_t> sizes(2);
-  auto work = [&](int id) {
-    Map mine = base;
+  std::vector<Map> results(2);
+  auto work = [&results](Map mine, int id) {
     for (std::int64_t k = 0; k < 2000; ++k) {
-      mine = k % 3 == 0 ? mine.erase(k) : std::move(mine).set(k + 10000 * (id + 1), k);
+      mine = k % 3 == 0 ? std::move(mine).erase(k) : std::move(mine).set(k, k + 100 * (id + 1));
     }
-    sizes[id] = mine.size();
+    results[id] = std::move(mine);
   };
-  std::thread t0(work, 0), t1(work, 1);
+  // std::thread copies `base` on this thread, before the workers start.
+  std::thread t0(work, base, 0), t1(work, base, 1);
+  base = Map();
   t0.join();
   t1.join();
-  EXPECT_EQ(sizes[0], sizes[1]);
-  EXPECT_EQ(base.size(), 2000u);
-  EXPECT_EQ(base.check_invariants(), "");
-  for (std::int64_t k = 0; k < 2000; ++k) ASSERT_EQ(*base.find(k), k);
+  for (int id = 0; id < 2; ++id) {
+    const Map& result = results[id];
+    EXPECT_EQ(result.size(), 2000u - 667u) << id;
+    EXPECT_EQ(result.check_invariants(), "") << id;
+    for (std::int64_t k = 0; k < 2000; ++k) {
+      const std::int64_t* found = result.find(k);
+      if (k % 3 == 0) {
+        ASSERT_EQ(found, nullptr) << id << " " << k;
+      } else {
+        ASSERT_NE(found, nullptr) << id << " " << k;
+        ASSERT_EQ(*found, k + 100 * (id + 1)) << id << " " << k;
+      }
+    }
+  }
 }
 
 }  // namespace

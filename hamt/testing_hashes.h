@@ -1,11 +1,10 @@
-// hamt/testing_hashes.h: hash functions that force the trie's rare shapes, for the tests.
+// hamt/testing_hashes.h: hash functions for the tests: reproducible (the same in every process),
+// and ones that force the trie's rare shapes.
 #ifndef HAMT_ALLOC_HAMT_TESTING_HASHES_H_
 #define HAMT_ALLOC_HAMT_TESTING_HASHES_H_
 
 #include <cstddef>
 #include <cstdint>
-
-#include "absl/hash/hash.h"
 
 namespace hamt::testing {
 
@@ -36,13 +35,11 @@ struct ConstantHash {
 // Only the top 12 bits vary: the first 10 levels see one fragment, so chains of single-child
 // nodes form, then collisions once more than 4096 keys are live.
 struct HighBitsHash {
-  std::size_t operator()(std::int64_t key) const { return absl::Hash<std::int64_t>()(key) << 52; }
+  std::size_t operator()(std::int64_t key) const { return SplitMixHash()(key) << 52; }
 };
 // Only the low 8 bits vary: two bitmap levels, then deep chains down to collision nodes.
 struct LowBitsHash {
-  std::size_t operator()(std::int64_t key) const {
-    return absl::Hash<std::int64_t>()(key) & 0xff;
-  }
+  std::size_t operator()(std::int64_t key) const { return SplitMixHash()(key) & 0xff; }
 };
 
 }  // namespace hamt::testing

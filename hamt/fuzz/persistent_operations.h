@@ -40,6 +40,7 @@
 #include "allocators/policy.h"
 #include "allocators/testing.h"
 #include "hamt/fuzz/fuzz_input.h"
+#include "hamt/internal/persistent_testing.h"
 #include "hamt/persistent_map.h"
 
 namespace hamt::fuzz {
@@ -261,8 +262,8 @@ class PersistentRunner {
     if (!error_.empty()) return;
     std::vector<const MapT*> all = {&keeper_};
     for (const Version& version : versions_) all.push_back(&version.map);
-    typename MapT::SharedTotals totals;
-    if (std::string sharing = MapT::CheckSharing(all, &totals); !sharing.empty()) {
+    hamt::internal::SharedTotals totals;
+    if (std::string sharing = hamt::internal::CheckSharing(all, &totals); !sharing.empty()) {
       Fail() << "sharing: " << sharing;
       return;
     }

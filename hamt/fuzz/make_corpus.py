@@ -18,8 +18,10 @@ U64, STRING, TRACKED = range(3)
 RANGE = {1: 0, 3: 1, 8: 2, 33: 3, 64: 4, 100: 5, 256: 6, 1000: 7}
 
 
-def header(policy, mode, values, period_index, key_range, base, table):
-    out = bytes([policy, mode | values << 3 | period_index << 5, RANGE[key_range]])
+def header(policy, mode, values, period_index, key_range, base, table, persistent=False):
+    # Bit 3 of the key-range byte selects persistent mode (hamt/fuzz/persistent_operations.h).
+    out = bytes([policy, mode | values << 3 | period_index << 5,
+                 RANGE[key_range] | (8 if persistent else 0)])
     out += struct.pack("<Q", base)
     for delta, shift in table:
         out += bytes([delta, shift])
@@ -64,6 +66,21 @@ SEEDS = {
     # Move out and back, clear, and reuse, with a recycler that exhausts after 16 slots.
     "move_clear_recycler": header(RECYCLER16, LOW, TRACKED, 1, 64, 0, DEEP)
     + b"\x79\x00\x03" + bytes(8) + b"\x0c\x08\xfb" + b"\x79\x01\x02" + bytes(8) + b"\x0c\x0b",
+    # Persistent mode: versions of one PersistentMap under deep shared prefixes, Tracked values,
+    # a 16-slot recycler: sets on several versions, rvalue set and erase, erase, copy, drop,
+    # equality, a chain of rvalue sets, move out and back, full checks.
+    "persistent_versions_recycler": header(RECYCLER16, TABLE, TRACKED, 0, 33, 0x0123456789ABCDEF,
+                                           DEEP, persistent=True)
+    + b"".join(bytes([(i % 8) << 4, k, k]) for i, k in enumerate(range(10)))
+    + b"\x13\x05\x07" + b"\x24\x03" + b"\x36\x04" + b"\x49" + b"\x5a" + b"\x0b\x01"
+    + b"\x3e\x02\x03" + b"\x2f" + b"\x0c" + b"\x18",
+    # Persistent mode with injected bad_alloc inside lvalue and rvalue updates of one collision
+    # node shared by the versions.
+    "persistent_fault": header(FAULT_CHECKED, CONSTANT, STRING, 0, 33, 0x1111, DEEP,
+                               persistent=True)
+    + b"".join(b"\x0d" + bytes([0x00, k, k]) + b"\x1d" + bytes([0x13, k, k]) + bytes([0x04, k - 1])
+               for k in range(1, 12))
+    + b"\x0c",
 }
 
 if __name__ == "__main__":

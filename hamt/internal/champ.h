@@ -16,7 +16,8 @@
 // verify it.
 //
 // find walks down with a loop: test the fragment bit in datamap (compare the one candidate key),
-// else in nodemap (descend), else absent. The hash is computed once.
+// else in nodemap (descend), else absent. The hash is computed once. find, iteration and
+// check_invariants() are trie.h's, shared with hamt::PersistentMap.
 //
 // insert walks down the same way keeping `slot`, the address of the pointer to the current node
 // (the root pointer or a cell in the parent's child array). With exactly sized nodes (the default,
@@ -44,7 +45,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -53,6 +53,8 @@
 #include "allocators/assert.h"
 #include "allocators/policy.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/pair_subtree.h"
+#include "hamt/internal/trie.h"
 #include "hamt/node_sizing.h"
 
 namespace hamt::internal {
@@ -77,7 +79,7 @@ class Champ {
                 "entries are relocated between node arrays after the new node is allocated; a "
                 "throwing move would lose them");
 
-  class const_iterator;
+  using const_iterator = TrieIterator<NodeLayout<Entry<K, V>>>;
   using iterator = const_iterator;
 
   // Bytes allocated for a node with the given numbers of children and entries (collision nodes:
@@ -128,22 +130,8 @@ class Champ {
   }
 
   const V* find(const K& key) const {
-    const Node* node = root_;
-    if (node == nullptr) [[unlikely]] return nullptr;
-    // `h` holds the hash bits not yet consumed: the fragment at each level is its low 5 bits.
-    std::uint64_t h = hash_of(key);
-    for (unsigned level = 0; level < kBitmapLevels; ++level, h >>= kBitsPerLevel) {
-      const std::uint32_t bit = std::uint32_t{1} << (h & kFragmentMask);
-      const std::uint32_t datamap = node->datamap;
-      const std::uint32_t nodemap = node->nodemap;
-      if (datamap & bit) {
-        const Entry<K, V>& entry = Layout::Entries(node, Count(nodemap))[IndexOf(datamap, bit)];
-        return eq_(entry.first, key) ? &entry.second : nullptr;
-      }
-      if (!(nodemap & bit)) return nullptr;
-      node = Layout::Children(node)[IndexOf(nodemap, bit)];
-    }
-    return find_in_collision(node, key);
+    if (root_ == nullptr) [[unlikely]] return nullptr;
+    return FindValue<Layout>(root_, hash_of(key), key, eq_);
   }
 
   // The pointer is valid until the next insert or erase.
@@ -179,9 +167,13 @@ class Champ {
   const_iterator begin() const { return const_iterator(root_); }
   const_iterator end() const { return const_iterator(); }
 
-  // Verifies bitmaps, hash prefixes, canonical form, collision nodes and the size. Returns an
-  // empty string when the trie is sound, else a description of the first violation.
-  std::string check_invariants() const;
+  // Verifies bitmaps, hash prefixes, canonical form, collision nodes and the size (trie.h).
+  // Returns an empty string when the trie is sound, else a description of the first violation.
+  std::string check_invariants() const {
+    return CheckTrie<Layout>(
+        root_, size_, [this](const K& key) { return hash_of(key); }, eq_,
+        [](const Node&, std::string&) {});
+  }
 
  private:
   using Layout = NodeLayout<Entry<K, V>>;
@@ -199,33 +191,29 @@ class Champ {
     return result;
   }
 
-  // Linear search of a collision node (all 64 hash bits consumed); kept out of find's loop.
-  [[gnu::noinline]] const V* find_in_collision(const Node* node, const K& key) const {
-    const EntryT* entries = Layout::Entries(node, 0);
-    for (std::uint32_t i = 0; i < node->datamap; ++i) {
-      if (eq_(entries[i].first, key)) return &entries[i].second;
-    }
-    return nullptr;
-  }
-
   // ---- Allocation: every node is allocated and freed through these, NodeBytes in size. ----
 
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap) {
     HAMT_ASSERT((datamap & nodemap) == 0);
-    void* block = alloc_.allocate(NodeBytes(Count(nodemap), Count(datamap)));
-    return ::new (block) Node{datamap, nodemap};
+    return allocate_block(datamap, nodemap, Count(nodemap), Count(datamap));
   }
   // Same, when the caller already knows the popcounts of the two bitmaps.
   Node* allocate_node(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
                       unsigned entries) {
     HAMT_ASSERT((datamap & nodemap) == 0);
     HAMT_ASSERT(children == Count(nodemap) && entries == Count(datamap));
-    void* block = alloc_.allocate(NodeBytes(children, entries));
-    return ::new (block) Node{datamap, nodemap};
+    return allocate_block(datamap, nodemap, children, entries);
   }
   Node* allocate_collision_node(std::uint32_t entries) {
     HAMT_ASSERT(entries >= 2);
-    return ::new (alloc_.allocate(NodeBytes(0, entries))) Node{entries, 0};
+    return allocate_block(entries, 0, 0, entries);
+  }
+  // The block of a node of `children` children and `entries` entries, its header {datamap,
+  // nodemap} (a collision node's datamap is its entry count): what the checked calls above and
+  // AllocatePairSubtree (pair_subtree.h, which makes well-formed headers itself) share.
+  Node* allocate_block(std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                       unsigned entries) {
+    return ::new (alloc_.allocate(NodeBytes(children, entries))) Node{datamap, nodemap};
   }
   void deallocate_node(Node* node, unsigned children, unsigned entries) noexcept {
     HAMT_ASSERT(node != nullptr);
@@ -238,14 +226,6 @@ class Champ {
     } else {
       deallocate_node(node, Count(node->nodemap), Count(node->datamap));
     }
-  }
-
-  // Frees a node chain built by allocate_pair_subtree whose entries were never constructed.
-  void deallocate_skeleton(Node* node, unsigned shift) noexcept {
-    if (!IsCollisionLevel(shift) && node->nodemap != 0) {
-      deallocate_skeleton(Layout::Children(node)[0], shift + kBitsPerLevel);
-    }
-    deallocate_node(node, shift);
   }
 
   void destroy_subtree(Node* node, unsigned shift) noexcept {
@@ -411,7 +391,7 @@ class Champ {
       std::construct_at(new_dst, std::forward<KeyArg>(key),
                         std::forward<ValueArgs>(value_args)...);
     } catch (...) {
-      deallocate_skeleton(subtree, shift + kBitsPerLevel);
+      free_pair_subtree(subtree, shift + kBitsPerLevel);
       deallocate_node(fresh, children + 1, entries - 1);
       throw;
     }
@@ -443,35 +423,23 @@ class Champ {
     return {&new_dst->second, true};
   }
 
-  // Allocates the sub-trie at `shift` that will hold two entries with hashes `hash_a` and
-  // `hash_b`: single-child nodes while the fragments agree, then a node with both entries (or a
-  // collision node). Returns where to construct each entry. Frees everything if it throws.
+  // The pair sub-tries of a push down (pair_subtree.h), from and to this map's policy.
   Node* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
                               EntryT** dst_a, EntryT** dst_b) {
-    if (IsCollisionLevel(shift)) {
-      Node* node = allocate_collision_node(2);
-      *dst_a = Layout::Entries(node, 0);
-      *dst_b = *dst_a + 1;
-      return node;
-    }
-    const std::uint32_t bit_a = FragmentBit(hash_a, shift);
-    const std::uint32_t bit_b = FragmentBit(hash_b, shift);
-    if (bit_a != bit_b) {
-      Node* node = allocate_node(bit_a | bit_b, 0);
-      EntryT* entries = Layout::Entries(node, 0);
-      *dst_a = entries + (bit_a > bit_b);
-      *dst_b = entries + (bit_b > bit_a);
-      return node;
-    }
-    Node* node = allocate_node(0, bit_a);
-    try {
-      Layout::Children(node)[0] =
-          allocate_pair_subtree(shift + kBitsPerLevel, hash_a, hash_b, dst_a, dst_b);
-    } catch (...) {
-      deallocate_node(node, 1, 0);
-      throw;
-    }
-    return node;
+    auto allocate = [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                           unsigned entries) {
+      return allocate_block(datamap, nodemap, children, entries);
+    };
+    return AllocatePairSubtree<Layout>(shift, hash_a, hash_b, dst_a, dst_b, allocate,
+                                       block_freer());
+  }
+  void free_pair_subtree(Node* node, unsigned shift) noexcept {
+    FreePairSubtree<Layout>(node, shift, block_freer());
+  }
+  auto block_freer() noexcept {
+    return [this](Node* node, unsigned children, unsigned entries) noexcept {
+      deallocate_node(node, children, entries);
+    };
   }
 
   template <class KeyArg, class... ValueArgs>
@@ -501,93 +469,11 @@ class Champ {
   void erase_from_bitmap(Node** slot, std::uint32_t bit, bool is_root);
   void pull_up_survivor(Node** const* path, int depth, std::uint64_t hash, unsigned erased_index);
 
-  // ---- Invariants ----
-
-  void check_node(const Node* node, unsigned shift, std::uint64_t prefix, std::size_t& count,
-                  std::string& error) const;
-
   Node* root_ = nullptr;
   std::size_t size_ = 0;
   [[no_unique_address]] Hash hash_;
   [[no_unique_address]] Eq eq_;
   [[no_unique_address]] Alloc alloc_;
-};
-
-// Depth-first iteration with an explicit stack of (node, next child): no allocation, at most
-// kMaxDepth frames. Invalidated by any insert or erase.
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
-          NodeSizing Sizing>
-class Champ<K, V, Hash, Eq, Alloc, Sizing>::const_iterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = Entry<K, V>;
-  using difference_type = std::ptrdiff_t;
-  using reference = const value_type&;
-  using pointer = const value_type*;
-
-  const_iterator() = default;
-
-  reference operator*() const { return *current_; }
-  pointer operator->() const { return current_; }
-
-  const_iterator& operator++() {
-    if (++current_ == entries_end_) next_node_with_entries();
-    return *this;
-  }
-  const_iterator operator++(int) {
-    const_iterator before = *this;
-    ++*this;
-    return before;
-  }
-
-  friend bool operator==(const const_iterator& a, const const_iterator& b) {
-    return a.current_ == b.current_;
-  }
-
- private:
-  friend class Champ;
-
-  struct Frame {
-    const Node* node;
-    unsigned next_child;
-    unsigned children;
-  };
-
-  explicit const_iterator(const Node* root) {
-    if (root == nullptr) return;
-    enter(root, 0);
-    if (current_ == entries_end_) next_node_with_entries();
-  }
-
-  void enter(const Node* node, int depth) {
-    const unsigned shift = static_cast<unsigned>(depth) * kBitsPerLevel;
-    const bool collision = IsCollisionLevel(shift);
-    const unsigned children = collision ? 0 : Count(node->nodemap);
-    const unsigned entries = collision ? node->datamap : Count(node->datamap);
-    depth_ = depth;
-    stack_[depth] = Frame{node, 0, children};
-    current_ = Layout::Entries(node, children);
-    entries_end_ = current_ + entries;
-  }
-
-  // The current node's entries are done: continue depth-first to the next node that has some.
-  void next_node_with_entries() {
-    while (depth_ >= 0) {
-      Frame& frame = stack_[depth_];
-      if (frame.next_child < frame.children) {
-        enter(Layout::Children(frame.node)[frame.next_child++], depth_ + 1);
-        if (current_ != entries_end_) return;
-      } else {
-        --depth_;
-      }
-    }
-    current_ = nullptr;
-  }
-
-  const value_type* current_ = nullptr;
-  const value_type* entries_end_ = nullptr;
-  int depth_ = -1;
-  Frame stack_[kMaxDepth];
 };
 
 template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
@@ -732,81 +618,6 @@ void Champ<K, V, Hash, Eq, Alloc, Sizing>::pull_up_survivor(Node** const* path, 
   deallocate_node(parent, children, entries);
   *path[target] = fresh;
   --size_;
-}
-
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
-          NodeSizing Sizing>
-std::string Champ<K, V, Hash, Eq, Alloc, Sizing>::check_invariants() const {
-  std::string error;
-  std::size_t count = 0;
-  if (root_ != nullptr) {
-    check_node(root_, 0, 0, count, error);
-    if (error.empty() && count == 0) error = "root node without entries or children";
-  }
-  if (error.empty() && count != size_) {
-    error = "size() is " + std::to_string(size_) + " but the trie holds " + std::to_string(count);
-  }
-  return error;
-}
-
-// `prefix`: the low `shift` bits that every hash below `node` must have.
-template <class K, class V, class Hash, class Eq, allocators::AllocatorPolicy Alloc,
-          NodeSizing Sizing>
-void Champ<K, V, Hash, Eq, Alloc, Sizing>::check_node(const Node* node, unsigned shift,
-                                              std::uint64_t prefix, std::size_t& count,
-                                              std::string& error) const {
-  if (!error.empty()) return;
-  auto where = [shift] { return " (node at shift " + std::to_string(shift) + ")"; };
-  if (IsCollisionLevel(shift)) {
-    if (node->nodemap != 0) error = "collision node with a nodemap" + where();
-    if (node->datamap < 2) error = "collision node with fewer than 2 entries" + where();
-    const EntryT* entries = Layout::Entries(node, 0);
-    for (std::uint32_t i = 0; i < node->datamap && error.empty(); ++i) {
-      if (hash_of(entries[i].first) != prefix) {
-        error = "collision entry with a foreign hash" + where();
-      }
-      for (std::uint32_t j = 0; j < i; ++j) {
-        if (eq_(entries[i].first, entries[j].first)) error = "duplicate key in collision node";
-      }
-    }
-    count += node->datamap;
-    return;
-  }
-  if (node->datamap & node->nodemap) {
-    error = "datamap and nodemap overlap" + where();
-    return;
-  }
-  const unsigned children = Count(node->nodemap);
-  const unsigned entries = Count(node->datamap);
-  if (shift > 0 && children == 0 && entries < 2) {
-    error = "non-canonical sub-node with " + std::to_string(entries) + " entries and no children" +
-            where();
-    return;
-  }
-  const std::uint64_t prefix_mask = (std::uint64_t{1} << shift) - 1;  // shift <= 60 here
-  const EntryT* entry = Layout::Entries(node, children);
-  for (unsigned fragment = 0; fragment < 32; ++fragment) {
-    const std::uint32_t bit = std::uint32_t{1} << fragment;
-    if (!(node->datamap & bit)) continue;
-    const std::uint64_t hash = hash_of(entry->first);
-    if ((hash & prefix_mask) != prefix || FragmentBit(hash, shift) != bit) {
-      error = "entry stored under the wrong hash fragment" + where();
-      return;
-    }
-    ++entry;
-  }
-  count += entries;
-  Node* const* child = Layout::Children(node);
-  for (unsigned fragment = 0; fragment < 32; ++fragment) {
-    if (!(node->nodemap & (std::uint32_t{1} << fragment))) continue;
-    if (*child == nullptr) {
-      error = "null child pointer" + where();
-      return;
-    }
-    check_node(*child, shift + kBitsPerLevel, prefix | (std::uint64_t{fragment} << shift), count,
-               error);
-    ++child;
-  }
 }
 
 }  // namespace hamt::internal

@@ -33,6 +33,17 @@ column=$(head -1 "$csv" | tr ',' '\n' | grep -n '^peak_live_bytes$' | cut -d: -f
   fail "peak live bytes differ (column ${column:-none})"
 grep -q 'replay: null: ' "$tmp/replay.err" || fail "no progress on stderr"
 
+# Ctrl-C (SIGINT to the replay alone) reaches the child replaying and stops the run: status 130,
+# nothing published.
+"$record" --n=50K --trace="$tmp/long.trace" >/dev/null 2>&1 || fail "record --n=50K failed"
+"$replay" "$tmp/long.trace" --policies=malloc --repetitions=1000 --out="$tmp/interrupted" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -INT "$pid"
+wait "$pid"; status=$?
+[[ $status == 130 ]] || fail "interrupted replay exited $status, expected 130"
+[[ ! -e "$tmp/interrupted/replay.csv" ]] || fail "an interrupted replay published results"
+
 # Bad traces: each must stop with one line naming the byte offset, and exit status 2.
 expect_refusal() {  # name, expected text, file
   local msg status

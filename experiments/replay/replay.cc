@@ -1,5 +1,7 @@
 #include "experiments/replay/replay.h"
 
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -8,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -164,10 +167,21 @@ void WriteAll(int fd, const void* data, std::size_t size) {
   }
 }
 
-std::string ReadAll(int fd) {
+// Reads the child's whole message. Ctrl-C (or SIGTERM) sent to this process alone is passed on,
+// so that the child stops within a chunk of events rather than finishing its replays.
+std::string ReadAll(int fd, pid_t child) {
   std::string out;
   char buffer[4096];
+  bool forwarded = false;
   for (;;) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 100) <= 0) {  // a timeout, or a signal (EINTR): no data yet
+      if (InterruptRequested() && !forwarded) {
+        ::kill(child, SIGINT);
+        forwarded = true;
+      }
+      continue;
+    }
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -266,6 +280,8 @@ ReplayResult ReplayInChild(const allocators::trace::Trace& trace,
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0) {
+    // The child dies with the parent, however the parent dies (kill -9 included).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::close(fds[0]);
     std::string message;
     int status = 0;
@@ -287,7 +303,7 @@ ReplayResult ReplayInChild(const allocators::trace::Trace& trace,
     _exit(status);  // no atexit handlers, no static destructors: they are the parent's
   }
   ::close(fds[1]);
-  const std::string message = ReadAll(fds[0]);
+  const std::string message = ReadAll(fds[0], pid);
   ::close(fds[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

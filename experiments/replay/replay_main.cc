@@ -226,9 +226,13 @@ int Main(int argc, char** argv) {
     experiments::ThrowIfInterrupted();
     std::cerr << absl::StrFormat("%s: %s: %d replays of %s events\n", kProgram, policy,
                                  repetitions, FormatCount(static_cast<double>(trace.events.size())));
-    results.push_back(
-        experiments::replay::ReplayInChild(trace, summary, policy, options, repetitions));
-    experiments::ThrowIfInterrupted();
+    try {
+      results.push_back(
+          experiments::replay::ReplayInChild(trace, summary, policy, options, repetitions));
+    } catch (const std::runtime_error&) {
+      experiments::ThrowIfInterrupted();  // Ctrl-C stopped the child too: say so, exit 130
+      throw;
+    }
     // Every policy is told the same sizes, so each one's peak of live bytes is the trace's.
     if (results.back().stats.peak_live_bytes != summary.peak_live_bytes ||
         results.back().stats.allocations != summary.allocations) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace allocators::trace {
@@ -41,6 +42,11 @@ TraceError::TraceError(std::uint64_t offset, const std::string& message)
     : std::runtime_error("byte " + std::to_string(offset) + ": " + message), offset_(offset) {}
 
 void WriteTrace(const Trace& trace, std::ostream& out) {
+  if (trace.metadata.size() > kMaxMetadataBytes) {
+    throw std::length_error("trace metadata of " + std::to_string(trace.metadata.size()) +
+                            " bytes: a trace file holds at most " +
+                            std::to_string(kMaxMetadataBytes));
+  }
   unsigned char header[kFixedHeaderBytes] = {};
   const auto metadata_bytes = static_cast<std::uint32_t>(trace.metadata.size());
   const std::uint64_t events = trace.events.size();
@@ -123,7 +129,6 @@ Trace ReadTrace(const std::filesystem::path& path) {
 
 TraceSummary CheckTrace(const Trace& trace) {
   TraceSummary s;
-  const std::uint64_t base = EventsOffset(trace.metadata.size());
   // Per id: the size it was allocated with, and whether it is live now.
   std::vector<std::uint32_t> bytes_of;
   std::vector<bool> live;
@@ -131,7 +136,7 @@ TraceSummary CheckTrace(const Trace& trace) {
   std::uint64_t live_blocks = 0;
   for (std::size_t i = 0; i < trace.events.size(); ++i) {
     const Event& e = trace.events[i];
-    const std::uint64_t offset = base + i * sizeof(Event);
+    const std::uint64_t offset = EventOffset(trace.metadata.size(), i);
     auto fail = [&](const std::string& message) -> void {
       throw TraceError(offset, "event " + std::to_string(i) + ": " + message);
     };

@@ -45,6 +45,14 @@ constexpr std::uint64_t EventsOffset(std::uint64_t metadata_bytes) {
   return (kFixedHeaderBytes + metadata_bytes + 15) / 16 * 16;
 }
 
+// Byte offset of event `index` in such a file.
+constexpr std::uint64_t EventOffset(std::uint64_t metadata_bytes, std::uint64_t index) {
+  return EventsOffset(metadata_bytes) + index * sizeof(Event);
+}
+
+// The most metadata a file can hold: its size is a 32-bit field.
+inline constexpr std::uint64_t kMaxMetadataBytes = UINT32_MAX;
+
 class TraceError : public std::runtime_error {
  public:
   // what() is "byte <offset>: <message>".
@@ -56,6 +64,7 @@ class TraceError : public std::runtime_error {
 };
 
 // Writes `trace` as a file's bytes. The caller checks the stream (a full disk shows there).
+// Throws std::length_error, writing nothing, when the metadata exceeds kMaxMetadataBytes.
 void WriteTrace(const Trace& trace, std::ostream& out);
 
 // Reads the file at `path` (magic, version, sizes; the events are not checked: CheckTrace does).
@@ -78,7 +87,7 @@ struct TraceSummary {
 
 // Checks that every event can be replayed: an allocation takes a dead id below id_limit or
 // exactly id_limit (ids are dense), a free names a live id with the size it was allocated with.
-// Throws TraceError naming the event's byte offset in a file with `metadata_bytes` of metadata.
+// Throws TraceError naming the event's byte offset in the trace's file (EventOffset).
 TraceSummary CheckTrace(const Trace& trace);
 
 }  // namespace allocators::trace

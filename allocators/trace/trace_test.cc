@@ -1,8 +1,11 @@
 // The trace format (event.h, trace_file.h), the recorder and Recorded<P>: round trips, every way a
 // file can be bad (with its byte offset), and recording that leaves the policy's behaviour alone.
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -112,6 +115,33 @@ TEST(TraceFileTest, BadFilesNameTheirByteOffset) {
   EXPECT_THROW(ReadTrace(TempPath("does_not_exist.trace")), std::runtime_error);
 }
 
+// Header counts so large that offsets computed from them would overflow: each is a truncation at
+// the right byte, not a wrap-around, a huge allocation or a crash.
+TEST(TraceFileTest, HugeHeaderCountsAreTruncations) {
+  const std::string good = Bytes(Sample("{\"a\": 1}"));  // 5 events at bytes 32..112
+  auto with_u64 = [&](std::size_t at, std::uint64_t value) {
+    std::string bad = good;
+    std::memcpy(bad.data() + at, &value, sizeof value);
+    return bad;
+  };
+  auto with_u32 = [&](std::size_t at, std::uint32_t value) {
+    std::string bad = good;
+    std::memcpy(bad.data() + at, &value, sizeof value);
+    return bad;
+  };
+  std::uint64_t offset = 0;
+  EXPECT_EQ(ErrorOf(with_u64(16, std::uint64_t{1} << 60), &offset),
+            "byte 112: truncated: the header at byte 16 announces 1152921504606846976 events, "
+            "the file holds 5");
+  EXPECT_EQ(offset, 112u);
+  EXPECT_EQ(ErrorOf(with_u64(16, UINT64_MAX)),
+            "byte 112: truncated: the header at byte 16 announces 18446744073709551615 events, "
+            "the file holds 5");
+  EXPECT_EQ(ErrorOf(with_u32(12, 0xFFFFFFFF)),
+            "byte 112: truncated: the header at byte 12 announces 4294967295 bytes of metadata, "
+            "the file ends first");
+}
+
 TEST(CheckTraceTest, SummarizesAGoodTrace) {
   const TraceSummary s = CheckTrace(Sample(""));
   EXPECT_EQ(s.allocations, 3u);
@@ -142,6 +172,11 @@ TEST(CheckTraceTest, RefusesEventsThatCannotBeReplayed) {
             "byte 32: event 0: free of id 0, which is not live");
   EXPECT_EQ(error_of({a0, Event::Make(Op::kFree, 0, 8, 0, 0)}),
             "byte 48: event 1: free of id 0 with 8 bytes, allocated with 16");
+  // The largest id: no table that large is ever made.
+  EXPECT_EQ(error_of({a0, Event::Make(Op::kAllocate, UINT32_MAX, 16, 0, 0)}),
+            "byte 48: event 1: allocation of id 4294967295: ids are dense, the next new one is 1");
+  EXPECT_EQ(error_of({a0, Event::Make(Op::kFree, UINT32_MAX, 16, 0, 0)}),
+            "byte 48: event 1: free of id 4294967295, which is not live");
 }
 
 TEST(RecorderTest, IdsAreDenseAndReusedLastFreedFirst) {

@@ -34,15 +34,27 @@ column=$(head -1 "$csv" | tr ',' '\n' | grep -n '^peak_live_bytes$' | cut -d: -f
 grep -q 'replay: null: ' "$tmp/replay.err" || fail "no progress on stderr"
 
 # Ctrl-C (SIGINT to the replay alone) reaches the child replaying and stops the run: status 130,
-# nothing published.
+# nothing published. Deterministic: SIGINT is sent once the replay says it is replaying malloc (its
+# handler is installed by then), and the run (the null walk, then 1000 replays of malloc) is far
+# longer than the time to get there; only a forwarded SIGINT stops the malloc child, and without
+# it the replay would finish, publish and exit 0. set -m: the replay runs in its own process group
+# with SIGINT at its default action (a non-interactive shell would start it with SIGINT ignored).
 "$record" --n=50K --trace="$tmp/long.trace" >/dev/null 2>&1 || fail "record --n=50K failed"
-"$replay" "$tmp/long.trace" --policies=malloc --repetitions=1000 --out="$tmp/interrupted" >/dev/null 2>&1 &
+set -m
+"$replay" "$tmp/long.trace" --policies=malloc --repetitions=1000 --out="$tmp/interrupted" \
+  >/dev/null 2>"$tmp/interrupted.err" &
 pid=$!
-sleep 1
+set +m
+until grep -q '^replay: malloc: ' "$tmp/interrupted.err"; do
+  kill -0 "$pid" 2>/dev/null || break  # it ended before replaying malloc: reported below
+  sleep 0.05
+done
 kill -INT "$pid"
 wait "$pid"; status=$?
-[[ $status == 130 ]] || fail "interrupted replay exited $status, expected 130"
+[[ $status == 130 ]] || fail "interrupted replay exited $status, expected 130: $(cat "$tmp/interrupted.err")"
 [[ ! -e "$tmp/interrupted/replay.csv" ]] || fail "an interrupted replay published results"
+grep -q 'interrupted; nothing written' "$tmp/interrupted.err" ||
+  fail "no interruption message: $(cat "$tmp/interrupted.err")"
 
 # Bad traces: each must stop with one line naming the byte offset, and exit status 2.
 expect_refusal() {  # name, expected text, file
@@ -69,10 +81,15 @@ expect_refusal "bad metadata" "byte 24: bad trace_header" "$tmp/metadata.trace"
 events_at=$(( (24 + $(od -An -tu4 -j12 -N4 "$trace" | tr -d ' ') + 15) / 16 * 16 ))
 cp "$trace" "$tmp/event.trace"; printf '\x80' | dd of="$tmp/event.trace" bs=1 seek=$((events_at + 15)) conv=notrunc 2>/dev/null
 expect_refusal "bad event" "byte $events_at: event 0: free of id 0, which is not live" "$tmp/event.trace"
+# The header announcing no events, and none there.
+head -c "$events_at" "$trace" >"$tmp/noevents.trace"
+printf '\0\0\0\0\0\0\0\0' | dd of="$tmp/noevents.trace" bs=1 seek=16 conv=notrunc 2>/dev/null
+expect_refusal "no events" "byte $events_at: no events: nothing to replay" "$tmp/noevents.trace"
 expect_refusal "missing file" "cannot open" "$tmp/none.trace"
 [[ ! -e "$tmp/bad/replay.csv" ]] || fail "a refused trace published results"
 
-for bad in "" "--policies=arena $trace" "--repetitions=0 $trace" "--pool_slots=x $trace" "$trace $trace"; do
+for bad in "" "--policies=arena $trace" "--repetitions=0 $trace" "--pool_slots=x $trace" \
+  "--pool_slots=1099511627776 $trace" "$trace $trace"; do
   # shellcheck disable=SC2086  # a case may hold two words
   msg=$("$replay" $bad --out="$tmp/bad" 2>&1 >/dev/null); status=$?
   [[ $status == 2 ]] || fail "'$bad' exited $status, expected 2 ($msg)"

@@ -4,16 +4,12 @@
 // allocation and free recorded, and writes the allocation trace (allocators/trace/trace_file.h;
 // layout in experiments/RESULTS_SCHEMA.md) for //experiments:replay. Prints what it wrote.
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <optional>
+#include <sstream>
 #include <string>
-#include <system_error>
+#include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +20,7 @@
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/output.h"
+#include "experiments/replay/trace_header.h"
 #include "experiments/replay/workloads.h"
 
 ABSL_FLAG(std::string, workload, "study_build",
@@ -47,38 +44,13 @@ constexpr const char* kUsage =
     "Records an experiment workload's allocation trace: bazel run //experiments:record -- "
     "--workload=study_build --n=100K";
 
-// Writes under a temporary name and renames: a reader never sees half a trace.
-void WriteTraceFile(const allocators::trace::Trace& trace, const fs::path& path) {
-  const fs::path temporary = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (out) allocators::trace::WriteTrace(trace, out);
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temporary, ignored);
-      throw experiments::OutputError(absl::StrCat("cannot write ", path.string()));
-    }
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    throw experiments::OutputError(absl::StrCat("cannot write ", path.string()));
-  }
-}
-
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
-  std::optional<Workload> workload;
-  for (Workload w : experiments::replay::kAllWorkloads) {
-    if (experiments::replay::WorkloadName(w) == absl::GetFlag(FLAGS_workload)) workload = w;
-  }
-  if (!workload) {
-    FlagError("workload", absl::StrCat("unknown workload ",
-                                       experiments::QuoteValue(absl::GetFlag(FLAGS_workload)),
-                                       " (study_build, insert_seq, insert_shuffled, erase_all)"));
-  }
+  const std::vector<Workload> workloads = experiments::ParseNameList<Workload>(
+      "workload", absl::GetFlag(FLAGS_workload), experiments::replay::kAllWorkloads,
+      experiments::replay::WorkloadName, "workload");
+  if (workloads.size() != 1) FlagError("workload", "one workload per trace");
+  const Workload workload = workloads[0];
   const std::vector<std::uint64_t> ns =
       experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000);
   if (ns.size() != 1) FlagError("n", "one N per trace");
@@ -86,7 +58,7 @@ int Main(int argc, char** argv) {
   fs::path path = absl::GetFlag(FLAGS_trace);
   if (path.empty()) {
     path = fs::path("results/traces") /
-           absl::StrCat(experiments::replay::WorkloadName(*workload), "_", n, ".trace");
+           absl::StrCat(experiments::replay::WorkloadName(workload), "_", n, ".trace");
   }
   if (path.is_relative()) path = experiments::WorkspaceDirectory() / path;
   try {
@@ -96,28 +68,32 @@ int Main(int argc, char** argv) {
   }
   experiments::InstallInterruptHandler();
 
-  std::cerr << kProgram << ": recording " << experiments::replay::WorkloadName(*workload)
+  std::cerr << kProgram << ": recording " << experiments::replay::WorkloadName(workload)
             << ", N = " << FormatCount(static_cast<double>(n)) << "\n";
   const experiments::replay::Recording recording =
-      experiments::replay::RecordWorkload(*workload, n, absl::GetFlag(FLAGS_seed));
+      experiments::replay::RecordWorkload(workload, n, absl::GetFlag(FLAGS_seed));
   const allocators::trace::TraceSummary summary = allocators::trace::CheckTrace(recording.trace);
-  WriteTraceFile(recording.trace, path);
+  std::ostringstream out;
+  allocators::trace::WriteTrace(recording.trace, out);
+  const std::string bytes = std::move(out).str();
+  experiments::WriteFileAtomically(path, bytes);
 
   const std::uint64_t events = recording.trace.events.size();
-  const std::uint64_t bytes =
-      allocators::trace::EventsOffset(recording.trace.metadata.size()) + 16 * events;
+  const std::uint64_t file_bytes = bytes.size();
   std::cout << absl::StrFormat(
       "Wrote %s: %s, N = %s: %s events (%s allocations, %s frees) in %s bytes, %.2f bytes per "
       "event with the header.\nPeak live bytes %s in %s blocks (the lower bound on memory for "
-      "this trace); %s map operations.\n",
-      path.string(), experiments::replay::WorkloadName(*workload),
+      "this trace); %s map operations (its destruction included).\n",
+      path.string(), experiments::replay::WorkloadName(workload),
       FormatCount(static_cast<double>(n)), FormatCount(static_cast<double>(events)),
       FormatCount(static_cast<double>(summary.allocations)),
-      FormatCount(static_cast<double>(summary.frees)), FormatCount(static_cast<double>(bytes)),
-      events == 0 ? 0.0 : static_cast<double>(bytes) / static_cast<double>(events),
+      FormatCount(static_cast<double>(summary.frees)), FormatCount(static_cast<double>(file_bytes)),
+      events == 0 ? 0.0 : static_cast<double>(file_bytes) / static_cast<double>(events),
       FormatCount(static_cast<double>(summary.peak_live_bytes)),
       FormatCount(static_cast<double>(summary.peak_live_blocks)),
-      FormatCount(static_cast<double>(summary.last_clock + 1)));
+      FormatCount(static_cast<double>(
+          experiments::replay::DecodeTraceHeader(recording.trace)
+              .Int(experiments::schema::TraceHeader::Field::kMapOperations))));
   return 0;
 }
 

@@ -1,20 +1,12 @@
 #include "experiments/replay/replay.h"
 
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <x86intrin.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iostream>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -23,7 +15,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "experiments/common/child_process.h"
 #include "experiments/common/interrupt.h"
+#include "experiments/common/run_metadata.h"
 
 namespace experiments::replay {
 namespace {
@@ -33,21 +27,58 @@ using Clock = std::chrono::steady_clock;
 
 // Events between interrupt checks: 5 ms (the null walk) to 0.5 s (the slowest policy here).
 constexpr std::size_t kChunk = std::size_t{1} << 20;
-// One allocation in this many, and one free, is timed alone. Reading the TSC costs ~25 ns on this
-// machine's VM: reading it around every event would cap the walk near 35M events/s and bury a
-// fast allocator's cost; one in 16 costs ~3 ns per event. Separate counts per kind, because a
-// map's traffic alternates allocation and free, which every-k-th-event sampling would alias.
-constexpr std::uint32_t kSampleEvery = 16;
+// The seed of the sampling gaps: the same calls are timed in every walk of a trace, the null
+// walk's included, so that its cost is subtracted call for call.
+constexpr std::uint64_t kSampleSeed = 0x9e3779b97f4a7c15;
 
-// No allocator: a made-up pointer per allocation, which the walk stores and hands back like any
-// other, so that the null walk does everything a real one does except call an allocator.
+// The gaps between timed calls of one kind, drawn uniformly from [kSampleGapMin, kSampleGapMax].
+class SampleGaps {
+ public:
+  explicit SampleGaps(std::uint64_t seed) : state_(seed) {}
+  std::uint32_t Next() {  // splitmix64
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    z ^= z >> 31;
+    return kSampleGapMin + static_cast<std::uint32_t>(z % (kSampleGapMax - kSampleGapMin + 1));
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+// TSC reads that fence the timed call in: nothing before the first read and nothing after the
+// second moves into the interval, in the CPU (lfence, rdtscp) or in the compiler (the asm
+// barriers).
+inline std::uint64_t TscStart() {
+  asm volatile("" ::: "memory");
+  _mm_lfence();
+  const std::uint64_t t = __rdtsc();
+  _mm_lfence();
+  asm volatile("" ::: "memory");
+  return t;
+}
+
+inline std::uint64_t TscStop() {
+  asm volatile("" ::: "memory");
+  unsigned int cpu;
+  const std::uint64_t t = __rdtscp(&cpu);
+  _mm_lfence();
+  asm volatile("" ::: "memory");
+  return t;
+}
+
+// No allocator: every allocation gets the same scratch byte, which the walk writes and hands back
+// like any other block, so that the null walk does everything a real one does except call an
+// allocator (and miss the cache or fault a page on a block's first write).
 struct NullPolicy {
-  void* allocate(std::size_t bytes) {
-    void* p = reinterpret_cast<void*>(bytes + 8);
+  void* allocate(std::size_t) {
+    void* p = scratch;
     asm volatile("" : "+r"(p));  // an opaque value, as a real allocator's would be
     return p;
   }
   void deallocate(void* p, std::size_t) { asm volatile("" : : "r"(p) : "memory"); }
+  alignas(64) unsigned char scratch[64] = {};
 };
 
 // This thread's CPU time: unlike wall time, it leaves out the time other processes had the CPU
@@ -60,17 +91,19 @@ std::int64_t ThreadCpuNs() {
 
 struct Walk {
   double ns_per_event = 0;
-  double ns_per_alloc = 0;
-  double ns_per_free = 0;
+  std::optional<double> ns_per_alloc;  // none when no allocation was timed
+  std::optional<double> ns_per_free;   // none when no free was timed
 };
 
-// Every event of `events` against `policy`; table[id] holds each live block. Every
-// kSampleEvery-th allocation and free is timed alone (two TSC reads around it).
+// Every event of `events` (not empty) against `policy`; table[id] holds each live block. One
+// allocation after each gap of SampleGaps, and likewise one free, is timed alone (two fenced TSC
+// reads around it).
 template <class Policy>
 Walk WalkTrace(std::span<const Event> events, void** table, Policy& policy) {
   std::uint64_t sampled_ticks[2] = {0, 0};  // [0] allocations, [1] frees
   std::uint64_t samples[2] = {0, 0};
-  std::uint32_t countdown[2] = {kSampleEvery, kSampleEvery};
+  SampleGaps gaps[2] = {SampleGaps(kSampleSeed), SampleGaps(kSampleSeed + 1)};
+  std::uint32_t countdown[2] = {gaps[0].Next(), gaps[1].Next()};
   std::uint64_t tsc_ticks = 0;
   Clock::duration wall{};
   std::int64_t cpu_ns = 0;
@@ -78,7 +111,11 @@ Walk WalkTrace(std::span<const Event> events, void** table, Policy& policy) {
     if (e.is_free()) {
       policy.deallocate(table[e.id], e.bytes);
     } else {
-      table[e.id] = policy.allocate(e.bytes);
+      void* const p = policy.allocate(e.bytes);
+      // The first byte of every block is written, as a map writes its node: a pool's pages are
+      // then resident as in a live run, and peak RSS means what it would there.
+      if (e.bytes != 0) *static_cast<volatile unsigned char*>(p) = 0;
+      table[e.id] = p;
     }
   };
   for (std::size_t begin = 0; begin < events.size(); begin += kChunk) {
@@ -94,10 +131,10 @@ Walk WalkTrace(std::span<const Event> events, void** table, Policy& policy) {
         apply(e);
         continue;
       }
-      countdown[is_free] = kSampleEvery;
-      const std::uint64_t before = __rdtsc();
+      countdown[is_free] = gaps[is_free].Next();
+      const std::uint64_t before = TscStart();
       apply(e);
-      sampled_ticks[is_free] += __rdtsc() - before;
+      sampled_ticks[is_free] += TscStop() - before;
       ++samples[is_free];
     }
     tsc_ticks += __rdtsc() - tsc_start;
@@ -108,14 +145,13 @@ Walk WalkTrace(std::span<const Event> events, void** table, Policy& policy) {
   const double wall_ns =
       static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
   const double ns_per_tick = tsc_ticks == 0 ? 0 : wall_ns / static_cast<double>(tsc_ticks);
-  auto mean_ns = [&](int kind) {
-    return samples[kind] == 0 ? 0.0
-                              : static_cast<double>(sampled_ticks[kind]) * ns_per_tick /
-                                    static_cast<double>(samples[kind]);
+  auto mean_ns = [&](int kind) -> std::optional<double> {
+    if (samples[kind] == 0) return std::nullopt;
+    return static_cast<double>(sampled_ticks[kind]) * ns_per_tick /
+           static_cast<double>(samples[kind]);
   };
   Walk walk;
-  walk.ns_per_event =
-      events.empty() ? 0 : static_cast<double>(cpu_ns) / static_cast<double>(events.size());
+  walk.ns_per_event = static_cast<double>(cpu_ns) / static_cast<double>(events.size());
   walk.ns_per_alloc = mean_ns(0);
   walk.ns_per_free = mean_ns(1);
   return walk;
@@ -139,54 +175,9 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> LiveAtEnd(
 
 void AddWalk(ReplayResult& result, const Walk& walk) {
   result.ns_per_event.push_back(walk.ns_per_event);
-  result.ns_per_alloc.push_back(walk.ns_per_alloc);
-  result.ns_per_free.push_back(walk.ns_per_free);
-}
-
-// "VmRSS" or "VmHWM" of /proc/self/status, in KiB (0 when unreadable).
-long StatusKb(const char* field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  const std::string prefix = std::string(field) + ":";
-  while (std::getline(status, line)) {
-    if (line.rfind(prefix, 0) == 0) return std::strtol(line.c_str() + prefix.size(), nullptr, 10);
-  }
-  return 0;
-}
-
-// The child's message: a status byte, then the result (0) or an error text (1).
-void WriteAll(int fd, const void* data, std::size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(3);  // the parent is gone: nobody to tell
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
-// Reads the child's whole message. Ctrl-C (or SIGTERM) sent to this process alone is passed on,
-// so that the child stops within a chunk of events rather than finishing its replays.
-std::string ReadAll(int fd, pid_t child) {
-  std::string out;
-  char buffer[4096];
-  bool forwarded = false;
-  for (;;) {
-    pollfd readable{fd, POLLIN, 0};
-    if (::poll(&readable, 1, 100) <= 0) {  // a timeout, or a signal (EINTR): no data yet
-      if (InterruptRequested() && !forwarded) {
-        ::kill(child, SIGINT);
-        forwarded = true;
-      }
-      continue;
-    }
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  return out;
+  // Which calls are timed depends only on the trace, so a kind is timed in every walk or in none.
+  if (walk.ns_per_alloc) result.ns_per_alloc.push_back(*walk.ns_per_alloc);
+  if (walk.ns_per_free) result.ns_per_free.push_back(*walk.ns_per_free);
 }
 
 static_assert(std::is_trivially_copyable_v<allocators::AllocStats>);
@@ -230,10 +221,36 @@ ReplayResult Decode(std::string_view policy, const std::string& message) {
 
 }  // namespace
 
+void CheckReplayable(const allocators::trace::Trace& trace,
+                     const allocators::trace::TraceSummary& summary) {
+  using allocators::trace::TraceError;
+  const std::uint64_t metadata_bytes = trace.metadata.size();
+  if (trace.events.empty()) {
+    throw TraceError(allocators::trace::EventsOffset(metadata_bytes),
+                     "no events: nothing to replay");
+  }
+  for (std::size_t i = 0; i < trace.events.size(); ++i) {
+    const Event& e = trace.events[i];
+    auto fail = [&](const std::string& message) {
+      throw TraceError(allocators::trace::EventOffset(metadata_bytes, i),
+                       absl::StrCat("event ", i, ": ", message));
+    };
+    if (summary.threads > 1 && e.thread() != 0) {
+      fail(absl::StrCat("thread ", e.thread(),
+                        ": the replay replays single-threaded traces only"));
+    }
+    if (!e.is_free() && e.bytes > kMaxReplayBytes) {
+      fail(absl::StrCat("allocation of ", e.bytes, " bytes, above the replay's limit of ",
+                        kMaxReplayBytes));
+    }
+  }
+}
+
 ReplayResult Replay(const allocators::trace::Trace& trace,
                     const allocators::trace::TraceSummary& summary, std::string_view policy,
                     const allocators::PolicyOptions& options, int repetitions) {
   if (repetitions < 1) throw std::invalid_argument("repetitions must be at least 1");
+  if (trace.events.empty()) throw std::invalid_argument("an empty trace has nothing to replay");
   ReplayResult result;
   result.policy = std::string(policy);
   const std::span<const Event> events(trace.events);
@@ -244,6 +261,7 @@ ReplayResult Replay(const allocators::trace::Trace& trace,
     if (policy == kNullPolicy) {
       NullPolicy null;
       AddWalk(result, WalkTrace(events, table.data(), null));
+      result.peak_rss_kb = std::max(result.peak_rss_kb, experiments::PeakRssKb());
       stats.allocations = summary.allocations;
       stats.deallocations = summary.frees;
       stats.bytes_allocated = summary.bytes_allocated;
@@ -252,6 +270,7 @@ ReplayResult Replay(const allocators::trace::Trace& trace,
       stats = allocators::WithPolicy(policy, options, [&](auto made) {
         const Walk walk = WalkTrace(events, table.data(), made);
         const allocators::AllocStats after = made.stats();
+        result.peak_rss_kb = std::max(result.peak_rss_kb, experiments::PeakRssKb());
         for (const auto& [id, bytes] : leftovers) made.deallocate(table[id], bytes);
         AddWalk(result, walk);
         return after;
@@ -270,50 +289,23 @@ ReplayResult Replay(const allocators::trace::Trace& trace,
 ReplayResult ReplayInChild(const allocators::trace::Trace& trace,
                            const allocators::trace::TraceSummary& summary, std::string_view policy,
                            const allocators::PolicyOptions& options, int repetitions) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error(absl::StrCat("pipe: ", std::strerror(errno)));
-  // Whatever the parent has buffered must not be written twice.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(absl::StrCat("fork: ", std::strerror(errno)));
-  if (pid == 0) {
-    // The child dies with the parent, however the parent dies (kill -9 included).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::close(fds[0]);
-    std::string message;
-    int status = 0;
+  const experiments::ChildExit child = experiments::RunInChild([&](int) {
     try {
-      const long rss_start = StatusKb("VmRSS");
+      // Right after fork the child's peak RSS is its RSS: the kernel starts its high-water mark
+      // afresh.
+      const long rss_start = experiments::PeakRssKb();
       ReplayResult r = Replay(trace, summary, policy, options, repetitions);
-      r.peak_rss_kb = StatusKb("VmHWM");
       r.rss_growth_kb = std::max(0L, r.peak_rss_kb - rss_start);
-      message = Encode(r);
+      return Encode(r);
     } catch (const std::exception& error) {
-      message = std::string(1, '\1') + error.what();
-      status = 1;
-    } catch (...) {
-      message = std::string(1, '\1') + "replay of " + std::string(policy) + ": unknown exception";
-      status = 1;
+      return std::string(1, '\1') + error.what();
     }
-    WriteAll(fds[1], message.data(), message.size());
-    ::close(fds[1]);
-    _exit(status);  // no atexit handlers, no static destructors: they are the parent's
-  }
-  ::close(fds[1]);
-  const std::string message = ReadAll(fds[0], pid);
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status)) {
-    throw std::runtime_error(absl::StrCat("replay of ", std::string(policy), " died of signal ",
-                                          WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")"));
-  }
-  if (message.empty()) {
-    throw std::runtime_error(absl::StrCat("replay of ", std::string(policy), " exited with status ",
-                                          WEXITSTATUS(status), " and no result"));
+  });
+  const std::string& message = child.message;
+  if (child.status != 0 || message.empty()) {
+    throw std::runtime_error(absl::StrCat("replay of ", std::string(policy), ": ",
+                                          experiments::DescribeStatus(child.status),
+                                          message.empty() ? " and no result" : ""));
   }
   if (message[0] != '\0') throw std::runtime_error(message.substr(1));
   return Decode(policy, message);

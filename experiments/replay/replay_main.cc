@@ -9,6 +9,8 @@
 //
 // Built once per process malloc (replay_glibc, _mimalloc, _jemalloc, _tcmalloc);
 // //experiments:replay is the glibc one.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -47,8 +49,10 @@ ABSL_FLAG(int, repetitions, 5, "replays per policy, each with a fresh policy (me
 ABSL_FLAG(std::string, pool_slots, "65536",
           "pool capacity in 8-byte slots for bump_pool and slot_recycler (the study's 65,536 by "
           "default; they fall back to malloc beyond it)");
-ABSL_FLAG(std::string, out, "results/replay",
-          "output directory (relative paths are under the workspace); see RESULTS_SCHEMA.md");
+ABSL_FLAG(std::string, out, "",
+          "output directory (relative paths are under the workspace; default results/replay/<the "
+          "process malloc's name>, e.g. results/replay/glibc, so that the replay_<malloc> "
+          "binaries keep their results apart); see RESULTS_SCHEMA.md");
 ABSL_FLAG(bool, wait_for_lock, false,
           "when another run is using --out, wait for it instead of failing at once");
 
@@ -89,9 +93,17 @@ RowRecord MakeRow(const ReplayResult& r, const ReplayResult& null,
   const bool is_null = r.policy == experiments::replay::kNullPolicy;
   const allocators::PolicyInfo* info = allocators::FindPolicy(r.policy);
   const bool has_pool = info != nullptr && info->owns_pool;
-  const double event_ns = experiments::Median(r.ns_per_event);
-  const double alloc_ns = experiments::Median(r.ns_per_alloc);
-  const double free_ns = experiments::Median(r.ns_per_free);
+  // A median, or null when the kind of call was never timed (too few of them in the trace).
+  auto median = [](const std::vector<double>& reps) -> experiments::Value {
+    if (reps.empty()) return std::monostate{};
+    return experiments::Median(reps);
+  };
+  // This policy's median minus the null walk's, null when either is.
+  auto net = [&](const std::vector<double>& reps,
+                 const std::vector<double>& null_reps) -> experiments::Value {
+    if (is_null || reps.empty() || null_reps.empty()) return std::monostate{};
+    return experiments::Median(reps) - experiments::Median(null_reps);
+  };
   return experiments::RecordFrom<experiments::schema::ReplayRow>(
       [&](F field) -> experiments::Value {
         switch (field) {  // no default: a new schema field must be written here
@@ -104,18 +116,12 @@ RowRecord MakeRow(const ReplayResult& r, const ReplayResult& null,
           case F::kPolicy: return r.policy;
           case F::kPoolSlots: return static_cast<std::int64_t>(has_pool ? pool_slots : 0);
           case F::kRepetitions: return std::int64_t{repetitions};
-          case F::kNsPerEvent: return event_ns;
-          case F::kNetNsPerEvent:
-            if (is_null) return std::monostate{};
-            return event_ns - experiments::Median(null.ns_per_event);
-          case F::kNsPerAlloc: return alloc_ns;
-          case F::kNsPerFree: return free_ns;
-          case F::kNetNsPerAlloc:
-            if (is_null) return std::monostate{};
-            return alloc_ns - experiments::Median(null.ns_per_alloc);
-          case F::kNetNsPerFree:
-            if (is_null) return std::monostate{};
-            return free_ns - experiments::Median(null.ns_per_free);
+          case F::kNsPerEvent: return median(r.ns_per_event);
+          case F::kNetNsPerEvent: return net(r.ns_per_event, null.ns_per_event);
+          case F::kNsPerAlloc: return median(r.ns_per_alloc);
+          case F::kNsPerFree: return median(r.ns_per_free);
+          case F::kNetNsPerAlloc: return net(r.ns_per_alloc, null.ns_per_alloc);
+          case F::kNetNsPerFree: return net(r.ns_per_free, null.ns_per_free);
           case F::kNsPerEventReps: return r.ns_per_event;
           case F::kNsPerAllocReps: return r.ns_per_alloc;
           case F::kNsPerFreeReps: return r.ns_per_free;
@@ -167,9 +173,11 @@ void PrintTable(const std::vector<RowRecord>& rows, const std::string& trace_nam
   }
   std::cout << absl::StrFormat(
       "Peak live bytes: %s for every policy (checked): the lower bound on memory for this trace.\n"
-      "net = minus the null walk (the replay's own cost). ns/alloc and ns/free: every 16th call "
-      "timed alone. The null walk ran %.1fM events/s.\n",
-      FormatCount(first.Float(F::kPeakLiveBytes)), 1e3 / first.Float(F::kNsPerEvent));
+      "net = minus the null walk (the replay's own cost). ns/alloc and ns/free: one call in "
+      "every %d to %d (random gaps, fixed seed) timed alone; - when too few. The null walk ran "
+      "%.1fM events/s.\n",
+      FormatCount(first.Float(F::kPeakLiveBytes)), experiments::replay::kSampleGapMin,
+      experiments::replay::kSampleGapMax, 1e3 / first.Float(F::kNsPerEvent));
 }
 
 int Main(int argc, char** argv) {
@@ -182,9 +190,19 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> policies = ParsePolicies(absl::GetFlag(FLAGS_policies));
   const int repetitions = absl::GetFlag(FLAGS_repetitions);
   if (repetitions < 1 || repetitions > 1000) FlagError("repetitions", "must be in [1, 1000]");
+  // A pool needs no more than this machine's memory: 8-byte slots, so RAM / 8 of them.
+  const std::uint64_t ram_bytes = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                  static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::vector<std::uint64_t> pools = experiments::ParseCountList(
-      "pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, std::uint64_t{1} << 40);
+      "pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, std::uint64_t{1} << 50);
   if (pools.size() != 1) FlagError("pool_slots", "one pool size per run");
+  if (pools[0] > ram_bytes / 8) {
+    FlagError("pool_slots", absl::StrFormat("%d slots (%.1f GiB) exceed this machine's memory "
+                                            "(%.1f GiB, %d slots)",
+                                            pools[0], static_cast<double>(pools[0]) * 8 / (1 << 30),
+                                            static_cast<double>(ram_bytes) / (1 << 30),
+                                            ram_bytes / 8));
+  }
   allocators::PolicyOptions options;
   options.pool = {.capacity_slots = pools[0], .quiet = true};
 
@@ -198,14 +216,18 @@ int Main(int argc, char** argv) {
     trace = allocators::trace::ReadTrace(trace_path);
     header = experiments::replay::DecodeTraceHeader(trace);
     summary = allocators::trace::CheckTrace(trace);
+    experiments::replay::CheckReplayable(trace, summary);
   } catch (const std::exception& error) {  // TraceError (with its offset), or an unreadable file
     experiments::Fail(absl::StrCat(trace_path.string(), ": ", error.what()),
                       experiments::kUsageErrorExit);
   }
 
+  const allocators::ProcessMalloc process_malloc = allocators::DetectProcessMalloc();
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) out = absl::StrCat("results/replay/", process_malloc.name);
   fs::path out_dir;
   try {
-    out_dir = experiments::PrepareOutputDirectory(absl::GetFlag(FLAGS_out));
+    out_dir = experiments::PrepareOutputDirectory(out);
   } catch (const experiments::OutputError& error) {
     FlagError("out", error.what());
   }
@@ -220,7 +242,6 @@ int Main(int argc, char** argv) {
   experiments::InstallInterruptHandler();
 
   const auto start = std::chrono::steady_clock::now();
-  const std::string process_malloc = allocators::DetectProcessMalloc().NameAndVersion();
   std::vector<ReplayResult> results;
   for (const std::string& policy : policies) {
     experiments::ThrowIfInterrupted();
@@ -248,7 +269,7 @@ int Main(int argc, char** argv) {
   std::vector<RowRecord> rows;
   for (const ReplayResult& r : results) {
     rows.push_back(MakeRow(r, results.front(), *header, trace_name, trace.events.size(),
-                           process_malloc, pools[0], repetitions));
+                           process_malloc.NameAndVersion(), pools[0], repetitions));
   }
   const nlohmann::ordered_json config = {
       {"trace", trace_path.string()},
@@ -256,7 +277,8 @@ int Main(int argc, char** argv) {
       {"policies", absl::StrJoin(policies, ",")},
       {"repetitions", repetitions},
       {"pool_slots", pools[0]},
-      {"process_malloc", process_malloc},
+      {"process_malloc", process_malloc.NameAndVersion()},
+      {"sample_gap_calls", {experiments::replay::kSampleGapMin, experiments::replay::kSampleGapMax}},
       {"binary", experiments::BinaryFingerprint()}};
   const std::string run_id = experiments::RunStore::NewRunId();
   auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);

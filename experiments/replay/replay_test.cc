@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "allocators/registry.h"
@@ -93,9 +94,77 @@ TEST(ReplayTest, AChildProcessReplaysTheSameAndMeasuresItsMemory) {
   const ReplayResult here = Replay(r.trace, summary, "slot_recycler", Pool(kPoolSlots), 1);
   const ReplayResult child = ReplayInChild(r.trace, summary, "slot_recycler", Pool(kPoolSlots), 1);
   EXPECT_EQ(child.stats, here.stats);
-  EXPECT_GT(child.peak_rss_kb, 0);
-  EXPECT_GE(child.peak_rss_kb, child.rss_growth_kb);
+  // The peak is the RSS the child started with plus its growth, and the start is not empty.
+  EXPECT_GT(child.peak_rss_kb, child.rss_growth_kb);
+  // A pool the child reserves afresh and fills to its high-water mark grows the RSS by that much
+  // (a bump pool large enough never to fall back; the walk writes every block, as a map does;
+  // the last page may be untouched).
+  const ReplayResult bump = ReplayInChild(r.trace, summary, "bump_pool", Pool(1 << 22), 1);
+  ASSERT_EQ(bump.stats.fallback_allocations, 0u);
+  EXPECT_GE(static_cast<std::uint64_t>(bump.rss_growth_kb) * 1024 + 4096,
+            bump.stats.high_water_slots * 8);
   EXPECT_THROW(ReplayInChild(r.trace, summary, "no_such_policy", Pool(0), 1), std::runtime_error);
+}
+
+// A trace of `allocations` blocks of 16 bytes, all allocated, then all freed.
+allocators::trace::Trace Tiny(std::uint32_t allocations) {
+  using allocators::trace::Event;
+  using allocators::trace::Op;
+  allocators::trace::Trace trace;
+  trace.metadata = "{}";
+  for (std::uint32_t id = 0; id < allocations; ++id) {
+    trace.events.push_back(Event::Make(Op::kAllocate, id, 16, id, 0));
+  }
+  for (std::uint32_t id = 0; id < allocations; ++id) {
+    trace.events.push_back(Event::Make(Op::kFree, id, 16, allocations + id, 0));
+  }
+  return trace;
+}
+
+TEST(ReplayTest, CallsTooFewToSampleHaveNoTimes) {
+  const allocators::trace::Trace few = Tiny(kSampleGapMin - 1);
+  const ReplayResult untimed = Replay(few, CheckTrace(few), "malloc", {}, 3);
+  EXPECT_EQ(untimed.ns_per_event.size(), 3u);
+  EXPECT_TRUE(untimed.ns_per_alloc.empty());
+  EXPECT_TRUE(untimed.ns_per_free.empty());
+  // The first gap is at most kSampleGapMax calls, so that many are timed in every repetition.
+  const allocators::trace::Trace enough = Tiny(kSampleGapMax);
+  const ReplayResult timed = Replay(enough, CheckTrace(enough), "malloc", {}, 3);
+  EXPECT_EQ(timed.ns_per_alloc.size(), 3u);
+  EXPECT_EQ(timed.ns_per_free.size(), 3u);
+}
+
+TEST(ReplayTest, RefusesWhatItCannotReplayNamingTheByte) {
+  using allocators::trace::Event;
+  using allocators::trace::EventOffset;
+  using allocators::trace::Op;
+  using allocators::trace::TraceError;
+  auto refusal = [](const allocators::trace::Trace& trace) -> std::string {
+    try {
+      CheckReplayable(trace, CheckTrace(trace));
+    } catch (const TraceError& error) {
+      return error.what();
+    }
+    return "accepted";
+  };
+  allocators::trace::Trace trace = Tiny(2);
+  EXPECT_EQ(refusal(trace), "accepted");
+  allocators::trace::Trace empty = trace;
+  empty.events.clear();
+  EXPECT_EQ(refusal(empty), "byte 32: no events: nothing to replay");
+  EXPECT_THROW(Replay(empty, CheckTrace(empty), "malloc", {}, 1), std::invalid_argument);
+  allocators::trace::Trace threaded = trace;
+  threaded.events[2] = Event::Make(Op::kFree, 0, 16, 2, 1);
+  EXPECT_EQ(refusal(threaded),
+            "byte " + std::to_string(EventOffset(2, 2)) +
+                ": event 2: thread 1: the replay replays single-threaded traces only");
+  allocators::trace::Trace huge = trace;
+  huge.events[1].bytes = huge.events[3].bytes = kMaxReplayBytes + 1;
+  EXPECT_EQ(refusal(huge), "byte " + std::to_string(EventOffset(2, 1)) +
+                               ": event 1: allocation of 16777217 bytes, above the replay's "
+                               "limit of 16777216");
+  huge.events[1].bytes = huge.events[3].bytes = kMaxReplayBytes;
+  EXPECT_EQ(refusal(huge), "accepted");
 }
 
 TEST(WorkloadsTest, EveryWorkloadRecordsAReplayableTrace) {

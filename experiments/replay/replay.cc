@@ -78,7 +78,7 @@ struct NullPolicy {
     return p;
   }
   void deallocate(void* p, std::size_t) { asm volatile("" : : "r"(p) : "memory"); }
-  alignas(64) unsigned char scratch[64] = {};
+  unsigned char scratch[64] = {};  // no alignas: ASan's fake stack would not honour it
 };
 
 // This thread's CPU time: unlike wall time, it leaves out the time other processes had the CPU

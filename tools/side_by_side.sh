@@ -91,11 +91,13 @@ libhamt_variant libhamt_plain lh_plain_
 libhamt_variant libhamt_cache lh_cache_ -DWITH_TABLE_CACHE
 
 # The driver, with the repository's parts it uses: the slot recycler's arena and the telemetry,
-# the experiments' flags. immer's headers are system headers here: its warnings are not ours.
+# the experiments' flags and child processes. immer's headers are system headers here: its
+# warnings are not ours.
 CXXFLAGS=(-O2 -std=c++20 -DNDEBUG "${TARGET[@]}" -Wall -Wextra -I"$repo" -isystem "$IMMER_DIR")
 objects=("$BUILD_DIR/libhamt_plain.o" "$BUILD_DIR/libhamt_cache.o")
 for src in experiments/hamt_bench/side_by_side allocators/bump_arena allocators/stats \
-  experiments/common/flags experiments/common/console; do
+  experiments/common/flags experiments/common/console experiments/common/child_process \
+  experiments/common/interrupt; do
   g++ "${CXXFLAGS[@]}" -c "$repo/$src.cc" -o "$BUILD_DIR/$(basename "$src").o"
   objects+=("$BUILD_DIR/$(basename "$src").o")
 done

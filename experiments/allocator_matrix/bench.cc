@@ -32,7 +32,6 @@
 #include <memory>
 #include <memory_resource>
 #include <numeric>
-#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -51,6 +50,7 @@
 #include "allocators/stats.h"
 #include "benchmark/benchmark.h"
 #include "experiments/common/run_metadata.h"
+#include "experiments/common/workload_keys.h"
 #include "hamt/hamt.h"
 
 namespace {
@@ -59,7 +59,7 @@ using Key = std::int64_t;
 using Value = std::int64_t;
 using allocators::AllocStats;
 
-constexpr Value ValueOf(Key key) { return key * 10 + 1; }
+constexpr Value ValueOf(Key key) { return experiments::MatrixValue(key); }
 
 // Pool sizing. A bump pool's demand is every node ever allocated during a build (~30 slots per
 // entry in the reference study at 100K), so "sized to fit" reserves 64 slots per entry (address
@@ -175,19 +175,13 @@ AllocStats StatsOf(const typename F::Map& m) {
 // ---- Inputs ----
 
 struct Inputs {
-  std::vector<Key> shuffled;  // a permutation of 0..n-1 (fixed seed)
+  std::vector<Key> shuffled;  // a permutation of 0..n-1 (fixed seed): ShuffledKeys(n)
 };
 std::map<std::size_t, Inputs>& AllInputs() {
   static auto* inputs = new std::map<std::size_t, Inputs>();
   return *inputs;
 }
-void BuildInputs(std::size_t n) {
-  Inputs& in = AllInputs()[n];
-  in.shuffled.resize(n);
-  std::iota(in.shuffled.begin(), in.shuffled.end(), Key{0});
-  std::mt19937_64 rng(0x5eed + n);
-  std::shuffle(in.shuffled.begin(), in.shuffled.end(), rng);
-}
+void BuildInputs(std::size_t n) { AllInputs()[n].shuffled = experiments::ShuffledKeys(n); }
 
 // ---- Telemetry ----
 

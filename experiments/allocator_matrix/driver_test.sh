@@ -91,8 +91,13 @@ check_pinned_interleaved_run() {
 child_of() {
   local child=""
   for _ in $(seq 1 200); do
-    child=$(pgrep -P "$1" | head -1)
-    [[ -n "$child" ]] && grep -q '^\[1/' "$2" 2>/dev/null && break
+    # "[1/" first: it is printed after the listing runs have been reaped, so the only child from
+    # then on is the benchmark binary (looking for a child first could find a listing run that
+    # ends before the line appears).
+    if grep -q '^\[1/' "$2" 2>/dev/null; then
+      child=$(pgrep -P "$1" | head -1)
+      [[ -n "$child" ]] && break
+    fi
     sleep 0.05
   done
   echo "$child"

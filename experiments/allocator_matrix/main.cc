@@ -18,9 +18,6 @@
 // keeps what finished. See experiments/RESULTS_SCHEMA.md.
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,7 +35,6 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -49,6 +45,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "experiments/allocator_matrix/merge.h"
+#include "experiments/common/child_process.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
@@ -125,75 +122,44 @@ bool PinTo(const std::vector<int>& cpus) {
   return ::sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
-// Runs argv; stdout goes to `stdout_path` (or is captured into *captured when non-null). Returns
-// the exit status (128 + signal when killed). `heartbeat` is called every few seconds while waiting.
-// When captured != nullptr, the child's stdout is read into it, and its stderr goes to a
-// temporary file whose first line is returned in *captured_error.
+// Runs argv in a child (experiments/common/child_process.h: it dies with the driver, Ctrl-C is
+// passed on); stdout goes to `stdout_path` (or is captured into *captured when non-null). Returns
+// the exit status (128 + signal when killed, 127 when it could not start). `heartbeat` is called
+// every 15 s while waiting. When captured_error != nullptr, the child's stderr goes to a temporary
+// file whose first line is returned in *captured_error.
 int RunChild(const std::vector<std::string>& args, const std::string& stdout_path,
              std::string* captured, const std::function<void(double)>& heartbeat,
              std::string* captured_error = nullptr, const std::vector<int>& cpus = {}) {
-  int pipe_fds[2] = {-1, -1};
-  if (captured != nullptr && ::pipe(pipe_fds) != 0) return 127;
   char error_path[] = "/tmp/allocator_matrix_stderr.XXXXXX";
   const int error_fd = captured_error != nullptr ? ::mkstemp(error_path) : -1;
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return 127;
-  if (pid == 0) {
-    // The benchmark dies with the driver, however the driver dies (kill -9 included): otherwise it
-    // would go on measuring after the driver's lock on --out is gone.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    // Only the benchmark is pinned: the driver, which polls its child, stays off its CPUs'
-    // run queue as far as the scheduler allows.
-    if (!cpus.empty() && !PinTo(cpus)) {
-      std::perror("sched_setaffinity");
-      ::_exit(127);
-    }
-    int fd = -1;
-    if (captured != nullptr) {
-      fd = pipe_fds[1];
-      ::close(pipe_fds[0]);
-    } else {
-      fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    }
-    if (fd >= 0) ::dup2(fd, STDOUT_FILENO);
-    if (error_fd >= 0) ::dup2(error_fd, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::perror(("exec " + args[0]).c_str());
-    ::_exit(127);
+  experiments::ChildExit child;
+  try {
+    child = experiments::RunInChild(
+        [&](int message_fd) -> std::string {
+          // Only the benchmark is pinned: the driver, which polls its child, stays off its CPUs'
+          // run queue as far as the scheduler allows.
+          if (!cpus.empty() && !PinTo(cpus)) {
+            std::perror("sched_setaffinity");
+            ::_exit(127);
+          }
+          const int fd = captured != nullptr
+                             ? message_fd
+                             : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+          if (fd >= 0) ::dup2(fd, STDOUT_FILENO);
+          if (error_fd >= 0) ::dup2(error_fd, STDERR_FILENO);
+          std::vector<char*> argv;
+          for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+          argv.push_back(nullptr);
+          ::execv(argv[0], argv.data());
+          std::perror(("exec " + args[0]).c_str());
+          ::_exit(127);
+        },
+        heartbeat);
+  } catch (const std::runtime_error& error) {
+    std::cerr << "allocator_matrix: " << error.what() << "\n";
+    child.status = 127;
   }
-  if (captured != nullptr) {
-    ::close(pipe_fds[1]);
-    char buffer[4096];
-    ssize_t got;
-    while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) captured->append(buffer, got);
-    ::close(pipe_fds[0]);
-  }
-  int status = 0;
-  double last_beat = 0;
-  bool forwarded = false;
-  while (true) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0) return 127;
-    if (experiments::InterruptRequested() && !forwarded) {
-      // Ctrl-C reached us (and, from a terminal, the child too); make sure the child stops, and
-      // wait for it, so it leaves no half-written file behind.
-      ::kill(pid, SIGINT);
-      forwarded = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const double elapsed = Seconds(start);
-    if (heartbeat && elapsed - last_beat >= 15) {
-      last_beat = elapsed;
-      heartbeat(elapsed);
-    }
-  }
+  if (captured != nullptr) *captured = std::move(child.message);
   if (error_fd >= 0) {
     char buffer[512] = {};
     const ssize_t got = ::pread(error_fd, buffer, sizeof buffer - 1, 0);
@@ -202,20 +168,7 @@ int RunChild(const std::vector<std::string>& args, const std::string& stdout_pat
     ::close(error_fd);
     ::unlink(error_path);
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
-// "exit status 3", or "killed by SIGSEGV (segmentation fault)" for a status RunChild got by signal.
-std::string DescribeStatus(int status) {
-  if (status > 128 && status < 128 + NSIG) {
-    const int signal = status - 128;
-    const char* abbrev = ::sigabbrev_np(signal);
-    return absl::StrCat("killed by SIG", abbrev ? abbrev : std::to_string(signal), " (",
-                        ::strsignal(signal), ")");
-  }
-  return absl::StrCat("exit status ", status);
+  return child.status;
 }
 
 // A rough cost model for the up-front estimate: each run takes about max(min_time, one iteration)
@@ -339,7 +292,7 @@ int Run(int argc, char** argv) {
     if (experiments::InterruptRequested()) return 130;
     if (status != 0) {
       experiments::Fail(absl::StrCat(job.binary, " failed to list its benchmarks (",
-                                     DescribeStatus(status),
+                                     experiments::DescribeStatus(status),
                                      "): ", experiments::QuoteValue(listing_error)),
                         1);
     }
@@ -452,7 +405,7 @@ int Run(int argc, char** argv) {
       return 130;
     }
     if (status != 0) {
-      const std::string why = DescribeStatus(status);
+      const std::string why = experiments::DescribeStatus(status);
       std::cerr << absl::StrFormat("[%d/%d] %s FAILED (%s) after %.1f s\n", i + 1, jobs.size(),
                                    job.binary, why, seconds);
       failures.push_back(absl::StrCat(job.binary, " (", why, ")"));

@@ -121,6 +121,13 @@ void FlagError(absl::string_view flag, absl::string_view message) {
 }
 
 void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage, absl::string_view program) {
+  ParseFlagsAndArgumentsOrExit(argc, argv, usage, 0, program);
+}
+
+std::vector<std::string> ParseFlagsAndArgumentsOrExit(int argc, char** argv,
+                                                      absl::string_view usage,
+                                                      std::size_t max_arguments,
+                                                      absl::string_view program) {
   if (!program.empty()) {
     program_name = std::string(program);
   } else if (argc > 0) {
@@ -131,12 +138,13 @@ void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage, absl::stri
   usage_message = std::string(usage);
   CheckArguments(argc, argv);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  // No workbench program takes positional arguments: a stray word is a mistyped flag.
-  if (positional.size() > 1) {
-    Fail(absl::StrCat("unexpected argument ", QuoteValue(positional[1]),
+  // A stray word beyond what the program reads is a mistyped flag.
+  if (positional.size() > 1 + max_arguments) {
+    Fail(absl::StrCat("unexpected argument ", QuoteValue(positional[1 + max_arguments]),
                       " (flags start with --; see --help)"),
          kUsageErrorExit);
   }
+  return std::vector<std::string>(positional.begin() + 1, positional.end());
 }
 
 bool FlagWasSpecified(absl::string_view flag) {

@@ -43,6 +43,13 @@ class UsageError : public std::invalid_argument {
 void ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
                       absl::string_view program = "");
 
+// The same for a program that takes up to `max_arguments` positional arguments (a file to read,
+// anywhere among the flags): returns them, in order; one more is refused the same way.
+std::vector<std::string> ParseFlagsAndArgumentsOrExit(int argc, char** argv,
+                                                      absl::string_view usage,
+                                                      std::size_t max_arguments,
+                                                      absl::string_view program = "");
+
 // Prints "<program>: --<flag>: <message>" and exits with kUsageErrorExit.
 [[noreturn]] void FlagError(absl::string_view flag, absl::string_view message);
 

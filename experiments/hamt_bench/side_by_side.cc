@@ -29,7 +29,6 @@
 // --check-10m adds one run of every contender on keys 0..9,999,999 (libhamt fails it: LibhamtHash).
 #include <malloc.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +40,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -60,6 +60,7 @@
 #include "allocators/slot_pool.h"
 #include "allocators/slot_recycler.h"
 #include "allocators/stats.h"
+#include "experiments/common/child_process.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/statistics.h"
@@ -364,26 +365,22 @@ Sample Time(const Workload& w) {
 // Time<C> in a forked child that exits afterwards, for contenders that leak (libhamt pset).
 template <class C>
 Sample TimeInChild(const Workload& w) {
-  int fds[2];
-  if (pipe(fds) != 0) experiments::Fail(absl::StrCat("pipe: ", std::strerror(errno)), 1);
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) experiments::Fail(absl::StrCat("fork: ", std::strerror(errno)), 1);
-  if (pid == 0) {
-    close(fds[0]);
-    const Sample s = Time<C>(w);
-    const ssize_t written = write(fds[1], &s, sizeof s);
-    _exit(written == static_cast<ssize_t>(sizeof s) ? 0 : 1);
+  experiments::ChildExit child;
+  try {
+    child = experiments::RunInChild([&w](int) {
+      const Sample s = Time<C>(w);
+      return std::string(reinterpret_cast<const char*>(&s), sizeof s);
+    });
+  } catch (const std::runtime_error& error) {
+    experiments::Fail(error.what(), 1);
   }
-  close(fds[1]);
+  if (child.status != 0 || child.message.size() != sizeof(Sample)) {
+    experiments::Fail(absl::StrCat("a forked run (libhamt pset) failed (",
+                                   experiments::DescribeStatus(child.status), ")"),
+                      1);
+  }
   Sample s;
-  const ssize_t got = read(fds[0], &s, sizeof s);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (got != static_cast<ssize_t>(sizeof s) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    experiments::Fail("a forked run (libhamt pset) failed", 1);
-  }
+  std::memcpy(&s, child.message.data(), sizeof s);
   return s;
 }
 

@@ -16,6 +16,7 @@
 #include "experiments/common/interrupt.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
+#include "experiments/common/workload_keys.h"
 #include "hamt/hamt.h"
 
 namespace experiments::pool_exhaustion {
@@ -77,7 +78,7 @@ Repetition RunOnce(Alloc alloc, std::uint64_t n, std::uint64_t seed) {
     ThrowIfInterrupted();
     const std::int64_t end = std::min(keys, begin + kChunk);
     const auto start = Clock::now();
-    for (std::int64_t i = begin; i < end; ++i) map.insert_or_assign(i, i * 10);
+    for (std::int64_t i = begin; i < end; ++i) map.insert_or_assign(i, StudyValue(i));
     insert_time += Clock::now() - start;
   }
   result.stats = map.allocator().stats();
@@ -90,10 +91,10 @@ Repetition RunOnce(Alloc alloc, std::uint64_t n, std::uint64_t seed) {
     const auto start = Clock::now();
     for (std::int64_t i = begin; i < end; ++i) {
       const std::int64_t* value = map.find(i);
-      if (value == nullptr || *value != i * 10) [[unlikely]] {
+      if (value == nullptr || *value != StudyValue(i)) [[unlikely]] {
         throw std::runtime_error(absl::StrCat(
             "wrong value for key ", i, ": ", value == nullptr ? "missing" : std::to_string(*value),
-            ", expected ", i * 10));
+            ", expected ", StudyValue(i)));
       }
       checksum += *value;
     }
@@ -160,7 +161,7 @@ std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, s
     for (std::uint64_t i = 0; i < limit; ++i) {
       if (i % kChunk == 0) ThrowIfInterrupted();
       const auto key = static_cast<std::int64_t>(i);
-      map.insert_or_assign(key, key * 10);
+      map.insert_or_assign(key, StudyValue(key));
       if (map.allocator().stats().fallback_allocations > 0) return i;
     }
     return limit;

@@ -1,18 +1,11 @@
 #include "experiments/memory_timeline/timeline.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <functional>
-#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,12 +14,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "allocators/registry.h"
 #include "allocators/stats.h"
+#include "experiments/common/child_process.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/process_memory.h"
 #include "experiments/common/stable_hash.h"
+#include "experiments/common/study_map.h"
+#include "experiments/common/workload_keys.h"
 #include "hamt/hamt.h"
 #include "nlohmann/json.hpp"
 
@@ -36,11 +31,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using SF = schema::TimelineSample::Field;
 using CF = schema::TimelineCell::Field;
-
-// StableHash, not absl::Hash: the counts of a cell are the same in every run.
-template <class Alloc>
-using Int64Map =
-    hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>, Alloc>;
 
 // Operations between interrupt checks.
 constexpr std::uint64_t kChunk = 1 << 16;
@@ -71,7 +61,7 @@ void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
   const auto start = Clock::now();
   const std::int64_t faults_before = MinorFaults();
   {
-    Int64Map<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
+    StudyMap<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
     std::uint64_t op = 0;
     auto sample = [&] {
       raw.samples.push_back({op, map.size(), map.allocator().stats(), AnonResidentKb()});
@@ -87,7 +77,7 @@ void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
     sample();
     const auto n = static_cast<std::int64_t>(spec.n);
     for (std::int64_t key = 0; key < n; ++key) {
-      map.insert_or_assign(key, key * 10);
+      map.insert_or_assign(key, StudyValue(key));
       done();
     }
     std::int64_t oldest = 0;
@@ -95,7 +85,7 @@ void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
       for (; oldest < n; ++oldest) {
         map.erase(oldest);
         done();
-        map.insert_or_assign(n + oldest, (n + oldest) * 10);
+        map.insert_or_assign(n + oldest, StudyValue(n + oldest));
         done();
       }
     }
@@ -105,7 +95,7 @@ void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
     }
     for (std::int64_t key = oldest; key < oldest + n; ++key) {
       const std::int64_t* value = map.find(key);
-      if (value == nullptr || *value != key * 10) {
+      if (value == nullptr || *value != StudyValue(key)) {
         throw std::runtime_error(absl::StrCat("wrong value for key ", key));
       }
     }
@@ -171,29 +161,6 @@ CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool) {
     return {};
   });
   return result;
-}
-
-// Reads fd to its end.
-std::string ReadAll(int fd) {
-  std::string text;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got > 0) {
-      text.append(buffer, static_cast<std::size_t>(got));
-    } else if (got == 0 || errno != EINTR) {
-      return text;
-    }
-  }
-}
-
-void WriteAll(int fd, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t put = ::write(fd, text.data(), text.size());
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) return;
-    text.remove_prefix(static_cast<std::size_t>(put));
-  }
 }
 
 }  // namespace
@@ -278,59 +245,22 @@ CellResult RunCellInChild(const CellSpec& spec, const std::string& executable) {
   const std::string what =
       absl::StrCat(WorkloadName(spec.workload), "/", spec.policy, "/n=", spec.n);
   const std::string cell_flag = "--cell=" + EncodeSpec(spec);
-  int out[2];
-  int err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(what + ": pipe() failed");
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    throw std::runtime_error(what + ": pipe() failed");
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
-    throw std::runtime_error(what + ": fork() failed");
-  }
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
+  const ChildExit exit = RunInChild([&](int message_fd) -> std::string {
+    ::dup2(message_fd, STDOUT_FILENO);  // the cell process's report, its stdout, is the message
     const char* args[] = {executable.c_str(), cell_flag.c_str(), nullptr};
     ::execv(executable.c_str(), const_cast<char* const*>(args));
-    static constexpr char kMessage[] = "cannot execute the cell process";
-    WriteAll(STDERR_FILENO, kMessage);
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  // The child writes at most a line or two to stderr (its error, a library's warning), far below a
-  // pipe's 64 KiB: reading stdout to its end first, then stderr, cannot deadlock.
-  const std::string report = ReadAll(out[0]);
-  const std::string error = ReadAll(err[0]);
-  ::close(out[0]);
-  ::close(err[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    throw std::runtime_error("cannot execute " + executable);
+  });
+  if (exit.status == 0) {
     try {
-      return Deserialize(report);
+      return Deserialize(exit.message);
     } catch (const SchemaError& e) {
       throw std::runtime_error(absl::StrCat(what, ": the cell process's report: ", e.what()));
     }
   }
-  if ((WIFEXITED(status) && WEXITSTATUS(status) == kCellInterruptedExit) ||
-      (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) || InterruptRequested()) {
-    throw Interrupted();
-  }
-  std::string why(absl::StripAsciiWhitespace(error));
-  if (why.empty()) {
-    why = WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
-                            : absl::StrCat("killed by signal ", WTERMSIG(status), " (",
-                                           ::strsignal(WTERMSIG(status)), ")");
-  }
-  throw std::runtime_error(absl::StrCat(what, ": ", why));
+  if (exit.status == kCellInterruptedExit || InterruptRequested()) throw Interrupted();
+  throw std::runtime_error(absl::StrCat(what, ": the cell process ended with ",
+                                        DescribeStatus(exit.status), " (its error is above)"));
 }
 
 }  // namespace experiments::memory_timeline

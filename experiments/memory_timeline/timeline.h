@@ -54,9 +54,10 @@ struct CellResult {
 // experiments::Interrupted on Ctrl-C, std::invalid_argument on an unknown policy.
 CellResult RunCell(const CellSpec& spec);
 
-// Runs `executable --cell=EncodeSpec(spec)` (this program: /proc/self/exe) and returns what it
-// measured. Throws experiments::Interrupted when the child was interrupted, std::runtime_error
-// naming the cell when it failed or died.
+// Runs `executable --cell=EncodeSpec(spec)` (this program: /proc/self/exe) through
+// experiments::RunInChild and returns what it measured. Throws experiments::Interrupted when the
+// child was interrupted, std::runtime_error naming the cell when it failed or died (the child's
+// own error line is on stderr, above).
 CellResult RunCellInChild(const CellSpec& spec, const std::string& executable);
 
 // A spec as one flag value and back ("build,malloc,100000,500,65536,glibc"); DecodeSpec throws

@@ -16,6 +16,7 @@
 #include "experiments/common/interrupt.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
+#include "experiments/common/study_map.h"
 #include "experiments/common/workload_keys.h"
 #include "hamt/hamt.h"
 
@@ -23,11 +24,6 @@ namespace experiments::pool_exhaustion {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// StableHash, not absl::Hash: counts must be identical from one run to the next.
-template <class Alloc>
-using Int64Map =
-    hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>, Alloc>;
 
 // Keys are inserted and queried in chunks of this many, with an interrupt check between chunks:
 // at most ~20 ms of work at 10M keys, and nothing added inside the timed inner loops.
@@ -72,7 +68,7 @@ template <class Alloc>
 Repetition RunOnce(Alloc alloc, std::uint64_t n, std::uint64_t seed) {
   Repetition result;
   const auto keys = static_cast<std::int64_t>(n);
-  Int64Map<Alloc> map(StableHash{seed}, std::equal_to<std::int64_t>(), std::move(alloc));
+  StudyMap<Alloc> map(StableHash{seed}, std::equal_to<std::int64_t>(), std::move(alloc));
   Clock::duration insert_time{};
   for (std::int64_t begin = 0; begin < keys; begin += kChunk) {
     ThrowIfInterrupted();
@@ -157,7 +153,7 @@ std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, s
                                       const std::string& fallback) {
   return WithPolicy(policy, pool_slots, /*prefault=*/false, fallback,
                     [&](auto alloc) -> std::uint64_t {
-    Int64Map<decltype(alloc)> map(std::move(alloc));
+    StudyMap<decltype(alloc)> map(std::move(alloc));
     for (std::uint64_t i = 0; i < limit; ++i) {
       if (i % kChunk == 0) ThrowIfInterrupted();
       const auto key = static_cast<std::int64_t>(i);

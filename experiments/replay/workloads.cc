@@ -14,6 +14,7 @@
 #include "experiments/common/interrupt.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
+#include "experiments/common/study_map.h"
 #include "experiments/common/workload_keys.h"
 #include "experiments/replay/trace_header.h"
 #include "hamt/hamt.h"
@@ -22,9 +23,6 @@ namespace experiments::replay {
 namespace {
 
 using Key = std::int64_t;
-template <class Alloc>
-using Int64Map = hamt::Map<Key, std::int64_t, StableHash, std::equal_to<Key>, Alloc>;
-
 // Interrupts are honoured between chunks of this many operations.
 constexpr std::uint64_t kChunk = 1 << 16;
 
@@ -121,7 +119,7 @@ Recording RecordWorkload(Workload workload, std::uint64_t n, std::uint64_t seed,
   allocators::WithPolicy(policy, options, [&](auto made) {
     using Policy = allocators::Recorded<decltype(made)>;
     // The map's destruction is recorded too: it is part of the traffic (and frees every block).
-    Int64Map<Policy> map(StableHash{seed}, std::equal_to<Key>(), Policy(std::move(made), recorder));
+    StudyMap<Policy> map(StableHash{seed}, std::equal_to<Key>(), Policy(std::move(made), recorder));
     operations = RunOperations(workload, n, map, recorder, recording.stats_after_build);
   });
   recording.trace.events = recorder.take_events();

@@ -1,0 +1,20 @@
+// experiments/common/study_map.h: the map every experiment builds: int64 keys and values, hashed
+// with StableHash (the same trie in every run and process, unlike absl::Hash), over any policy.
+#ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_STUDY_MAP_H_
+#define HAMT_ALLOC_EXPERIMENTS_COMMON_STUDY_MAP_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "experiments/common/stable_hash.h"
+#include "hamt/hamt.h"
+
+namespace experiments {
+
+template <class Alloc>
+using StudyMap =
+    hamt::Map<std::int64_t, std::int64_t, StableHash, std::equal_to<std::int64_t>, Alloc>;
+
+}  // namespace experiments
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_STUDY_MAP_H_

@@ -265,14 +265,16 @@ def fallback_predicted_vs_measured(rows, out_dir, name="fig_h_fallback_predicted
     return _save(fig, out_dir, name)
 
 
-def memory_timeline(samples, cells, workload, malloc, out_dir, name=None):
+def memory_timeline(samples, cells, workload, n, malloc, out_dir, name=None):
     """(i) Memory against map operations for one workload and process malloc. Top: the bytes the
     map holds (the same for every policy) and, per pool policy, the fresh slots it has demanded
     (as bytes) against its capacity (dashed; a growing pool's steps up), a dot where fallback
     began. Bottom: the process's anonymous RSS above its start, every policy."""
-    name = name or "fig_i_timeline_%s_%s" % (workload, malloc)
-    s = samples[(samples["workload"] == workload) & (samples["process_malloc"] == malloc)]
-    c = cells[(cells["workload"] == workload) & (cells["process_malloc"] == malloc)]
+    name = name or timeline_figure_name(workload, n, malloc)
+    s = samples[(samples["workload"] == workload) & (samples["n"] == n)
+                & (samples["process_malloc"] == malloc)]
+    c = cells[(cells["workload"] == workload) & (cells["n"] == n)
+              & (cells["process_malloc"] == malloc)]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 7.6), sharex=True)
     colors = plt.get_cmap("tab20").colors
     mib = 1024.0 * 1024.0
@@ -284,22 +286,27 @@ def memory_timeline(samples, cells, workload, malloc, out_dir, name=None):
         p = s[s["policy"] == policy].sort_values("op_index")
         bottom.plot(p["op_index"], p["anon_rss_growth_kb"] / 1024.0, color=color, lw=1.2,
                     label=policy)
-        if p["capacity_slots"].max() == 0:
+        cell = c[c["policy"] == policy].iloc[0]
+        if cell["pool_slots"] is None or np.isnan(cell["pool_slots"]):
             continue  # no pool
         demand = p["slots_demanded"] * 8 / mib
         top.plot(p["op_index"], demand, color=color, lw=1.2, label=policy + " demand")
         top.plot(p["op_index"], p["capacity_slots"] * 8 / mib, color=color, ls="--", lw=0.8)
-        first = c[c["policy"] == policy].iloc[0]["first_fallback_op"]
+        first = cell["first_fallback_op"]
         if first is not None and not np.isnan(first):
-            at = p[p["op_index"] >= first].head(1)
-            if not at.empty:
-                top.plot(at["op_index"], at["slots_demanded"] * 8 / mib, "o", color=color, ms=5)
+            # Demand at the first fallback, interpolated between the samples around it.
+            y = np.interp(first, p["op_index"], p["slots_demanded"] * 8 / mib)
+            top.plot([first], [y], "o", color=color, ms=5)
     top.set_yscale("log")
     top.set_ylabel("MiB (log): demand as 8-byte slots; dashed: capacity")
     bottom.set_ylabel("anonymous RSS above start (MiB)")
     bottom.set_xlabel("map operations")
     bottom.xaxis.set_major_formatter(FuncFormatter(_thousands))
-    top.set_title("%s, process malloc %s" % (workload, malloc))
+    top.set_title("%s, N = {:,}, process malloc %s".format(int(n)) % (workload, malloc))
     top.legend(loc="lower right")
     bottom.legend(ncol=2, loc="upper left")
     return _save(fig, out_dir, name)
+
+
+def timeline_figure_name(workload, n, malloc):
+    return "fig_i_timeline_%s_%d_%s" % (workload, int(n), malloc)

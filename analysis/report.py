@@ -435,8 +435,9 @@ def matrix_section(rs, md, figs, tex, fig_dir):
 TIMELINE_COLUMNS = [
     ("process_malloc", None), ("workload", None), ("policy", None), ("n", "int"),
     ("first_fallback_op", "int"), ("slots_demanded", "int"), ("fallback_allocations", "int"),
-    ("pool_chunks", "int"), ("peak_live_bytes", "int"), ("anon_rss_peak_kb", "int"),
-    ("anon_rss_end_kb", "int"), ("retained_kb", "int"), ("minor_faults", "int")]
+    ("pool_chunks", "int"), ("peak_live_bytes", "int"), ("anon_rss_start_kb", "int"),
+    ("anon_rss_peak_kb", "int"), ("anon_rss_end_kb", "int"), ("retained_kb", "int"),
+    ("minor_faults", "int")]
 
 
 def timeline_section(sets, md, figs, tex, fig_dir):
@@ -450,19 +451,19 @@ def timeline_section(sets, md, figs, tex, fig_dir):
     md.append("Every cell ran in a fresh process; RSS is anonymous resident memory (code pages "
               "excluded). *Retained* is what the process still holds after the map and its "
               "policy were destroyed.\n")
-    for malloc in sorted(cells["process_malloc"].unique()):
-        for workload in sorted(cells[cells["process_malloc"] == malloc]["workload"].unique()):
-            figs(figures.memory_timeline(samples, cells, workload, malloc, fig_dir))
-            _img(md, "fig_i_timeline_%s_%s" % (workload, malloc),
-                 "(i) %s, process malloc %s: live bytes (top) and anonymous RSS above start "
-                 "(bottom) against map operations; dashed: a fixed pool's capacity; dot: first "
-                 "fallback" % (workload, malloc))
+    for (malloc, n, workload), _ in cells.groupby(["process_malloc", "n", "workload"]):
+        figs(figures.memory_timeline(samples, cells, workload, n, malloc, fig_dir))
+        _img(md, figures.timeline_figure_name(workload, n, malloc),
+             "(i) %s, N = {:,}, process malloc %s: live bytes and pool demand against capacity "
+             "(top; dot: first fallback) and anonymous RSS above start (bottom) against map "
+             "operations".format(int(n)) % (workload, malloc))
     build = cells[cells["workload"] == "build"]
     if not build.empty:
-        retained = build.pivot_table(index="policy", columns="process_malloc",
+        retained = build.pivot_table(index=["policy", "n"], columns="process_malloc",
                                      values="retained_kb", aggfunc="first").reset_index()
         fm = {c: T.fmt_int for c in retained.columns if c != "policy"}
-        md.append("### KiB kept after teardown (build workload), per policy and process malloc\n")
+        md.append("### KiB kept after teardown (build workload), per policy, N and process "
+                  "malloc\n")
         md.append(T.markdown(retained, fm))
         tex("timeline_retained.tex", T.latex(retained, fm, caption="Anonymous RSS (KiB) kept "
                                              "after teardown of a built map",

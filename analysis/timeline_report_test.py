@@ -15,7 +15,7 @@ class TimelineReportTest(unittest.TestCase):
         cls.dir = testing.tmpdir("timeline")
         cls.set_dir = os.path.join(cls.dir, "glibc")
         testing.check_run(testing.TIMELINE_BINARY, [
-            "--n=3K", "--samples=10", "--policies=malloc,bump_pool,growing_pool", "--quiet",
+            "--n=3K,5K", "--samples=10", "--policies=malloc,bump_pool,growing_pool", "--quiet",
             "--out=" + cls.set_dir])
         cls.out = testing.tmpdir("timeline_report")
         rc, _, err = testing.run(["--timeline-results", cls.dir,
@@ -30,22 +30,24 @@ class TimelineReportTest(unittest.TestCase):
         header, table = markdown_table(self.md, "### Every cell")
         self.assertEqual(header, [c for c, _ in report.TIMELINE_COLUMNS])
         self.assertEqual(len(table), len(cells))
-        shown = {(r[1], r[2]): r for r in table}
+        shown = {(r[1], r[2], r[3]): r for r in table}
         for _, row in cells.iterrows():
-            r = shown[(row["workload"], row["policy"])]
+            r = shown[(row["workload"], row["policy"], tables.fmt_int(row["n"]))]
             for i, (col, kind) in enumerate(report.TIMELINE_COLUMNS):
                 want = tables.fmt_int(row[col]) if kind == "int" else str(row[col])
                 self.assertEqual(r[i], want, "%s/%s %s" % (row["workload"], row["policy"], col))
 
     def test_retained_table_and_figures(self):
         header, table = markdown_table(self.md, "### KiB kept after teardown")
-        self.assertEqual(header, ["policy", "glibc"])
-        self.assertEqual(sorted(r[0] for r in table), ["bump_pool", "growing_pool", "malloc"])
-        for workload in ("build", "churn"):
-            for ext in ("png", "svg"):
-                path = os.path.join(self.out, "figures",
-                                    "fig_i_timeline_%s_glibc.%s" % (workload, ext))
-                self.assertGreater(os.path.getsize(path), 1000, path)
+        self.assertEqual(header, ["policy", "n", "glibc"])
+        self.assertEqual(sorted((r[0], r[1]) for r in table), [
+            (p, n) for p in ("bump_pool", "growing_pool", "malloc") for n in ("3,000", "5,000")])
+        for workload in ("build", "churn", "persistent"):
+            for n in (3000, 5000):
+                for ext in ("png", "svg"):
+                    path = os.path.join(self.out, "figures",
+                                        "fig_i_timeline_%s_%d_glibc.%s" % (workload, n, ext))
+                    self.assertGreater(os.path.getsize(path), 1000, path)
 
     def test_a_directory_without_timeline_results_is_an_input_error(self):
         empty = testing.tmpdir("no_timeline")

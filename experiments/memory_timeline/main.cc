@@ -5,6 +5,7 @@
 // teardown, the RSS the allocators keep. Each cell runs in a process of its own (timeline.h). One
 // binary per process malloc (memory_timeline_<malloc>); results go to
 // results/memory_timeline/<malloc>/ (experiments/RESULTS_SCHEMA.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -33,10 +34,13 @@
 ABSL_FLAG(std::string, n, "100K", "map sizes N, comma-separated (K and M suffixes allowed)");
 ABSL_FLAG(std::string, policies, "",
           "allocator policies (allocators/registry.h lines), comma-separated; empty: every line");
-ABSL_FLAG(std::string, workloads, "build,churn",
+ABSL_FLAG(std::string, workloads, "build,churn,persistent",
           "build: insert keys 0..N-1; churn: build, then N updates that each erase the oldest key "
-          "and insert a new one");
-ABSL_FLAG(std::uint64_t, samples, 200, "samples per cell (one every operations/samples operations)");
+          "and insert a new one; persistent: churn on a hamt::PersistentMap that keeps only its "
+          "newest version");
+ABSL_FLAG(std::uint64_t, samples, 200,
+          "samples per cell after the empty map's (every ceil(operations/samples) operations, "
+          "and the last)");
 ABSL_FLAG(std::string, pool_slots, "65536",
           "pool capacity in 8-byte slots (a growing pool's first chunk), as in the study");
 ABSL_FLAG(std::string, out, "",
@@ -78,10 +82,14 @@ int CellMain(int argc, char** argv, const std::string& encoded) {
     FlagError("cell", error.what());
   }
   const allocators::PolicyInfo* info = allocators::FindPolicy(spec.policy);
-  if (info != nullptr && info->needs_static_tls) allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  if (info != nullptr && info->needs_static_tls) {
+    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  }
   experiments::InstallInterruptHandler();
   try {
-    std::cout << mt::Serialize(mt::RunCell(spec));
+    const mt::CellResult result = mt::RunCell(spec);
+    experiments::ThrowIfInterrupted();  // a report from an interrupted cell is not sent
+    std::cout << mt::Serialize(result);
   } catch (const experiments::Interrupted&) {
     return mt::kCellInterruptedExit;
   }
@@ -97,8 +105,11 @@ int Main(int argc, char** argv) {
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
 
-  const std::vector<std::uint64_t> ns =
-      experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000);
+  std::vector<std::uint64_t> ns;
+  for (std::uint64_t n :
+       experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000)) {
+    if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);  // each N once
+  }
   const std::vector<std::string_view> known = allocators::PolicyNames();
   std::vector<std::string> policies;
   if (absl::GetFlag(FLAGS_policies).empty()) {
@@ -170,14 +181,23 @@ int Main(int argc, char** argv) {
       for (const std::string& policy : policies) {
         experiments::ThrowIfInterrupted();
         const std::uint64_t ops = mt::Operations(workload, n);
+        // At most `samples` samples after op 0 (the last operation is always one).
         mt::CellSpec spec{.workload = workload, .policy = policy, .n = n,
-                          .sample_every = std::max<std::uint64_t>(1, ops / samples),
+                          .sample_every = std::max<std::uint64_t>(1, (ops + samples - 1) /
+                                                                         samples),
                           .pool_slots = pool_slots, .process_malloc = process_malloc};
-        mt::CellResult result = mt::RunCellInChild(spec, "/proc/self/exe");
+        const std::string label =
+            absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
+                            mt::WorkloadName(workload), policy,
+                            FormatCount(static_cast<double>(n)));
+        mt::CellResult result = mt::RunCellInChild(spec, "/proc/self/exe", [&](double seconds) {
+          if (!quiet) {
+            std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
+                                         seconds);
+          }
+        });
         if (!quiet) {
-          std::cerr << absl::StrFormat("%s: [%d/%d] %s %s n=%s: %.2f s\n", kProgram,
-                                       cells.size() + 1, total, mt::WorkloadName(workload), policy,
-                                       FormatCount(static_cast<double>(n)),
+          std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
                                        result.cell.Float(CF::kSeconds));
         }
         cells.push_back(std::move(result.cell));
@@ -187,6 +207,7 @@ int Main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  experiments::ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
 
   const nlohmann::ordered_json config = {
       {"n", absl::StrJoin(ns, ",")},
@@ -224,7 +245,8 @@ int Main(int argc, char** argv) {
         Kb(r.Int(CF::kRetainedKb)));
   }
   std::cout << absl::StrFormat(
-      "RSS columns are anonymous resident KiB above the cell's start (each cell in a fresh process); retained: after "
+      "RSS columns are anonymous resident KiB above the cell's start (each cell in a fresh "
+      "process); retained: after "
       "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).\n",
       FormatCount(static_cast<double>(pool_slots)), out_dir.string(), seconds);
   return 0;

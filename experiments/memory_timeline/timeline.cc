@@ -45,7 +45,8 @@ struct RawSample {
 };
 
 struct Raw {
-  std::vector<RawSample> samples;
+  std::vector<RawSample> samples;  // sized and written before the baseline: see RunCell
+  std::size_t sample_count = 0;
   allocators::AllocStats end;
   std::optional<std::uint64_t> first_fallback_op;
   std::int64_t rss_start_kb = 0;
@@ -55,60 +56,80 @@ struct Raw {
   double seconds = 0;
 };
 
-template <class Alloc>
-void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
+// Runs the workload's operations on `map` through `insert` and `erase` (which differ between
+// hamt::Map and hamt::PersistentMap), sampling as it goes, then checks the map's contents.
+template <class MapT, class Insert, class Erase>
+void Drive(const CellSpec& spec, MapT& map, Insert insert, Erase erase, Raw& raw) {
   const std::uint64_t total = Operations(spec.workload, spec.n);
-  const auto start = Clock::now();
-  const std::int64_t faults_before = MinorFaults();
-  {
-    StudyMap<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
-    std::uint64_t op = 0;
-    auto sample = [&] {
-      raw.samples.push_back({op, map.size(), map.allocator().stats(), AnonResidentKb()});
-    };
-    auto done = [&] {
-      ++op;
-      if (!raw.first_fallback_op && map.allocator().stats().fallback_allocations > 0) {
-        raw.first_fallback_op = op;
-      }
-      if (op % spec.sample_every == 0 || op == total) sample();
-      if (op % kChunk == 0) ThrowIfInterrupted();
-    };
-    sample();
-    const auto n = static_cast<std::int64_t>(spec.n);
-    for (std::int64_t key = 0; key < n; ++key) {
-      map.insert_or_assign(key, StudyValue(key));
+  std::uint64_t op = 0;
+  auto sample = [&] {
+    raw.samples.at(raw.sample_count++) = {op, map.size(), map.allocator().stats(),
+                                          AnonResidentKb()};
+  };
+  auto done = [&] {
+    ++op;
+    if (!raw.first_fallback_op && map.allocator().stats().fallback_allocations > 0) {
+      raw.first_fallback_op = op;
+    }
+    if (op % spec.sample_every == 0 || op == total) sample();
+    if (op % kChunk == 0) ThrowIfInterrupted();
+  };
+  sample();
+  const auto n = static_cast<std::int64_t>(spec.n);
+  for (std::int64_t key = 0; key < n; ++key) {
+    insert(key);
+    done();
+  }
+  std::int64_t oldest = 0;
+  if (spec.workload != Workload::kBuild) {
+    for (; oldest < n; ++oldest) {
+      erase(oldest);
+      done();
+      insert(n + oldest);
       done();
     }
-    std::int64_t oldest = 0;
-    if (spec.workload == Workload::kChurn) {
-      for (; oldest < n; ++oldest) {
-        map.erase(oldest);
-        done();
-        map.insert_or_assign(n + oldest, StudyValue(n + oldest));
-        done();
-      }
+  }
+  // The map must hold exactly keys oldest..oldest+n-1, each with its value.
+  if (map.size() != spec.n) {
+    throw std::runtime_error(absl::StrCat("map size ", map.size(), ", expected ", spec.n));
+  }
+  for (std::int64_t key = oldest; key < oldest + n; ++key) {
+    const std::int64_t* value = map.find(key);
+    if (value == nullptr || *value != StudyValue(key)) {
+      throw std::runtime_error(absl::StrCat("wrong value for key ", key));
     }
-    // The map must hold exactly keys oldest..oldest+n-1, each with its value.
-    if (map.size() != spec.n) {
-      throw std::runtime_error(absl::StrCat("map size ", map.size(), ", expected ", spec.n));
-    }
-    for (std::int64_t key = oldest; key < oldest + n; ++key) {
-      const std::int64_t* value = map.find(key);
-      if (value == nullptr || *value != StudyValue(key)) {
-        throw std::runtime_error(absl::StrCat("wrong value for key ", key));
-      }
-    }
-    raw.end = map.allocator().stats();
+  }
+  raw.end = map.allocator().stats();
+}
+
+template <class Alloc>
+void RunWorkload(const CellSpec& spec, Alloc alloc, Raw& raw) {
+  const auto start = Clock::now();
+  const std::int64_t faults_before = MinorFaults();
+  if (spec.workload == Workload::kPersistent) {
+    PersistentStudyMap<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
+    // Only the newest version is kept: each update copies the key's path from an lvalue, then
+    // the assignment drops the old version, which frees the path it replaced.
+    Drive(
+        spec, map, [&](std::int64_t key) { map = map.set(key, StudyValue(key)); },
+        [&](std::int64_t key) { map = map.erase(key); }, raw);
     raw.rss_end_kb = AnonResidentKb();
     raw.minor_faults = MinorFaults() - faults_before;
     raw.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  }  // the map and its policy (and a pool's mapping) go here
+  } else {
+    StudyMap<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
+    Drive(
+        spec, map, [&](std::int64_t key) { map.insert_or_assign(key, StudyValue(key)); },
+        [&](std::int64_t key) { map.erase(key); }, raw);
+    raw.rss_end_kb = AnonResidentKb();
+    raw.minor_faults = MinorFaults() - faults_before;
+    raw.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  }  // the map and its policy (and a pool's mapping) go at the end of either block
 }
 
 CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool) {
   CellResult result;
-  std::int64_t peak_rss = raw.rss_start_kb;
+  std::int64_t peak_rss = std::max(raw.rss_start_kb, raw.rss_end_kb);
   for (const RawSample& s : raw.samples) {
     peak_rss = std::max(peak_rss, s.rss_kb);
     result.samples.push_back(RecordFrom<schema::TimelineSample>([&](SF field) -> Value {
@@ -169,12 +190,13 @@ absl::string_view WorkloadName(Workload workload) {
   switch (workload) {
     case Workload::kBuild: return "build";
     case Workload::kChurn: return "churn";
+    case Workload::kPersistent: return "persistent";
   }
   return "?";
 }
 
 std::uint64_t Operations(Workload workload, std::uint64_t n) {
-  return workload == Workload::kChurn ? 3 * n : n;
+  return workload == Workload::kBuild ? n : 3 * n;
 }
 
 CellResult RunCell(const CellSpec& spec) {
@@ -185,12 +207,21 @@ CellResult RunCell(const CellSpec& spec) {
   // A timeline shows where the pool runs out; 80% warnings would only repeat it on stderr.
   options.pool = {.capacity_slots = spec.pool_slots, .quiet = true};
   Raw raw;
-  // Room for every sample before the baseline is read: the buffer is not the map's memory.
-  raw.samples.reserve(Operations(spec.workload, spec.n) / spec.sample_every + 2);
+  // The sample buffer is sized, so written and resident, before the baseline is read: it is not
+  // the map's memory.
+  raw.samples.resize(Operations(spec.workload, spec.n) / spec.sample_every + 2);
+  // A throwaway instance of the policy first: a library policy loads and initialises its library
+  // (allocators/private_library.h) once per process and keeps it, which is not the map's memory
+  // either (the process malloc's own start-up also happened before the baseline).
+  allocators::WithPolicy(spec.policy, options, [](auto policy) {
+    policy.deallocate(policy.allocate(64), 64);
+  });
   raw.rss_start_kb = AnonResidentKb();
+  if (raw.rss_start_kb <= 0) throw std::runtime_error("cannot read /proc/self/statm");
   allocators::WithPolicy(spec.policy, options,
                          [&](auto policy) { RunWorkload(spec, std::move(policy), raw); });
   raw.rss_after_teardown_kb = AnonResidentKb();
+  raw.samples.resize(raw.sample_count);
   return ToRecords(spec, raw, info->owns_pool);
 }
 
@@ -241,7 +272,8 @@ CellSpec DecodeSpec(absl::string_view text) {
   return spec;
 }
 
-CellResult RunCellInChild(const CellSpec& spec, const std::string& executable) {
+CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
+                          const std::function<void(double seconds)>& heartbeat) {
   const std::string what =
       absl::StrCat(WorkloadName(spec.workload), "/", spec.policy, "/n=", spec.n);
   const std::string cell_flag = "--cell=" + EncodeSpec(spec);
@@ -250,8 +282,8 @@ CellResult RunCellInChild(const CellSpec& spec, const std::string& executable) {
     const char* args[] = {executable.c_str(), cell_flag.c_str(), nullptr};
     ::execv(executable.c_str(), const_cast<char* const*>(args));
     throw std::runtime_error("cannot execute " + executable);
-  });
-  if (exit.status == 0) {
+  }, heartbeat);
+  if (exit.status == 0 && !InterruptRequested()) {
     try {
       return Deserialize(exit.message);
     } catch (const SchemaError& e) {

@@ -15,6 +15,7 @@
 #define HAMT_ALLOC_EXPERIMENTS_MEMORY_TIMELINE_TIMELINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,12 +26,16 @@
 
 namespace experiments::memory_timeline {
 
-enum class Workload { kBuild, kChurn };
-inline constexpr Workload kAllWorkloads[] = {Workload::kBuild, Workload::kChurn};
+// build: insert keys 0..n-1 into a hamt::Map; churn: then n updates, each erasing the oldest key
+// and inserting a new one; persistent: churn's operations on a hamt::PersistentMap that keeps only
+// its newest version (each update copies a path and frees the one it replaced).
+enum class Workload { kBuild, kChurn, kPersistent };
+inline constexpr Workload kAllWorkloads[] = {Workload::kBuild, Workload::kChurn,
+                                             Workload::kPersistent};
 absl::string_view WorkloadName(Workload workload);  // as in the schema's enum
 
-// Map operations (inserts and erases) in `workload` over n keys: build n; churn n + 2n (each
-// update erases the oldest key and inserts a new one).
+// Map operations (inserts and erases) in `workload` over n keys: build n; churn and persistent
+// n + 2n.
 std::uint64_t Operations(Workload workload, std::uint64_t n);
 
 struct CellSpec {
@@ -58,7 +63,9 @@ CellResult RunCell(const CellSpec& spec);
 // experiments::RunInChild and returns what it measured. Throws experiments::Interrupted when the
 // child was interrupted, std::runtime_error naming the cell when it failed or died (the child's
 // own error line is on stderr, above).
-CellResult RunCellInChild(const CellSpec& spec, const std::string& executable);
+// `heartbeat` (when given) is called every 15 s while the cell runs, with the seconds elapsed.
+CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
+                          const std::function<void(double seconds)>& heartbeat = nullptr);
 
 // A spec as one flag value and back ("build,malloc,100000,500,65536,glibc"); DecodeSpec throws
 // std::invalid_argument naming what is wrong.

@@ -76,6 +76,43 @@ TEST(Timeline, ChurnKeepsNKeysAndRecyclingKeepsDemandFlatWhileABumpPoolsKeepsGro
   EXPECT_EQ(bump.samples.back().Int(SF::kLiveBytes), recycler.samples.back().Int(SF::kLiveBytes));
 }
 
+TEST(Timeline, PersistentUpdatesCopyPathsThatTheDroppedVersionsGiveBack) {
+  const std::uint64_t n = 2000;
+  const CellResult churn = RunCell(Spec(Workload::kChurn, "bump_pool", n, 1 << 22));
+  const CellResult persistent = RunCell(Spec(Workload::kPersistent, "bump_pool", n, 1 << 22));
+  const CellResult recycled = RunCell(Spec(Workload::kPersistent, "slot_recycler", n, 1 << 22));
+  EXPECT_EQ(persistent.cell.Int(CF::kOperations), 3 * static_cast<std::int64_t>(n));
+  EXPECT_EQ(persistent.samples.back().Int(SF::kMapSize), static_cast<std::int64_t>(n));
+  // Every update copies a whole path instead of one node: a bump pool's demand grows faster.
+  EXPECT_GT(persistent.cell.Int(CF::kSlotsDemanded), 2 * churn.cell.Int(CF::kSlotsDemanded));
+  // Only the newest version is kept, so what stays live is one map's worth (plus 8 bytes per node
+  // for the reference count), not the sum of every version's paths.
+  EXPECT_LT(persistent.samples.back().Int(SF::kLiveBytes),
+            2 * churn.samples.back().Int(SF::kLiveBytes));
+  // The recycler serves the copies from the freed paths.
+  EXPECT_LT(recycled.cell.Int(CF::kSlotsDemanded) * 4, persistent.cell.Int(CF::kSlotsDemanded));
+}
+
+TEST(Timeline, RssFollowsWhatThePolicyHoldsAndWhatTeardownReturns) {
+  const CellResult malloc = RunCell(Spec(Workload::kBuild, "malloc", 200000, 0, 10000));
+  const std::int64_t start = malloc.cell.Int(CF::kAnonRssStartKb);
+  EXPECT_GT(start, 0);
+  // The map's nodes are resident: at least half of its peak live bytes show as growth.
+  EXPECT_GE(malloc.cell.Int(CF::kAnonRssEndKb) - start,
+            malloc.cell.Int(CF::kPeakLiveBytes) / 1024 / 2);
+  EXPECT_EQ(malloc.samples.back().Int(SF::kAnonRssGrowthKb),
+            malloc.samples.back().Int(SF::kAnonRssKb) - start);
+  EXPECT_GE(malloc.cell.Int(CF::kAnonRssPeakKb), malloc.cell.Int(CF::kAnonRssEndKb));
+  EXPECT_GT(malloc.cell.Int(CF::kMinorFaults), 0);
+  // A growing pool's chunks are unmapped with it: teardown gives back most of what it held.
+  const CellResult pool = RunCell(Spec(Workload::kBuild, "growing_pool", 200000, 4096, 10000));
+  const std::int64_t held = pool.cell.Int(CF::kAnonRssEndKb) - pool.cell.Int(CF::kAnonRssStartKb);
+  EXPECT_GT(held, pool.cell.Int(CF::kPeakLiveBytes) / 1024 / 2);
+  EXPECT_LT(pool.cell.Int(CF::kRetainedKb) * 4, held);
+  EXPECT_EQ(pool.cell.Int(CF::kRetainedKb), pool.cell.Int(CF::kAnonRssAfterTeardownKb) -
+                                                pool.cell.Int(CF::kAnonRssStartKb));
+}
+
 TEST(Timeline, AGrowingPoolAddsChunksInsteadOfFallingBack) {
   const CellResult r = RunCell(Spec(Workload::kBuild, "growing_pool", 20000, 4096));
   EXPECT_TRUE(r.cell.IsNull(CF::kFirstFallbackOp));

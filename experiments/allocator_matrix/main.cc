@@ -490,11 +490,5 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const experiments::OutputError& error) {
-    experiments::Fail(absl::StrCat(error.what(), "; the published results are unchanged"), 1);
-  } catch (const std::exception& error) {
-    experiments::Fail(absl::StrCat("error: ", error.what()), 1);
-  }
+  return experiments::GuardedMain([&] { return Run(argc, argv); });
 }

@@ -53,7 +53,7 @@ kill -INT "$pid"
 wait "$pid"; status=$?
 [[ $status == 130 ]] || fail "interrupted replay exited $status, expected 130: $(cat "$tmp/interrupted.err")"
 [[ ! -e "$tmp/interrupted/replay.csv" ]] || fail "an interrupted replay published results"
-grep -q 'interrupted; nothing written' "$tmp/interrupted.err" ||
+grep -q 'interrupted; the published results are unchanged' "$tmp/interrupted.err" ||
   fail "no interruption message: $(cat "$tmp/interrupted.err")"
 
 # Bad traces: each must stop with one line naming the byte offset, and exit status 2.

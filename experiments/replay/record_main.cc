@@ -101,11 +101,5 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
-  try {
-    return Main(argc, argv);
-  } catch (const experiments::Interrupted&) {
-    experiments::Fail("interrupted; nothing written", 130);
-  } catch (const std::exception& error) {
-    experiments::Fail(absl::StrCat("error: ", error.what()), 1);
-  }
+  return experiments::GuardedMain([&] { return Main(argc, argv); });
 }

@@ -304,13 +304,5 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
   allocators::CheckProcessMallocOrDie();
-  try {
-    return Main(argc, argv);
-  } catch (const experiments::Interrupted&) {
-    experiments::Fail("interrupted; nothing written", 130);
-  } catch (const experiments::OutputError& error) {
-    experiments::Fail(absl::StrCat(error.what(), "; the published results are unchanged"), 1);
-  } catch (const std::exception& error) {
-    experiments::Fail(absl::StrCat("error: ", error.what()), 1);
-  }
+  return experiments::GuardedMain([&] { return Main(argc, argv); });
 }

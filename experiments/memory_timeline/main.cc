@@ -229,11 +229,11 @@ int Main(int argc, char** argv) {
   store->Write("memory_timeline.csv", experiments::CsvDocument(all_samples));
   store->Publish();
 
-  constexpr const char* kFormat = "%-8s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
+  constexpr const char* kFormat = "%-10s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
   std::cout << absl::StrFormat(kFormat, "workload", "policy", "N", "first fallb.",
                                "slots dem.", "fallbacks", "chunks", "peak live KiB",
                                "RSS peak+", "RSS end+", "retained");
-  std::cout << std::string(140, '-') << "\n";
+  std::cout << std::string(142, '-') << "\n";
   for (const mt::CellRecord& r : cells) {
     const std::int64_t rss_start = r.Int(CF::kAnonRssStartKb);
     std::cout << absl::StrFormat(

@@ -45,7 +45,8 @@ wait "$pid"; status=$?
 [[ ! -e "$tmp/int2/memory_timeline.current" ]] || fail "SIGINT to the driver: a result set was published"
 
 for bad in --n=0 --n=abc --policies=nope --workloads=steady --samples=0 --pool_slots=1,2 \
-           --pool_slots=2199023255552 --cell=garbage --cell=build,malloc,10,0,0,glibc foo; do
+           --pool_slots=2199023255552 --cell=garbage --cell=build,malloc,10,0,0,glibc \
+           --cell=build,nope,10,1,0,glibc --cell=build,malloc,10,1,0,musl foo; do
   # shellcheck disable=SC2086  # a case may hold two flags
   msg=$("$binary" $bad --out="$tmp/bad" 2>&1 >/dev/null); status=$?
   [[ $status == 2 ]] || fail "$bad exited $status, expected 2 ($msg)"

@@ -268,7 +268,16 @@ CellSpec DecodeSpec(absl::string_view text) {
       !absl::SimpleAtoi(parts[4], &spec.pool_slots) || spec.sample_every == 0) {
     throw std::invalid_argument("n, sample_every and pool_slots must be whole numbers");
   }
+  if (allocators::FindPolicy(parts[1]) == nullptr) {
+    throw std::invalid_argument("unknown policy '" + parts[1] + "'");
+  }
   spec.process_malloc = parts[5];
+  const schema::FieldSpec& malloc_field =
+      CellRecord::Spec(schema::TimelineCell::Field::kProcessMalloc);
+  if (std::find(malloc_field.values.begin(), malloc_field.values.end(), spec.process_malloc) ==
+      malloc_field.values.end()) {
+    throw std::invalid_argument("unknown process malloc '" + spec.process_malloc + "'");
+  }
   return spec;
 }
 

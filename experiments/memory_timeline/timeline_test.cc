@@ -144,6 +144,8 @@ TEST(Timeline, ABadSpecIsRefusedNamingTheProblem) {
   EXPECT_THROW(DecodeSpec("steady,malloc,10,1,0,glibc"), std::invalid_argument);
   EXPECT_THROW(DecodeSpec("build,malloc,ten,1,0,glibc"), std::invalid_argument);
   EXPECT_THROW(DecodeSpec("build,malloc,10,0,0,glibc"), std::invalid_argument);
+  EXPECT_THROW(DecodeSpec("build,nope,10,1,0,glibc"), std::invalid_argument);
+  EXPECT_THROW(DecodeSpec("build,malloc,10,1,0,musl"), std::invalid_argument);
   EXPECT_THROW(RunCell(Spec(Workload::kBuild, "no_such_policy", 10, 0)), std::invalid_argument);
 }
 

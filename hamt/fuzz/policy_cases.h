@@ -14,22 +14,18 @@
 //                                       bump_pool_16 and mimalloc_heap
 //   then   <line>                       every other registry line, in registry order
 // Groups (HAMT_FUZZ_POLICY): the registry family (malloc, library, pmr, pool) or fault.
+//
+// The decoder instantiated for every policy is the slowest compile of the project, so the cases are
+// built in kShards translation units (policy_cases_internal.h) that compile in parallel.
 #ifndef HAMT_ALLOC_HAMT_FUZZ_POLICY_CASES_H_
 #define HAMT_ALLOC_HAMT_FUZZ_POLICY_CASES_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <type_traits>
-#include <utility>
 #include <vector>
-
-#include "allocators/registry.h"
-#include "allocators/testing.h"
-#include "hamt/fuzz/operations.h"
 
 namespace hamt::fuzz {
 
@@ -42,105 +38,12 @@ struct PolicyCase {
   std::function<std::string(const std::uint8_t*, std::size_t)> run;
 };
 
-inline constexpr std::size_t kPoolSlots[] = {0, 16, 64, 256, 4096};
-
-struct FaultCase {
-  std::string_view policy;
-  std::size_t pool_slots;
-};
-inline constexpr FaultCase kFaultCases[] = {{"slot_recycler", 64}, {"bump_pool", 16},
-                                            {"mimalloc_heap", 0}};
-
-namespace internal {
-
-template <class Policy, class Make>
-std::function<std::string(const std::uint8_t*, std::size_t)> Runner(Make make) {
-  return [make](const std::uint8_t* data, std::size_t size) {
-    return RunOperations<Policy>(data, size, make);
-  };
-}
-
-inline allocators::PolicyOptions PoolOf(std::size_t slots) {
-  allocators::PolicyOptions options;
-  options.pool = {.capacity_slots = slots, .quiet = true};
-  return options;
-}
-
-inline std::vector<PolicyCase> MakeCases() {
-  using allocators::MakePolicy;
-  using allocators::PolicyOf;
-  std::vector<PolicyCase> cases;
-  auto add_line = [&]<class Line>(std::type_identity<Line>, std::string name, std::size_t slots) {
-    cases.push_back({std::move(name), std::string(Line::name),
-                     std::string(allocators::FamilyName(Line::family)), Line::needs_static_tls,
-                     Runner<PolicyOf<Line>>([slots] { return MakePolicy<Line>(PoolOf(slots)); })});
-  };
-  allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
-    if (Line::name == "malloc") add_line(line, "malloc", 0);
-  });
-  using Checked = allocators::CheckedSizePolicy<>;
-  cases.push_back({"checked_size", "checked_size", "malloc", false,
-                   Runner<Checked>([] { return Checked(); })});
-  // The study's pools here, and any pool added to the registry later at the very end: a committed
-  // corpus input names its case by index, so the indices of existing cases never move.
-  auto add_pool = [&]<class Line>(std::type_identity<Line> line) {
-    for (std::size_t slots : kPoolSlots) {
-      add_line(line, std::string(Line::name) + "_" + std::to_string(slots), slots);
-    }
-  };
-  auto is_study_pool = [](std::string_view name) {
-    return name == "bump_pool" || name == "slot_recycler";
-  };
-  allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
-    if constexpr (Line::owns_pool) {
-      if (is_study_pool(Line::name)) add_pool(line);
-    }
-  });
-  using FaultChecked = allocators::FaultInjecting<Checked>;
-  cases.push_back({"fault_checked_size", "checked_size", "fault", false,
-                   Runner<FaultChecked>([] { return FaultChecked(); })});
-  for (const FaultCase& fault : kFaultCases) {
-    allocators::ForEachLine([&]<class Line>(std::type_identity<Line>) {
-      if (Line::name != fault.policy) return;
-      using Faulty = allocators::FaultInjecting<PolicyOf<Line>>;
-      const std::size_t slots = fault.pool_slots;
-      cases.push_back({"fault_" + std::string(Line::name) +
-                           (Line::owns_pool ? "_" + std::to_string(slots) : ""),
-                       std::string(Line::name), "fault", Line::needs_static_tls,
-                       Runner<Faulty>([slots] { return Faulty(MakePolicy<Line>(PoolOf(slots))); })});
-    });
-  }
-  allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
-    if (!Line::owns_pool && Line::name != "malloc") add_line(line, std::string(Line::name), 0);
-  });
-  allocators::ForEachLine([&]<class Line>(std::type_identity<Line> line) {
-    if constexpr (Line::owns_pool) {
-      if (!is_study_pool(Line::name)) add_pool(line);
-    }
-  });
-  return cases;
-}
-
-}  // namespace internal
-
-inline const std::vector<PolicyCase>& PolicyCases() {
-  static const std::vector<PolicyCase> cases = internal::MakeCases();
-  return cases;
-}
+// Every case, in the order above.
+const std::vector<PolicyCase>& PolicyCases();
 
 // The cases whose name, registry policy or group is `selector` (all of them for ""). A '-' in the
 // selector reads as '_', so the hyphenated names of the first version still select.
-inline std::vector<const PolicyCase*> SelectCases(std::string_view selector) {
-  std::string wanted(selector);
-  std::replace(wanted.begin(), wanted.end(), '-', '_');
-  std::vector<const PolicyCase*> selected;
-  for (const PolicyCase& c : PolicyCases()) {
-    if (wanted.empty() || wanted == c.name || wanted == c.policy || wanted == c.group) {
-      selected.push_back(&c);
-    }
-  }
-  return selected;
-}
+std::vector<const PolicyCase*> SelectCases(std::string_view selector);
 
 }  // namespace hamt::fuzz
 

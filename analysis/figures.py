@@ -308,5 +308,54 @@ def memory_timeline(samples, cells, workload, n, malloc, out_dir, name=None):
     return _save(fig, out_dir, name)
 
 
+CHURN_RETENTIONS = ("in_place", "newest", "last_h", "random")
+
+
+def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
+    """(j) Slots demanded against updates, one panel per retention pattern, for one N and process
+    malloc: black, the slots the updates allocated (bytes / 8; the same for every policy); one
+    line per pool policy, the fresh slots its pool demanded (below black where it reuses freed
+    blocks); dotted, the study's 65,536-slot pool."""
+    name = name or churn_figure_name(n, malloc)
+    s = samples[(samples["n"] == n) & (samples["process_malloc"] == malloc)]
+    c = cells[(cells["n"] == n) & (cells["process_malloc"] == malloc)]
+    retentions = [r for r in CHURN_RETENTIONS if r in set(c["retention"])]
+    cols = 2 if len(retentions) > 1 else 1
+    rows = (len(retentions) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(7.2, 3.2 * rows + 0.6), sharex=True,
+                             sharey=True, squeeze=False)
+    colors = plt.get_cmap("tab10").colors
+    pools = sorted(set(c.loc[c["pool_slots"].notna(), "policy"]))
+    for ax, retention in zip(axes.flat, retentions):
+        r = s[s["retention"] == retention]
+        any_policy = r[r["policy"] == r["policy"].iloc[0]].sort_values("update_index")
+        ax.plot(any_policy["update_index"], any_policy["allocated_slots"].clip(lower=1),
+                color="black", lw=1.6, label="allocated (every policy)")
+        for i, policy in enumerate(pools):
+            p = r[r["policy"] == policy].sort_values("update_index")
+            if p.empty:
+                continue
+            ax.plot(p["update_index"], p["pool_slots_demanded"].clip(lower=1),
+                    color=colors[i % len(colors)], lw=1.1, label=policy + " pool demand")
+        ax.axhline(65536, color="grey", ls=":", lw=1)
+        ax.set_yscale("log")
+        ax.set_title(retention, fontsize=9)
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    for ax in axes.flat[len(retentions):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("8-byte slots (log)")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("updates")
+    axes.flat[0].legend(loc="lower right", fontsize=7)
+    fig.suptitle("Persistent churn, N = {:,}, process malloc {}: slots demanded against "
+                 "updates (dotted: 65,536)".format(int(n), malloc), fontsize=10)
+    return _save(fig, out_dir, name)
+
+
+def churn_figure_name(n, malloc):
+    return "fig_j_churn_%d_%s" % (int(n), malloc)
+
+
 def timeline_figure_name(workload, n, malloc):
     return "fig_i_timeline_%s_%d_%s" % (workload, int(n), malloc)

@@ -21,6 +21,7 @@ from analysis.schema import InputError
 POOL_STEMS = ("pool_exhaustion", "pool_exhaustion_sweep")
 MATRIX_STEM = "allocator_matrix"
 TIMELINE_STEM = "memory_timeline"
+CHURN_STEM = "persistent_churn"
 
 
 def published_dir(directory, stem):
@@ -108,25 +109,25 @@ def load_pool(directory, stem):
     return rs
 
 
-def load_timeline(directory):
-    """memory_timeline's published sets: `directory` itself when it holds one, else one per
-    process-malloc subdirectory (results/memory_timeline/<malloc>/); [] when there is none.
-    Each set's csv files must hold the same records as its JSON."""
+def load_per_malloc(directory, stem, csv_files):
+    """An experiment's published sets, one per process malloc: `directory` itself when it holds
+    one, else one per subdirectory (results/<experiment>/<malloc>/); [] when there is none.
+    `csv_files` lists (file name, record, JSON section): each csv file present must hold the same
+    records as the JSON's section."""
     candidates = [directory] + sorted(
         os.path.join(directory, d) for d in os.listdir(directory)
         if os.path.isdir(os.path.join(directory, d)) and not d.endswith(".runs"))
     sets = []
     for cand in candidates:
-        d = published_dir(cand, TIMELINE_STEM)
-        json_path = os.path.join(d, TIMELINE_STEM + ".json")
+        d = published_dir(cand, stem)
+        json_path = os.path.join(d, stem + ".json")
         if not os.path.exists(json_path):
             continue
-        rs = ResultSet(TIMELINE_STEM, d)
-        rs.sections = schema.read_json_file(json_path, TIMELINE_STEM + ".json")
+        rs = ResultSet(stem, d)
+        rs.sections = schema.read_json_file(json_path, stem + ".json")
         rs.metadata = rs.sections.pop("metadata")
         rs.files.append(json_path)
-        for name, record, key in ((TIMELINE_STEM + "_cells.csv", "timeline_cell", "cells"),
-                                  (TIMELINE_STEM + ".csv", "timeline_sample", "samples")):
+        for name, record, key in csv_files:
             path = os.path.join(d, name)
             if os.path.exists(path):
                 rs.files.append(path)
@@ -137,6 +138,20 @@ def load_timeline(directory):
         if cand == directory:
             break  # a set of its own: its subdirectories are its runs, not other sets
     return sets
+
+
+def load_timeline(directory):
+    """memory_timeline's published sets, one per process malloc (load_per_malloc)."""
+    return load_per_malloc(directory, TIMELINE_STEM, (
+        (TIMELINE_STEM + "_cells.csv", "timeline_cell", "cells"),
+        (TIMELINE_STEM + ".csv", "timeline_sample", "samples")))
+
+
+def load_churn(directory):
+    """persistent_churn's published sets, one per process malloc (load_per_malloc)."""
+    return load_per_malloc(directory, CHURN_STEM, (
+        (CHURN_STEM + ".csv", "churn_cell", "cells"),
+        (CHURN_STEM + "_samples.csv", "churn_sample", "samples")))
 
 
 def median_confidence_interval(values, level=0.95):

@@ -14,6 +14,7 @@ import tempfile
 DEFAULT_POOL = "results/pool_exhaustion"
 DEFAULT_MATRIX = "results/allocator_matrix"
 DEFAULT_TIMELINE = "results/memory_timeline"
+DEFAULT_CHURN = "results/persistent_churn"
 DEFAULT_OUT = "results/report"
 DEFAULT_REFERENCE = "experiments/reference/pool_exhaustion_reference.csv"
 
@@ -72,6 +73,9 @@ def parse_args(argv):
     p.add_argument("--timeline-results", default=None, metavar="DIR",
                    help="memory_timeline results: one run's directory, or a directory of one "
                         "per process malloc (default %s)" % DEFAULT_TIMELINE)
+    p.add_argument("--churn-results", default=None, metavar="DIR",
+                   help="persistent_churn results: one run's directory, or a directory of one "
+                        "per process malloc (default %s)" % DEFAULT_CHURN)
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="CSV",
                    help="the reference study's figures (default %(default)s)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
@@ -101,12 +105,13 @@ class Inputs:
         self.sweep = None   # load.ResultSet: --sweep
         self.matrix = None  # load.ResultSet
         self.timelines = []  # load.ResultSet per process malloc
+        self.churns = []     # load.ResultSet per process malloc
         self.ref = None     # DataFrame: the reference study
         self.ref_path = None
 
     def sets(self):
         return [rs for rs in (self.pool, self.sweep, self.matrix) if rs is not None] + list(
-            self.timelines)
+            self.timelines) + list(self.churns)
 
 
 def _directory(flag, given, default):
@@ -138,6 +143,11 @@ def load_inputs(args):
         inp.timelines = load.load_timeline(timeline_dir)
         if args.timeline_results and not inp.timelines:
             raise InputError(timeline_dir, "--timeline-results: holds no memory_timeline results")
+    churn_dir = _directory("--churn-results", args.churn_results, DEFAULT_CHURN)
+    if churn_dir:
+        inp.churns = load.load_churn(churn_dir)
+        if args.churn_results and not inp.churns:
+            raise InputError(churn_dir, "--churn-results: holds no persistent_churn results")
     # A directory named on the command line must hold what its flag says.
     if args.pool_results and pool_dir and inp.pool is None and inp.sweep is None:
         raise InputError(pool_dir, "--pool-results: holds no pool_exhaustion results")
@@ -146,7 +156,8 @@ def load_inputs(args):
     if not inp.sets():
         raise InputError(pool_dir or matrix_dir or resolve(DEFAULT_POOL),
                          "no result files found (run bazel run //experiments:pool_exhaustion, "
-                         "//experiments:allocator_matrix or //experiments:memory_timeline first)")
+                         "//experiments:allocator_matrix, //experiments:memory_timeline or "
+                         "//experiments:persistent_churn first)")
     for rs in inp.sets():
         if not rs.complete:
             if not args.allow_incomplete:
@@ -474,6 +485,42 @@ def timeline_section(sets, md, figs, tex, fig_dir):
                                        if kind == "int"}))
 
 
+CHURN_COLUMNS = [
+    ("process_malloc", None), ("retention", None), ("policy", None), ("n", "int"),
+    ("updates", "int"), ("history", "int"), ("allocations_per_update", "float"),
+    ("frees_per_update", "float"), ("slots_per_update", "float"),
+    ("update_slots_demanded", "int"), ("updates_to_exhaust", "int"), ("ns_per_update", "float"),
+    ("fallback_allocations", "int"), ("live_bytes_end", "int"), ("peak_rss_kb", "int")]
+
+
+def churn_section(sets, md, figs, tex, fig_dir):
+    import pandas as pd
+
+    from analysis import figures, tables as T
+
+    cells = pd.concat([rs.sections["cells"] for rs in sets], ignore_index=True)
+    samples = pd.concat([rs.sections["samples"] for rs in sets], ignore_index=True)
+    md.append("## Persistent churn\n")
+    md.append("N keys built, then updates (half overwrites, a quarter inserts, a quarter erases; "
+              "fixed seed) on a hamt::PersistentMap keeping its newest version, the last H or a "
+              "random H, beside the same updates on hamt::Map in place. Counts are per update, "
+              "over the updates alone; each cell ran in a fresh process. *Updates to exhaust*: "
+              "how many updates a pool of `pool_slots`, empty at the first update, lasts.\n")
+    for (malloc, n), _ in cells.groupby(["process_malloc", "n"]):
+        figs(figures.persistent_churn(samples, cells, n, malloc, fig_dir))
+        _img(md, figures.churn_figure_name(n, malloc),
+             "(j) N = {:,}, process malloc {}: slots demanded against updates per retention "
+             "pattern; black: allocated (every policy), colours: each pool's fresh-slot "
+             "demand".format(int(n), malloc))
+    cols = [c for c, _ in CHURN_COLUMNS]
+    fm = {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in CHURN_COLUMNS if kind}
+    md.append("### Every cell\n")
+    md.append(T.markdown(cells[cols], fm))
+    tex("persistent_churn.tex", T.latex(cells[cols], fm, caption="Persistent churn: allocation "
+                                        "per update by retention pattern and policy",
+                                        label="tab:persistent-churn"))
+
+
 def build_report(inp, out_dir):
     from analysis import output
 
@@ -499,6 +546,8 @@ def build_report(inp, out_dir):
         matrix_section(inp.matrix, md, figs, tex, fig_dir)
     if inp.timelines:
         timeline_section(inp.timelines, md, figs, tex, fig_dir)
+    if inp.churns:
+        churn_section(inp.churns, md, figs, tex, fig_dir)
     md.append("## Output files\n")
     md.append("\n".join("- [`%s`](%s)" % (f, f) for f in written) + "\n")
     output.write_text(os.path.join(out_dir, "report.md"), "\n".join(md))

@@ -28,6 +28,7 @@ def runfile(*parts):
 POOL_BINARY = ("experiments", "pool_exhaustion", "pool_exhaustion_glibc")
 MATRIX_DRIVER = ("experiments", "allocator_matrix", "allocator_matrix")
 TIMELINE_BINARY = ("experiments", "memory_timeline", "memory_timeline_glibc")
+CHURN_BINARY = ("experiments", "persistent_churn", "persistent_churn_glibc")
 REFERENCE = ("experiments", "reference", "pool_exhaustion_reference.csv")
 
 

@@ -49,6 +49,7 @@
 #include "allocators/slot_recycler.h"
 #include "allocators/stats.h"
 #include "benchmark/benchmark.h"
+#include "experiments/common/process_memory.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/workload_keys.h"
 #include "hamt/hamt.h"

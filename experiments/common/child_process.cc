@@ -14,6 +14,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "experiments/common/interrupt.h"
@@ -132,6 +133,24 @@ ChildExit RunInChild(const std::function<std::string(int message_fd)>& body,
     result.status = 1;
   }
   return result;
+}
+
+ChildExit RunProgramInChild(const std::string& executable,
+                            const std::vector<std::string>& arguments,
+                            const std::function<void(double seconds)>& heartbeat) {
+  return RunInChild(
+      [&](int message_fd) -> std::string {
+        ::dup2(message_fd, STDOUT_FILENO);  // the program's stdout is the message
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(executable.c_str()));
+        for (const std::string& argument : arguments) {
+          argv.push_back(const_cast<char*>(argument.c_str()));
+        }
+        argv.push_back(nullptr);
+        ::execv(executable.c_str(), argv.data());
+        throw std::runtime_error("cannot execute " + executable + ": " + std::strerror(errno));
+      },
+      heartbeat);
 }
 
 std::string DescribeStatus(int status) {

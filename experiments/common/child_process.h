@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace experiments {
 
@@ -30,6 +31,13 @@ struct ChildExit {
 ChildExit RunInChild(const std::function<std::string(int message_fd)>& body,
                      const std::function<void(double seconds)>& heartbeat = nullptr,
                      double heartbeat_seconds = 15);
+
+// Runs `executable` with `arguments` (argv[1...]) in a child through RunInChild; the program's
+// stdout is the message. The way an experiment runs one cell in a fresh process: it executes
+// itself (/proc/self/exe) with a flag naming the cell, and the cell's report comes back here.
+ChildExit RunProgramInChild(const std::string& executable,
+                            const std::vector<std::string>& arguments,
+                            const std::function<void(double seconds)>& heartbeat = nullptr);
 
 // "exit status 3", or "killed by SIGSEGV (Segmentation fault)" for a ChildExit::status.
 std::string DescribeStatus(int status);

@@ -59,6 +59,17 @@ TEST(RunInChild, AnExecdProgramsStdoutIsTheMessage) {
   EXPECT_EQ(child.message, "from sh");
 }
 
+TEST(RunProgramInChild, PassesTheArgumentsAndReturnsTheProgramsStdout) {
+  const ChildExit child =
+      RunProgramInChild("/bin/sh", {"-c", "printf '%s|%s' \"$0\" \"$1\"; exit 3", "a b", "c"});
+  EXPECT_EQ(child.status, 3);
+  EXPECT_EQ(child.message, "a b|c");
+}
+
+TEST(RunProgramInChild, AProgramThatCannotRunIsStatusOne) {
+  EXPECT_EQ(RunProgramInChild("/nonexistent/program", {}).status, 1);
+}
+
 // Ctrl-C that reaches the parent alone is passed on: the child, which would otherwise wait
 // forever, dies of SIGINT. In a death test's process, so the interrupt flag stays there.
 TEST(RunInChildDeathTest, PassesCtrlCOnToTheChild) {

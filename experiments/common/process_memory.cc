@@ -28,6 +28,12 @@ Statm ReadStatm() {
   return statm;
 }
 
+long PeakRssKb() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
 std::int64_t MinorFaults() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);

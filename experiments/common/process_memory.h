@@ -24,6 +24,9 @@ inline std::int64_t AnonResidentKb() {
   return static_cast<std::int64_t>((statm.resident_bytes - statm.file_resident_bytes) / 1024);
 }
 
+// Peak resident set of this process so far, in KiB (getrusage's ru_maxrss).
+long PeakRssKb();
+
 // Minor page faults of this process so far (getrusage's ru_minflt): first touches of fresh pages.
 std::int64_t MinorFaults();
 

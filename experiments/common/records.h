@@ -290,6 +290,34 @@ std::vector<Record<S>> FromJsonArray(const nlohmann::ordered_json& json, const s
   return records;
 }
 
+// One cell of an experiment that runs each cell in a process of its own (memory_timeline,
+// persistent_churn): its record and its samples. Serialize is the report the cell's process prints
+// for its parent; Deserialize reads it back and throws SchemaError on anything else.
+template <class CellS, class SampleS>
+struct CellReport {
+  Record<CellS> cell;
+  std::vector<Record<SampleS>> samples;
+
+  std::string Serialize() const {
+    nlohmann::ordered_json json;
+    json["cell"] = cell.Json();
+    json["samples"] = JsonArray(samples);
+    return json.dump();
+  }
+
+  static CellReport Deserialize(absl::string_view text) {
+    const auto json = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+    if (json.is_discarded() || !json.is_object() || !json.contains("cell") ||
+        !json.contains("samples")) {
+      throw SchemaError(std::string("not a report of one ") + std::string(CellS::kName));
+    }
+    CellReport report;
+    report.cell = Record<CellS>::FromJson(json["cell"], "cell");
+    report.samples = FromJsonArray<SampleS>(json["samples"], "samples");
+    return report;
+  }
+};
+
 }  // namespace experiments
 
 #endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_RECORDS_H_

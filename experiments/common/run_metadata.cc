@@ -79,12 +79,6 @@ std::string BuildFlagsDescription() {
   return flags;
 }
 
-long PeakRssKb() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
-}
-
 std::string GitCommit() {
   std::string commit = FirstLineOf("git rev-parse HEAD");
   if (commit.empty()) return "unknown";

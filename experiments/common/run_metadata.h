@@ -35,9 +35,6 @@ std::string CpuModel();
 std::string CompilerDescription();
 std::string BuildFlagsDescription();
 
-// Peak resident set size of this process so far, in KiB (getrusage's ru_maxrss).
-long PeakRssKb();
-
 }  // namespace experiments
 
 #endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_RUN_METADATA_H_

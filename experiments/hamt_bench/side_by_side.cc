@@ -66,6 +66,7 @@
 #include "experiments/common/statistics.h"
 #include "experiments/hamt_bench/libhamt_glue.h"
 #include "hamt/hamt.h"
+#include "hamt/persistent_map.h"
 #include "immer/map.hpp"
 #include "immer/map_transient.hpp"
 
@@ -199,6 +200,35 @@ struct OursRecyclerPrefaulted : Ours<allocators::SlotRecycler> {
   static Map Make(std::size_t n) {
     return Map(allocators::SlotRecycler(allocators::PoolOptions{
         .capacity_slots = 8 * n, .warn_utilization = 0.8, .quiet = true, .prefault = true}));
+  }
+};
+
+// hamt::PersistentMap, as immer's persistent contender uses immer::map: map = map.set(k, v)
+// path-copies a new version and the assignment drops the old one, which frees the path it
+// replaced. (std::move(map).set(k, v) updates in place while map is the only owner: the
+// transient contender below.)
+template <class Policy>
+struct OursPersistent {
+  using Map = hamt::PersistentMap<Key, Value, SplitMix, std::equal_to<>, Policy>;
+
+  static Map Make(std::size_t) { return Map(); }
+  static void Insert(Map& map, const Workload& w, std::size_t i) {
+    map = map.set(w.keys[i], w.values[i]);
+  }
+  static const Value* Find(const Map& map, Key key) { return map.find(key); }
+  static std::size_t Size(const Map& map) { return map.size(); }
+  static void Account(const Map& map, Footprint& f) {
+    const allocators::AllocStats& stats = map.allocator().stats();
+    f.live_bytes = static_cast<double>(stats.live_bytes);
+    f.allocations = static_cast<double>(stats.allocations);
+  }
+};
+
+template <class Policy>
+struct OursPersistentTransient : OursPersistent<Policy> {
+  using typename OursPersistent<Policy>::Map;
+  static void Insert(Map& map, const Workload& w, std::size_t i) {
+    map = std::move(map).set(w.keys[i], w.values[i]);
   }
 };
 
@@ -455,6 +485,11 @@ constexpr Contender kContenders[] = {
                                                                  "hamt::Map (malloc, pow2 nodes)"),
     Entry<Ours<allocators::MallocPolicy, hamt::RoundedNodes<4>>>(
         "ours-4class", "hamt::Map (malloc, 4 classes/doubling)"),
+    // hamt::PersistentMap beside immer's persistent and transient maps.
+    Entry<OursPersistent<allocators::MallocPolicy>>("ours-persistent",
+                                                    "hamt::PersistentMap (malloc)"),
+    Entry<OursPersistentTransient<allocators::MallocPolicy>>(
+        "ours-persistent-transient", "hamt::PersistentMap (malloc, transient)"),
     Entry<Libhamt<kLibhamtPlain>>("libhamt", "libhamt", kLibhamtBytesNote),
     Entry<Libhamt<kLibhamtCache>>("libhamt+cache", "libhamt + cache", kLibhamtCacheBytesNote),
     LeakingEntry<LibhamtPersistent<kLibhamtPlain>>("libhamt-pset", "libhamt pset"),

@@ -1,7 +1,5 @@
 #include "experiments/memory_timeline/timeline.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -225,24 +223,9 @@ CellResult RunCell(const CellSpec& spec) {
   return ToRecords(spec, raw, info->owns_pool);
 }
 
-std::string Serialize(const CellResult& result) {
-  nlohmann::ordered_json json;
-  json["cell"] = result.cell.Json();
-  json["samples"] = JsonArray(result.samples);
-  return json.dump();
-}
+std::string Serialize(const CellResult& result) { return result.Serialize(); }
 
-CellResult Deserialize(absl::string_view text) {
-  const auto json = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("cell") ||
-      !json.contains("samples")) {
-    throw SchemaError("not a timeline cell's report");
-  }
-  CellResult result;
-  result.cell = CellRecord::FromJson(json["cell"], "cell");
-  result.samples = FromJsonArray<schema::TimelineSample>(json["samples"], "samples");
-  return result;
-}
+CellResult Deserialize(absl::string_view text) { return CellResult::Deserialize(text); }
 
 std::string EncodeSpec(const CellSpec& spec) {
   return absl::StrCat(WorkloadName(spec.workload), ",", spec.policy, ",", spec.n, ",",
@@ -285,13 +268,7 @@ CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
                           const std::function<void(double seconds)>& heartbeat) {
   const std::string what =
       absl::StrCat(WorkloadName(spec.workload), "/", spec.policy, "/n=", spec.n);
-  const std::string cell_flag = "--cell=" + EncodeSpec(spec);
-  const ChildExit exit = RunInChild([&](int message_fd) -> std::string {
-    ::dup2(message_fd, STDOUT_FILENO);  // the cell process's report, its stdout, is the message
-    const char* args[] = {executable.c_str(), cell_flag.c_str(), nullptr};
-    ::execv(executable.c_str(), const_cast<char* const*>(args));
-    throw std::runtime_error("cannot execute " + executable);
-  }, heartbeat);
+  const ChildExit exit = RunProgramInChild(executable, {"--cell=" + EncodeSpec(spec)}, heartbeat);
   if (exit.status == 0 && !InterruptRequested()) {
     try {
       return Deserialize(exit.message);

@@ -50,10 +50,8 @@ struct CellSpec {
 using SampleRecord = Record<schema::TimelineSample>;
 using CellRecord = Record<schema::TimelineCell>;
 
-struct CellResult {
-  CellRecord cell;
-  std::vector<SampleRecord> samples;  // op_index 0, every sample_every, and the last operation
-};
+// The samples: op_index 0, every sample_every, and the last operation.
+using CellResult = CellReport<schema::TimelineCell, schema::TimelineSample>;
 
 // Runs the cell in this process. Throws std::runtime_error when the map reads back a wrong value,
 // experiments::Interrupted on Ctrl-C, std::invalid_argument on an unknown policy.

@@ -14,6 +14,7 @@
 #include "allocators/process_malloc.h"
 #include "allocators/registry.h"
 #include "experiments/common/interrupt.h"
+#include "experiments/common/process_memory.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
 #include "experiments/common/study_map.h"

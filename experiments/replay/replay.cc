@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "experiments/common/child_process.h"
 #include "experiments/common/interrupt.h"
+#include "experiments/common/process_memory.h"
 #include "experiments/common/run_metadata.h"
 
 namespace experiments::replay {

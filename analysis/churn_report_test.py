@@ -1,0 +1,63 @@
+"""The persistent-churn section on the experiment's real output: every number in its table equals
+the file's, a figure per (N, process malloc), and a churn directory without results is an input
+error."""
+
+import os
+import unittest
+
+from analysis import report, schema, tables, testing
+from analysis.testing import markdown_table
+
+
+class ChurnReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = testing.tmpdir("churn")
+        cls.set_dir = os.path.join(cls.dir, "glibc")
+        testing.check_run(testing.CHURN_BINARY, [
+            "--n=2K,3K", "--samples=10", "--policies=malloc,bump_pool,slot_recycler", "--quiet",
+            "--out=" + cls.set_dir])
+        cls.out = testing.tmpdir("churn_report")
+        rc, _, err = testing.run(["--churn-results", cls.dir,
+                                  "--reference", "/nonexistent", "--out", cls.out])
+        assert rc == 0, err
+        with open(os.path.join(cls.out, "report.md"), encoding="utf-8") as f:
+            cls.md = f.read()
+
+    def test_every_cell_number_equals_the_file(self):
+        cells = schema.read_csv(os.path.join(self.set_dir, "persistent_churn.csv"), "churn_cell")
+        header, table = markdown_table(self.md, "### Every cell")
+        self.assertEqual(header, [c for c, _ in report.CHURN_COLUMNS])
+        self.assertEqual(len(table), len(cells))
+        self.assertEqual(len(cells), 2 * 4 * 3)  # N x retentions x policies
+        shown = {(r[1], r[2], r[3]): r for r in table}
+        for _, row in cells.iterrows():
+            r = shown[(row["retention"], row["policy"], tables.fmt_int(row["n"]))]
+            for i, (col, kind) in enumerate(report.CHURN_COLUMNS):
+                if kind == "int":
+                    want = tables.fmt_int(row[col])
+                elif kind == "float":
+                    want = tables.fmt_num(row[col])
+                else:
+                    want = str(row[col])
+                self.assertEqual(r[i], want, "%s/%s %s" % (row["retention"], row["policy"], col))
+
+    def test_a_figure_per_n_and_the_latex_table(self):
+        for n in (2000, 3000):
+            for ext in ("png", "svg"):
+                path = os.path.join(self.out, "figures", "fig_j_churn_%d_glibc.%s" % (n, ext))
+                self.assertGreater(os.path.getsize(path), 1000, path)
+        self.assertIn("fig_j_churn_2000_glibc", self.md)
+        with open(os.path.join(self.out, "tables", "persistent_churn.tex"), encoding="utf-8") as f:
+            self.assertIn("tab:persistent-churn", f.read())
+
+    def test_a_directory_without_churn_results_is_an_input_error(self):
+        empty = testing.tmpdir("no_churn")
+        rc, _, err = testing.run(["--churn-results", empty, "--out",
+                                  testing.tmpdir("churn_report_2")])
+        self.assertEqual(rc, 2)
+        self.assertIn("holds no persistent_churn results", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,258 @@
+// bazel run //experiments:persistent_churn [-- --n=10K,1M --policies=bump_pool,slot_recycler ...]
+//
+// Allocation under persistent updates: N keys built, then updates from a fixed-seed stream on a
+// hamt::PersistentMap keeping its versions in three patterns (newest only, the last H, a random
+// H), beside the same updates on a hamt::Map in place, for every allocator policy. Each cell runs
+// in a process of its own (churn.h). One binary per process malloc (persistent_churn_<malloc>);
+// results go to results/persistent_churn/<malloc>/ (experiments/RESULTS_SCHEMA.md).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "allocators/private_library.h"
+#include "allocators/process_malloc.h"
+#include "allocators/registry.h"
+#include "allocators/slot_pool.h"
+#include "experiments/common/console.h"
+#include "experiments/common/flags.h"
+#include "experiments/common/interrupt.h"
+#include "experiments/common/output.h"
+#include "experiments/common/run_metadata.h"
+#include "experiments/common/run_store.h"
+#include "experiments/persistent_churn/churn.h"
+
+ABSL_FLAG(std::string, n, "10K,1M", "map sizes N built before the updates, comma-separated");
+ABSL_FLAG(std::uint64_t, updates, 0, "updates after each build (0: as many as N)");
+ABSL_FLAG(std::string, policies, "",
+          "allocator policies (allocators/registry.h lines), comma-separated; empty: every line");
+ABSL_FLAG(std::string, retentions, "in_place,newest,last_h,random",
+          "in_place: hamt::Map updated in place (the baseline); newest: a hamt::PersistentMap "
+          "dropping its previous version after each update; last_h: keeping the last --history "
+          "versions; random: keeping --history versions, each new one replacing a random one");
+ABSL_FLAG(std::uint64_t, history, 16, "versions kept by last_h and random, the newest included");
+ABSL_FLAG(std::uint64_t, samples, 100, "demand samples per cell after the built map's");
+ABSL_FLAG(std::string, pool_slots, "65536",
+          "pool capacity in 8-byte slots (a growing pool's first chunk), as in the study");
+ABSL_FLAG(std::string, out, "",
+          "output directory (relative paths are under the workspace; default "
+          "results/persistent_churn/<process malloc>)");
+ABSL_FLAG(bool, quiet, false, "no progress lines on stderr");
+ABSL_FLAG(bool, wait_for_lock, false,
+          "when another run is using --out, wait for it instead of failing at once");
+ABSL_FLAG(std::string, cell, "",
+          "internal: run this one cell "
+          "(retention,policy,n,updates,history,sample_every,pool_slots,malloc) and print its JSON "
+          "report; the run starts one such process per cell");
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pc = experiments::persistent_churn;
+using experiments::FlagError;
+using experiments::FormatCount;
+using CF = experiments::schema::ChurnCell::Field;
+
+constexpr const char* kProgram = "persistent_churn";
+constexpr const char* kUsage =
+    "Allocation under persistent updates, every retention pattern and policy: bazel run "
+    "//experiments:persistent_churn [-- --n=10K,1M --policies=bump_pool,slot_recycler]";
+
+void Note(const std::string& note) { experiments::Note(note); }
+
+// The process of one cell (--cell): its report on stdout, an error on stderr.
+int CellMain(int argc, char** argv, const std::string& encoded) {
+  pc::CellSpec spec;
+  try {
+    spec = pc::DecodeSpec(encoded);
+  } catch (const std::invalid_argument& error) {
+    FlagError("cell", error.what());
+  }
+  if (allocators::FindPolicy(spec.policy)->needs_static_tls) {
+    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  }
+  experiments::InstallInterruptHandler();
+  try {
+    const pc::CellResult result = pc::RunCell(spec);
+    experiments::ThrowIfInterrupted();  // a report from an interrupted cell is not sent
+    std::cout << result.Serialize();
+  } catch (const experiments::Interrupted&) {
+    return pc::kCellInterruptedExit;
+  }
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+std::string Cell(const pc::CellRecord& r, CF field, double scale = 1) {
+  return r.IsNull(field) ? "-" : FormatCount(r.Float(field) * scale);
+}
+
+int Main(int argc, char** argv) {
+  experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
+  allocators::CheckProcessMallocOrDie();
+  if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
+    return CellMain(argc, argv, cell);
+  }
+  const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
+
+  std::vector<std::uint64_t> ns;
+  for (std::uint64_t n :
+       experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000)) {
+    if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);  // each N once
+  }
+  const std::uint64_t updates_flag = absl::GetFlag(FLAGS_updates);
+  if (updates_flag > 1'000'000'000) FlagError("updates", "must be at most 1000000000");
+  const std::vector<std::string_view> known = allocators::PolicyNames();
+  std::vector<std::string> policies;
+  if (absl::GetFlag(FLAGS_policies).empty()) {
+    policies.assign(known.begin(), known.end());
+  } else {
+    std::vector<absl::string_view> names;
+    for (std::string_view name : known) names.emplace_back(name.data(), name.size());
+    for (std::size_t i :
+         experiments::ParseNameList("policies", absl::GetFlag(FLAGS_policies), names, "policy")) {
+      policies.emplace_back(known[i]);
+    }
+  }
+  const std::vector<pc::Retention> retentions = experiments::ParseNameList<pc::Retention>(
+      "retentions", absl::GetFlag(FLAGS_retentions), pc::kAllRetentions, pc::RetentionName,
+      "retention");
+  const std::uint64_t history = absl::GetFlag(FLAGS_history);
+  if (history < 1 || history > 1'000'000) FlagError("history", "must be in [1, 1000000]");
+  const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
+  if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
+  const std::vector<std::uint64_t> pool_list =
+      experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
+  if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
+  const std::uint64_t pool_slots = pool_list[0];
+  for (const std::string& policy : policies) {
+    if (allocators::FindPolicy(policy)->needs_static_tls) {
+      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+    }
+    if (!allocators::FindPolicy(policy)->owns_pool) continue;
+    // A pool this machine cannot reserve is a bad flag, found before anything is measured.
+    try {
+      allocators::PolicyOptions options;
+      options.pool = {.capacity_slots = pool_slots, .quiet = true};
+      allocators::WithPolicy(policy, options, [](auto) {});
+    } catch (const allocators::PoolReserveError& error) {
+      FlagError("pool_slots", error.what());
+    }
+  }
+
+  fs::path out_dir;
+  std::optional<experiments::RunStore> store;
+  try {
+    const std::string out = absl::GetFlag(FLAGS_out);
+    out_dir = experiments::PrepareOutputDirectory(
+        out.empty() ? "results/persistent_churn/" + process_malloc : out);
+    store.emplace(experiments::RunStore::Open(out_dir, kProgram,
+                                              absl::GetFlag(FLAGS_wait_for_lock), Note));
+  } catch (const experiments::OutputError& error) {
+    FlagError("out", error.what());
+  }
+  experiments::InstallInterruptHandler();
+
+  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  const std::size_t total = ns.size() * retentions.size() * policies.size();
+  if (!quiet) {
+    std::cerr << absl::StrFormat(
+        "%s: %d cells (%d N x %d retentions x %d policies), history %d, process malloc %s, each "
+        "cell in a fresh process\n",
+        kProgram, total, ns.size(), retentions.size(), policies.size(), history,
+        allocators::DetectProcessMalloc().NameAndVersion());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<pc::CellRecord> cells;
+  std::vector<pc::SampleRecord> all_samples;
+  for (std::uint64_t n : ns) {
+    const std::uint64_t updates = updates_flag == 0 ? n : updates_flag;
+    for (pc::Retention retention : retentions) {
+      for (const std::string& policy : policies) {
+        experiments::ThrowIfInterrupted();
+        const pc::CellSpec spec{
+            .retention = retention, .policy = policy, .n = n, .updates = updates,
+            .history = history,
+            .sample_every = std::max<std::uint64_t>(1, (updates + samples - 1) / samples),
+            .pool_slots = pool_slots, .process_malloc = process_malloc};
+        const std::string label =
+            absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
+                            pc::RetentionName(retention), policy,
+                            FormatCount(static_cast<double>(n)));
+        pc::CellResult result = pc::RunCellInChild(spec, "/proc/self/exe", [&](double seconds) {
+          if (!quiet) {
+            std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
+                                         seconds);
+          }
+        });
+        if (!quiet) {
+          std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
+                                       result.cell.Float(CF::kSeconds));
+        }
+        cells.push_back(std::move(result.cell));
+        for (auto& s : result.samples) all_samples.push_back(std::move(s));
+      }
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  experiments::ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
+
+  const nlohmann::ordered_json config = {{"n", absl::StrJoin(ns, ",")},
+                                         {"updates", updates_flag},
+                                         {"policies", absl::StrJoin(policies, ",")},
+                                         {"retentions", absl::GetFlag(FLAGS_retentions)},
+                                         {"history", history},
+                                         {"samples", samples},
+                                         {"pool_slots", pool_slots}};
+  const std::string run_id = experiments::RunStore::NewRunId();
+  auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);
+  using M = experiments::schema::RunMetadata::Field;
+  metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
+  store->StartNew(run_id, Note);
+  nlohmann::ordered_json json;
+  json["metadata"] = metadata.Json();
+  json["cells"] = experiments::JsonArray(cells);
+  json["samples"] = experiments::JsonArray(all_samples);
+  store->Write("persistent_churn.json", json.dump(1) + "\n");
+  store->Write("persistent_churn.csv", experiments::CsvDocument(cells));
+  store->Write("persistent_churn_samples.csv", experiments::CsvDocument(all_samples));
+  store->Publish();
+
+  constexpr const char* kFormat =
+      "%-9s %-17s %9s | %9s %9s %9s | %9s %10s %9s | %10s %10s\n";
+  std::cout << absl::StrFormat(kFormat, "retention", "policy", "N", "allocs/u", "frees/u",
+                               "slots/u", "ns/u", "u->exhaust", "fallbacks", "live KiB",
+                               "peak RSS MiB");
+  std::cout << std::string(130, '-') << "\n";
+  for (const auto& r : cells) {
+    std::cout << absl::StrFormat(
+        kFormat, r.Str(CF::kRetention), r.Str(CF::kPolicy), FormatCount(r.Float(CF::kN)),
+        absl::StrFormat("%.2f", r.Float(CF::kAllocationsPerUpdate)),
+        absl::StrFormat("%.2f", r.Float(CF::kFreesPerUpdate)),
+        absl::StrFormat("%.1f", r.Float(CF::kSlotsPerUpdate)),
+        absl::StrFormat("%.0f", r.Float(CF::kNsPerUpdate)), Cell(r, CF::kUpdatesToExhaust),
+        Cell(r, CF::kFallbackAllocations), Cell(r, CF::kLiveBytesEnd, 1.0 / 1024),
+        absl::StrFormat("%.1f", r.Float(CF::kPeakRssKb) / 1024));
+  }
+  std::cout << absl::StrFormat(
+      "Per update (u): counts over the updates alone. u->exhaust: updates after which the updates "
+      "alone demanded more than the %s-slot pool (pools only). ns/u is one run's wall time: the "
+      "allocator matrix times properly. Wrote %s (%.1f s).\n",
+      FormatCount(static_cast<double>(pool_slots)), out_dir.string(), seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::GuardedMain([&] { return Main(argc, argv); });
+}

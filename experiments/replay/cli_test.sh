@@ -4,6 +4,7 @@
 set -u
 record="$1"
 replay="$2"
+heaptrack_recording="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -27,6 +28,21 @@ done
 grep -q '"complete": true' "$tmp/out/replay.json" || fail "JSON not complete"
 grep -q '"workload": "study_build"' "$tmp/out/replay.json" || fail "JSON lacks the trace header"
 grep -q 'lower bound on memory' "$tmp/replay.out" || fail "no table: $(cat "$tmp/replay.out")"
+# A real program's traffic: the shipped heaptrack recording of sort, imported, then replayed.
+ht_trace="$tmp/sort.trace"
+"$record" --heaptrack="$heaptrack_recording" --trace="$ht_trace" >"$tmp/ht.out" 2>"$tmp/ht.err" ||
+  fail "heaptrack import failed: $(cat "$tmp/ht.err")"
+grep -q '293 events (222 allocations, 71 frees)' "$tmp/ht.out" || fail "import: $(cat "$tmp/ht.out")"
+"$replay" "$ht_trace" --repetitions=1 --policies=malloc,bump_pool --out="$tmp/ht" \
+  >"$tmp/ht_replay.out" 2>"$tmp/ht_replay.err" || fail "replay of the import: $(cat "$tmp/ht_replay.err")"
+grep -q '"workload": "heaptrack"' "$tmp/ht/replay.json" || fail "imported trace header missing"
+printf 'v 10400 3\n+ zz 1 a000\n' >"$tmp/bad.raw"
+msg=$("$record" --heaptrack="$tmp/bad.raw" --trace="$tmp/bad_ht.trace" 2>&1 >/dev/null); status=$?
+[[ $status == 2 && "$msg" == *"line 2: bad size 'zz'"* && $(printf '%s\n' "$msg" | wc -l) == 1 ]] ||
+  fail "a bad heaptrack line: exit $status, $msg"
+msg=$("$record" --heaptrack="$tmp/none.raw.zst" 2>&1 >/dev/null); status=$?
+[[ $status == 2 ]] || fail "a missing heaptrack recording: exit $status, $msg"
+
 # Peak live bytes is one value on every row.
 column=$(head -1 "$csv" | tr ',' '\n' | grep -n '^peak_live_bytes$' | cut -d: -f1)
 [[ -n "$column" && $(tail -n +2 "$csv" | cut -d, -f"$column" | sort -u | wc -l) == 1 ]] ||

@@ -19,10 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
 #include "allocators/registry.h"
-#include "allocators/slot_pool.h"
+#include "experiments/common/cells.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
@@ -73,35 +72,11 @@ std::string Kb(std::int64_t kb) {
   return absl::StrCat(kb < 0 ? "-" : "", FormatCount(static_cast<double>(kb < 0 ? -kb : kb)));
 }
 
-// The process of one cell (--cell): its report on stdout, an error on stderr.
-int CellMain(int argc, char** argv, const std::string& encoded) {
-  mt::CellSpec spec;
-  try {
-    spec = mt::DecodeSpec(encoded);
-  } catch (const std::invalid_argument& error) {
-    FlagError("cell", error.what());
-  }
-  const allocators::PolicyInfo* info = allocators::FindPolicy(spec.policy);
-  if (info != nullptr && info->needs_static_tls) {
-    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
-  }
-  experiments::InstallInterruptHandler();
-  try {
-    const mt::CellResult result = mt::RunCell(spec);
-    experiments::ThrowIfInterrupted();  // a report from an interrupted cell is not sent
-    std::cout << mt::Serialize(result);
-  } catch (const experiments::Interrupted&) {
-    return mt::kCellInterruptedExit;
-  }
-  std::cout.flush();
-  return std::cout ? 0 : 1;
-}
-
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
   if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
-    return CellMain(argc, argv, cell);
+    return experiments::CellProcessMain(argc, argv, cell, mt::DecodeSpec, mt::RunCell);
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
 
@@ -110,43 +85,18 @@ int Main(int argc, char** argv) {
        experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000)) {
     if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);  // each N once
   }
-  const std::vector<std::string_view> known = allocators::PolicyNames();
-  std::vector<std::string> policies;
-  if (absl::GetFlag(FLAGS_policies).empty()) {
-    policies.assign(known.begin(), known.end());
-  } else {
-    std::vector<absl::string_view> names;
-    for (std::string_view name : known) names.emplace_back(name.data(), name.size());
-    for (std::size_t i :
-         experiments::ParseNameList("policies", absl::GetFlag(FLAGS_policies), names, "policy")) {
-      policies.emplace_back(known[i]);
-    }
-  }
+  const std::vector<std::string> policies =
+      experiments::RegistryPoliciesFromFlag("policies", absl::GetFlag(FLAGS_policies));
   const std::vector<mt::Workload> workloads = experiments::ParseNameList<mt::Workload>(
       "workloads", absl::GetFlag(FLAGS_workloads), mt::kAllWorkloads, mt::WorkloadName, "workload");
-  // A privately loaded library (jemalloc's arenas) may need static TLS room: re-executes if so.
-  for (const std::string& policy : policies) {
-    if (allocators::FindPolicy(policy)->needs_static_tls) {
-      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
-    }
-  }
   const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
   if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
   const std::vector<std::uint64_t> pool_list =
       experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
   if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
   const std::uint64_t pool_slots = pool_list[0];
-  // A pool this machine cannot reserve is a bad flag, found before anything is measured.
-  for (const std::string& policy : policies) {
-    if (!allocators::FindPolicy(policy)->owns_pool) continue;
-    try {
-      allocators::PolicyOptions options;
-      options.pool = {.capacity_slots = pool_slots, .quiet = true};
-      allocators::WithPolicy(policy, options, [](auto) {});
-    } catch (const allocators::PoolReserveError& error) {
-      FlagError("pool_slots", error.what());
-    }
-  }
+  // Static TLS for jemalloc's arenas, and a pool this machine cannot reserve is a bad flag.
+  experiments::PreparePolicies(argc, argv, policies, pool_slots);
 
   fs::path out_dir;
   try {
@@ -190,12 +140,13 @@ int Main(int argc, char** argv) {
             absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
                             mt::WorkloadName(workload), policy,
                             FormatCount(static_cast<double>(n)));
-        mt::CellResult result = mt::RunCellInChild(spec, "/proc/self/exe", [&](double seconds) {
-          if (!quiet) {
-            std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
-                                         seconds);
-          }
-        });
+        mt::CellResult result = experiments::RunCellInChild<mt::CellResult>(
+            mt::CellName(spec), "/proc/self/exe", mt::EncodeSpec(spec), [&](double seconds) {
+              if (!quiet) {
+                std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
+                                             seconds);
+              }
+            });
         if (!quiet) {
           std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
                                        result.cell.Float(CF::kSeconds));

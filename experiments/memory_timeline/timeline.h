@@ -6,16 +6,15 @@
 // destroys the map and its policy and reads how much RSS the process still holds: what the
 // allocators keep after everything was freed.
 //
-// RSS is a property of the whole process, so RunCellInChild runs each cell in a fresh process: it
-// executes the program again with --cell=<EncodeSpec(spec)>, whose main calls RunCell and prints
-// Serialize(result). (A fork() alone would not do: the child inherits the parent's heap, results
-// so far included, and an allocator that purges inherited dirty pages makes RSS fall below its
-// start.) RunCell itself is what that process runs, and what tests call directly.
+// RSS is a property of the whole process, so each cell runs in a fresh process: the program
+// executes itself with --cell=<EncodeSpec(spec)>, whose main calls RunCell and prints the result
+// (experiments/common/cells.h; an allocator that purges dirty pages a fork() inherited would make
+// RSS fall below its start). RunCell itself is what that process runs, and what tests call
+// directly.
 #ifndef HAMT_ALLOC_EXPERIMENTS_MEMORY_TIMELINE_TIMELINE_H_
 #define HAMT_ALLOC_EXPERIMENTS_MEMORY_TIMELINE_TIMELINE_H_
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,21 +56,14 @@ using CellResult = CellReport<schema::TimelineCell, schema::TimelineSample>;
 // experiments::Interrupted on Ctrl-C, std::invalid_argument on an unknown policy.
 CellResult RunCell(const CellSpec& spec);
 
-// Runs `executable --cell=EncodeSpec(spec)` (this program: /proc/self/exe) through
-// experiments::RunInChild and returns what it measured. Throws experiments::Interrupted when the
-// child was interrupted, std::runtime_error naming the cell when it failed or died (the child's
-// own error line is on stderr, above).
-// `heartbeat` (when given) is called every 15 s while the cell runs, with the seconds elapsed.
-CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
-                          const std::function<void(double seconds)>& heartbeat = nullptr);
+// The cell's process (experiments/common/cells.h: RunCellInChild, CellProcessMain) is named by
+// this spec; CellName(spec) names it in progress lines and errors ("build/malloc/n=100000").
+std::string CellName(const CellSpec& spec);
 
 // A spec as one flag value and back ("build,malloc,100000,500,65536,glibc"); DecodeSpec throws
 // std::invalid_argument naming what is wrong.
 std::string EncodeSpec(const CellSpec& spec);
 CellSpec DecodeSpec(absl::string_view text);
-
-// The exit status of a --cell process interrupted by Ctrl-C.
-inline constexpr int kCellInterruptedExit = 130;
 
 // The cell and its samples as one JSON object, and back (the child's report to its parent).
 std::string Serialize(const CellResult& result);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "experiments/common/cells.h"
 #include "gtest/gtest.h"
 
 namespace experiments::memory_timeline {
@@ -152,7 +153,8 @@ TEST(Timeline, ABadSpecIsRefusedNamingTheProblem) {
 TEST(Timeline, AFailingCellProcessIsReportedNamingTheCell) {
   // A program that is not this one: the error names the cell and what the child said.
   try {
-    RunCellInChild(Spec(Workload::kBuild, "malloc", 10, 0), "/bin/false");
+    const CellSpec spec = Spec(Workload::kBuild, "malloc", 10, 0);
+    RunCellInChild<CellResult>(CellName(spec), "/bin/false", EncodeSpec(spec), nullptr);
     FAIL() << "no error";
   } catch (const std::runtime_error& error) {
     const std::string what = error.what();

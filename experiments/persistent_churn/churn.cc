@@ -18,7 +18,6 @@
 #include "absl/strings/str_split.h"
 #include "allocators/registry.h"
 #include "allocators/stats.h"
-#include "experiments/common/child_process.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/process_memory.h"
 #include "experiments/common/stable_hash.h"
@@ -366,21 +365,8 @@ CellSpec DecodeSpec(absl::string_view text) {
   return spec;
 }
 
-CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
-                          const std::function<void(double seconds)>& heartbeat) {
-  const std::string what =
-      absl::StrCat(RetentionName(spec.retention), "/", spec.policy, "/n=", spec.n);
-  const ChildExit exit = RunProgramInChild(executable, {"--cell=" + EncodeSpec(spec)}, heartbeat);
-  if (exit.status == 0 && !InterruptRequested()) {
-    try {
-      return CellResult::Deserialize(exit.message);
-    } catch (const SchemaError& e) {
-      throw std::runtime_error(absl::StrCat(what, ": the cell process's report: ", e.what()));
-    }
-  }
-  if (exit.status == kCellInterruptedExit || InterruptRequested()) throw Interrupted();
-  throw std::runtime_error(absl::StrCat(what, ": the cell process ended with ",
-                                        DescribeStatus(exit.status), " (its error is above)"));
+std::string CellName(const CellSpec& spec) {
+  return absl::StrCat(RetentionName(spec.retention), "/", spec.policy, "/n=", spec.n);
 }
 
 }  // namespace experiments::persistent_churn

@@ -9,13 +9,12 @@
 // updates on a hamt::Map in place are the baseline. Counts come from the policy's telemetry over
 // the updates alone; samples of the demand every `sample_every` updates draw it against updates.
 //
-// Peak RSS is a property of the whole process, so RunCellInChild runs each cell in a fresh process
-// (the program executed again with --cell=<EncodeSpec(spec)>, as memory_timeline does).
+// Peak RSS is a property of the whole process, so each cell runs in a fresh process (the program
+// executed again with --cell=<EncodeSpec(spec)>: experiments/common/cells.h).
 #ifndef HAMT_ALLOC_EXPERIMENTS_PERSISTENT_CHURN_CHURN_H_
 #define HAMT_ALLOC_EXPERIMENTS_PERSISTENT_CHURN_CHURN_H_
 
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -59,19 +58,16 @@ using CellResult = CellReport<schema::ChurnCell, schema::ChurnSample>;
 // value, experiments::Interrupted on Ctrl-C, std::invalid_argument on a bad spec.
 CellResult RunCell(const CellSpec& spec);
 
-// Runs `executable --cell=EncodeSpec(spec)` in a child process and returns what it measured.
-// Throws experiments::Interrupted when the child was interrupted, std::runtime_error naming the
-// cell when it failed or died (the child's own error line is on stderr, above).
-CellResult RunCellInChild(const CellSpec& spec, const std::string& executable,
-                          const std::function<void(double seconds)>& heartbeat = nullptr);
+// The cell's process (experiments/common/cells.h: RunCellInChild, CellProcessMain) is named by
+// this spec.
 
 // A spec as one flag value and back ("newest,bump_pool,10000,10000,16,50,65536,glibc");
 // DecodeSpec throws std::invalid_argument naming what is wrong.
 std::string EncodeSpec(const CellSpec& spec);
 CellSpec DecodeSpec(absl::string_view text);
 
-// The exit status of a --cell process interrupted by Ctrl-C.
-inline constexpr int kCellInterruptedExit = 130;
+// "newest/bump_pool/n=10000": the cell, in progress lines and errors.
+std::string CellName(const CellSpec& spec);
 
 }  // namespace experiments::persistent_churn
 

@@ -18,10 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "allocators/private_library.h"
 #include "allocators/process_malloc.h"
 #include "allocators/registry.h"
-#include "allocators/slot_pool.h"
+#include "experiments/common/cells.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
@@ -68,29 +67,6 @@ constexpr const char* kUsage =
 
 void Note(const std::string& note) { experiments::Note(note); }
 
-// The process of one cell (--cell): its report on stdout, an error on stderr.
-int CellMain(int argc, char** argv, const std::string& encoded) {
-  pc::CellSpec spec;
-  try {
-    spec = pc::DecodeSpec(encoded);
-  } catch (const std::invalid_argument& error) {
-    FlagError("cell", error.what());
-  }
-  if (allocators::FindPolicy(spec.policy)->needs_static_tls) {
-    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
-  }
-  experiments::InstallInterruptHandler();
-  try {
-    const pc::CellResult result = pc::RunCell(spec);
-    experiments::ThrowIfInterrupted();  // a report from an interrupted cell is not sent
-    std::cout << result.Serialize();
-  } catch (const experiments::Interrupted&) {
-    return pc::kCellInterruptedExit;
-  }
-  std::cout.flush();
-  return std::cout ? 0 : 1;
-}
-
 std::string Cell(const pc::CellRecord& r, CF field, double scale = 1) {
   return r.IsNull(field) ? "-" : FormatCount(r.Float(field) * scale);
 }
@@ -99,7 +75,7 @@ int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
   if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
-    return CellMain(argc, argv, cell);
+    return experiments::CellProcessMain(argc, argv, cell, pc::DecodeSpec, pc::RunCell);
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
 
@@ -110,18 +86,8 @@ int Main(int argc, char** argv) {
   }
   const std::uint64_t updates_flag = absl::GetFlag(FLAGS_updates);
   if (updates_flag > 1'000'000'000) FlagError("updates", "must be at most 1000000000");
-  const std::vector<std::string_view> known = allocators::PolicyNames();
-  std::vector<std::string> policies;
-  if (absl::GetFlag(FLAGS_policies).empty()) {
-    policies.assign(known.begin(), known.end());
-  } else {
-    std::vector<absl::string_view> names;
-    for (std::string_view name : known) names.emplace_back(name.data(), name.size());
-    for (std::size_t i :
-         experiments::ParseNameList("policies", absl::GetFlag(FLAGS_policies), names, "policy")) {
-      policies.emplace_back(known[i]);
-    }
-  }
+  const std::vector<std::string> policies =
+      experiments::RegistryPoliciesFromFlag("policies", absl::GetFlag(FLAGS_policies));
   const std::vector<pc::Retention> retentions = experiments::ParseNameList<pc::Retention>(
       "retentions", absl::GetFlag(FLAGS_retentions), pc::kAllRetentions, pc::RetentionName,
       "retention");
@@ -133,20 +99,8 @@ int Main(int argc, char** argv) {
       experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
   if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
   const std::uint64_t pool_slots = pool_list[0];
-  for (const std::string& policy : policies) {
-    if (allocators::FindPolicy(policy)->needs_static_tls) {
-      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
-    }
-    if (!allocators::FindPolicy(policy)->owns_pool) continue;
-    // A pool this machine cannot reserve is a bad flag, found before anything is measured.
-    try {
-      allocators::PolicyOptions options;
-      options.pool = {.capacity_slots = pool_slots, .quiet = true};
-      allocators::WithPolicy(policy, options, [](auto) {});
-    } catch (const allocators::PoolReserveError& error) {
-      FlagError("pool_slots", error.what());
-    }
-  }
+  // Static TLS for jemalloc's arenas, and a pool this machine cannot reserve is a bad flag.
+  experiments::PreparePolicies(argc, argv, policies, pool_slots);
 
   fs::path out_dir;
   std::optional<experiments::RunStore> store;
@@ -187,12 +141,13 @@ int Main(int argc, char** argv) {
             absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
                             pc::RetentionName(retention), policy,
                             FormatCount(static_cast<double>(n)));
-        pc::CellResult result = pc::RunCellInChild(spec, "/proc/self/exe", [&](double seconds) {
-          if (!quiet) {
-            std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
-                                         seconds);
-          }
-        });
+        pc::CellResult result = experiments::RunCellInChild<pc::CellResult>(
+            pc::CellName(spec), "/proc/self/exe", pc::EncodeSpec(spec), [&](double seconds) {
+              if (!quiet) {
+                std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
+                                             seconds);
+              }
+            });
         if (!quiet) {
           std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
                                        result.cell.Float(CF::kSeconds));

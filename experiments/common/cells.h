@@ -1,0 +1,92 @@
+// experiments/common/cells.h: what the experiments that run every cell in a process of its own
+// share (memory_timeline, persistent_churn): the policies their --policies flag names, the checks
+// made before anything is measured, and the cell's process itself.
+//
+// A cell's RSS is a property of its whole process, so the driver executes itself
+// (/proc/self/exe) with --cell=<the cell's spec>; that process runs the one cell and prints its
+// report (a CellReport, records.h) on stdout, which RunCellInChild reads back. (A fork() alone
+// would not do: the child inherits the parent's heap, results so far included.)
+#ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_
+#define HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_
+
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "allocators/private_library.h"
+#include "allocators/registry.h"
+#include "experiments/common/child_process.h"
+#include "experiments/common/flags.h"
+#include "experiments/common/interrupt.h"
+#include "experiments/common/records.h"
+
+namespace experiments {
+
+// The exit status of a --cell process interrupted by Ctrl-C.
+inline constexpr int kCellInterruptedExit = 130;
+
+// The registry lines a --policies value names, in the order given; every line for "". Exits
+// through FlagError(flag) on an unknown name.
+std::vector<std::string> RegistryPoliciesFromFlag(absl::string_view flag, const std::string& value);
+
+// Before anything is measured: re-executes the program with the static-TLS tunable when a policy
+// needs it (allocators/private_library.h), and exits through FlagError("pool_slots") when a pool
+// of `pool_slots` slots cannot be reserved on this machine.
+void PreparePolicies(int argc, char** argv, const std::vector<std::string>& policies,
+                     std::uint64_t pool_slots);
+
+// The main of a --cell process. `decode(encoded)` makes the spec (std::invalid_argument: a bad
+// --cell, exit 2), whose `policy` is a registry line; `run(spec)` measures and returns the cell's
+// CellReport, printed on stdout. Ctrl-C: nothing printed, exit kCellInterruptedExit.
+template <class Decode, class Run>
+int CellProcessMain(int argc, char** argv, const std::string& encoded, Decode decode, Run run) {
+  decltype(decode(encoded)) spec;
+  try {
+    spec = decode(encoded);
+  } catch (const std::invalid_argument& error) {
+    FlagError("cell", error.what());
+  }
+  if (allocators::FindPolicy(spec.policy)->needs_static_tls) {
+    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  }
+  InstallInterruptHandler();
+  try {
+    const auto report = run(spec);
+    ThrowIfInterrupted();  // a report from an interrupted cell is not sent
+    std::cout << report.Serialize();
+  } catch (const Interrupted&) {
+    return kCellInterruptedExit;
+  }
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+// Runs `executable --cell=<encoded_spec>` (this program: "/proc/self/exe") in a child process
+// (RunProgramInChild) and returns its report. Throws Interrupted when the child was interrupted,
+// std::runtime_error starting with `what` (the cell's name) when it failed or died (the child's own
+// error line is on stderr, above) or its report is not one.
+template <class Report>
+Report RunCellInChild(const std::string& what, const std::string& executable,
+                      const std::string& encoded_spec,
+                      const std::function<void(double seconds)>& heartbeat) {
+  const ChildExit exit = RunProgramInChild(executable, {"--cell=" + encoded_spec}, heartbeat);
+  if (exit.status == 0 && !InterruptRequested()) {
+    try {
+      return Report::Deserialize(exit.message);
+    } catch (const SchemaError& e) {
+      throw std::runtime_error(absl::StrCat(what, ": the cell process's report: ", e.what()));
+    }
+  }
+  if (exit.status == kCellInterruptedExit || InterruptRequested()) throw Interrupted();
+  throw std::runtime_error(absl::StrCat(what, ": the cell process ended with ",
+                                        DescribeStatus(exit.status), " (its error is above)"));
+}
+
+}  // namespace experiments
+
+#endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_

@@ -826,13 +826,17 @@ void PrintResults(const Config& config, const Results& results) {
                     Speedup(config, cell, kFind, "ours", {"libhamt", "immer-transient"}),
                     Speedup(config, cell, kInsert, "ours-recycler", {"libhamt+cache"}),
                     Speedup(config, cell, kInsert, "ours-recycler-prefault", {"libhamt+cache"}),
-                    Speedup(config, cell, kInsert, "ours-pow2", {"libhamt", "libhamt+cache"})});
+                    Speedup(config, cell, kInsert, "ours-pow2", {"libhamt", "libhamt+cache"}),
+                    Speedup(config, cell, kInsert, "ours-persistent", {"immer-persistent"}),
+                    // The other way round: PersistentMap's time over hamt::Map's in-place insert.
+                    Speedup(config, cell, kInsert, "ours", {"ours-persistent"})});
   }
   PrintTable(
       {"N", "order", "malloc insert vs best libhamt", "malloc insert vs immer transient",
        "malloc find vs faster of libhamt, immer transient", "recycler insert vs libhamt + cache",
        "prefaulted recycler insert vs libhamt + cache",
-       "pow2-nodes insert vs best libhamt"},
+       "pow2-nodes insert vs best libhamt", "PersistentMap set vs immer persistent",
+       "PersistentMap set / hamt::Map insert (time ratio)"},
       rows, 2);
   // What a node sizing trades, per hamt::Map variant: live bytes per entry (policy live_bytes /
   // N) and allocator calls per insert (allocations of the build / N).

@@ -152,3 +152,31 @@ def ratios_to_malloc(matrix):
     wide["geomean"] = m.groupby("policy")["ratio"].apply(lambda s: float(stats.gmean(s)))
     wide = wide.sort_values("geomean")
     return wide, m
+
+
+def replay_vs_live(replay_rows, matrix_rows):
+    """Where a replayed trace and the live allocator matrix (one thread) measured the same
+    workload, N and process malloc: Kendall's tau between the two rankings of the policies both
+    measured (live median ns_per_op against replayed ns_per_event; 1: the same order). One row per
+    (process_malloc, workload, n): policies, tau, p_value. Empty when nothing matches."""
+    cols = ["process_malloc", "workload", "n", "policies", "tau", "p_value"]
+    if replay_rows is None or matrix_rows is None or replay_rows.empty or matrix_rows.empty:
+        return pd.DataFrame(columns=cols)
+    live = matrix_rows[matrix_rows["threads"] == 1]
+    live = live[live["error"].isna() | (live["error"] == "")]  # a failed benchmark has no time
+    out = []
+    replay = replay_rows[replay_rows["policy"] != "null"].copy()
+    # The replay records "glibc 2.36"; the matrix "glibc".
+    replay["malloc"] = replay["process_malloc"].str.split().str[0]
+    for (malloc, workload, n), r in replay.groupby(["malloc", "workload", "n"]):
+        m = live[(live["process_malloc"] == malloc) & (live["workload"] == workload)
+                 & (live["n"] == n)]
+        both = sorted(set(r["policy"]) & set(m["policy"]))
+        if len(both) < 3:
+            continue
+        x = [float(m[m["policy"] == p]["ns_per_op"].iloc[0]) for p in both]
+        y = [float(r[r["policy"] == p]["ns_per_event"].iloc[0]) for p in both]
+        tau, p_value = stats.kendalltau(x, y)
+        out.append({"process_malloc": malloc, "workload": workload, "n": int(n),
+                    "policies": len(both), "tau": float(tau), "p_value": float(p_value)})
+    return pd.DataFrame(out, columns=cols)

@@ -353,6 +353,30 @@ def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
     return _save(fig, out_dir, name)
 
 
+def replay_costs(rows, trace, malloc, out_dir, name=None):
+    """(k) One replayed trace under one process malloc: every policy's cost per allocation and
+    per free, net of the null walk (the replay's own cost), as bars."""
+    name = name or replay_figure_name(trace, malloc)
+    r = rows[(rows["trace"] == trace) & (rows["process_malloc"] == malloc)
+             & (rows["policy"] != "null")].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    x = np.arange(len(r))
+    ax.bar(x - 0.2, r["net_ns_per_alloc"].astype(float), 0.4, label="allocation", color="#4477aa")
+    ax.bar(x + 0.2, r["net_ns_per_free"].astype(float), 0.4, label="free", color="#ee6677")
+    ax.set_xticks(x)
+    ax.set_xticklabels(r["policy"], rotation=45, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per call, net of the null walk (log)")
+    ax.set_title("Replay of %s, process malloc %s" % (trace, malloc), fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, out_dir, name)
+
+
+def replay_figure_name(trace, malloc):
+    stem = "".join(c if c.isalnum() else "_" for c in trace.rsplit(".", 1)[0])
+    return "fig_k_replay_%s_%s" % (stem, malloc.split()[0])
+
+
 def churn_figure_name(n, malloc):
     return "fig_j_churn_%d_%s" % (int(n), malloc)
 

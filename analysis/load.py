@@ -22,6 +22,7 @@ POOL_STEMS = ("pool_exhaustion", "pool_exhaustion_sweep")
 MATRIX_STEM = "allocator_matrix"
 TIMELINE_STEM = "memory_timeline"
 CHURN_STEM = "persistent_churn"
+REPLAY_STEM = "replay"
 
 
 def published_dir(directory, stem):
@@ -152,6 +153,11 @@ def load_churn(directory):
     return load_per_malloc(directory, CHURN_STEM, (
         (CHURN_STEM + ".csv", "churn_cell", "cells"),
         (CHURN_STEM + "_samples.csv", "churn_sample", "samples")))
+
+
+def load_replay(directory):
+    """The replay's published sets, one per process malloc (load_per_malloc)."""
+    return load_per_malloc(directory, REPLAY_STEM, ((REPLAY_STEM + ".csv", "replay_row", "rows"),))
 
 
 def median_confidence_interval(values, level=0.95):

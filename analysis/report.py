@@ -15,6 +15,7 @@ DEFAULT_POOL = "results/pool_exhaustion"
 DEFAULT_MATRIX = "results/allocator_matrix"
 DEFAULT_TIMELINE = "results/memory_timeline"
 DEFAULT_CHURN = "results/persistent_churn"
+DEFAULT_REPLAY = "results/replay"
 DEFAULT_OUT = "results/report"
 DEFAULT_REFERENCE = "experiments/reference/pool_exhaustion_reference.csv"
 
@@ -76,6 +77,9 @@ def parse_args(argv):
     p.add_argument("--churn-results", default=None, metavar="DIR",
                    help="persistent_churn results: one run's directory, or a directory of one "
                         "per process malloc (default %s)" % DEFAULT_CHURN)
+    p.add_argument("--replay-results", default=None, metavar="DIR",
+                   help="replay results: one run's directory, or a directory of one per process "
+                        "malloc (default %s)" % DEFAULT_REPLAY)
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="CSV",
                    help="the reference study's figures (default %(default)s)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
@@ -106,12 +110,13 @@ class Inputs:
         self.matrix = None  # load.ResultSet
         self.timelines = []  # load.ResultSet per process malloc
         self.churns = []     # load.ResultSet per process malloc
+        self.replays = []    # load.ResultSet per process malloc
         self.ref = None     # DataFrame: the reference study
         self.ref_path = None
 
     def sets(self):
         return [rs for rs in (self.pool, self.sweep, self.matrix) if rs is not None] + list(
-            self.timelines) + list(self.churns)
+            self.timelines) + list(self.churns) + list(self.replays)
 
 
 def _directory(flag, given, default):
@@ -148,6 +153,11 @@ def load_inputs(args):
         inp.churns = load.load_churn(churn_dir)
         if args.churn_results and not inp.churns:
             raise InputError(churn_dir, "--churn-results: holds no persistent_churn results")
+    replay_dir = _directory("--replay-results", args.replay_results, DEFAULT_REPLAY)
+    if replay_dir:
+        inp.replays = load.load_replay(replay_dir)
+        if args.replay_results and not inp.replays:
+            raise InputError(replay_dir, "--replay-results: holds no replay results")
     # A directory named on the command line must hold what its flag says.
     if args.pool_results and pool_dir and inp.pool is None and inp.sweep is None:
         raise InputError(pool_dir, "--pool-results: holds no pool_exhaustion results")
@@ -156,8 +166,8 @@ def load_inputs(args):
     if not inp.sets():
         raise InputError(pool_dir or matrix_dir or resolve(DEFAULT_POOL),
                          "no result files found (run bazel run //experiments:pool_exhaustion, "
-                         "//experiments:allocator_matrix, //experiments:memory_timeline or "
-                         "//experiments:persistent_churn first)")
+                         "//experiments:allocator_matrix, //experiments:memory_timeline, "
+                         "//experiments:persistent_churn or //experiments:replay first)")
     for rs in inp.sets():
         if not rs.complete:
             if not args.allow_incomplete:
@@ -521,6 +531,46 @@ def churn_section(sets, md, figs, tex, fig_dir):
                                         label="tab:persistent-churn"))
 
 
+REPLAY_COLUMNS = [
+    ("process_malloc", None), ("trace", None), ("policy", None), ("ns_per_event", "float"),
+    ("net_ns_per_alloc", "float"), ("net_ns_per_free", "float"), ("slots_demanded", "int"),
+    ("fallback_pct", "float"), ("peak_live_bytes", "int"), ("peak_rss_kb", "int")]
+
+
+def replay_section(sets, matrix, md, figs, tex, fig_dir):
+    import pandas as pd
+
+    from analysis import derive, figures, tables as T
+
+    rows = pd.concat([rs.sections["rows"] for rs in sets], ignore_index=True)
+    md.append("## Replayed allocation traces\n")
+    md.append("Each trace's traffic fed to every policy in a fresh process; costs are net of the "
+              "null walk (the replay's own cost). Peak live bytes is the same for every policy "
+              "(checked by the replay): the lower bound on memory for the trace.\n")
+    for (trace, malloc), _ in rows.groupby(["trace", "process_malloc"]):
+        figs(figures.replay_costs(rows, trace, malloc, fig_dir))
+        _img(md, figures.replay_figure_name(trace, malloc),
+             "(k) replay of %s, process malloc %s: ns per allocation and per free, net of the "
+             "null walk, by policy" % (trace, malloc))
+    live = matrix.sections["rows"] if matrix is not None else None
+    tau = derive.replay_vs_live(rows, live)
+    md.append("### Replay against the live allocator matrix\n")
+    if tau.empty:
+        md.append("No replayed workload is also in the live matrix results (same workload, N "
+                  "and process malloc, one thread, at least 3 policies in both): no ranking to "
+                  "compare.\n")
+    else:
+        md.append("Kendall's tau between the policies' ranking by live ns/op and by replayed "
+                  "ns/event (1: the same order):\n")
+        md.append(T.markdown(tau, {"n": T.fmt_int, "tau": T.fmt_ratio, "p_value": T.fmt_ratio}))
+    cols = [c for c, _ in REPLAY_COLUMNS]
+    fm = {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in REPLAY_COLUMNS if kind}
+    md.append("### Every replayed row\n")
+    md.append(T.markdown(rows[cols], fm))
+    tex("replay.tex", T.latex(rows[cols], fm, caption="Replayed allocation traces: cost per call "
+                              "by policy", label="tab:replay"))
+
+
 def build_report(inp, out_dir):
     from analysis import output
 
@@ -548,6 +598,8 @@ def build_report(inp, out_dir):
         timeline_section(inp.timelines, md, figs, tex, fig_dir)
     if inp.churns:
         churn_section(inp.churns, md, figs, tex, fig_dir)
+    if inp.replays:
+        replay_section(inp.replays, inp.matrix, md, figs, tex, fig_dir)
     md.append("## Output files\n")
     md.append("\n".join("- [`%s`](%s)" % (f, f) for f in written) + "\n")
     output.write_text(os.path.join(out_dir, "report.md"), "\n".join(md))

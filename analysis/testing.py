@@ -29,6 +29,8 @@ POOL_BINARY = ("experiments", "pool_exhaustion", "pool_exhaustion_glibc")
 MATRIX_DRIVER = ("experiments", "allocator_matrix", "allocator_matrix")
 TIMELINE_BINARY = ("experiments", "memory_timeline", "memory_timeline_glibc")
 CHURN_BINARY = ("experiments", "persistent_churn", "persistent_churn_glibc")
+RECORD_BINARY = ("experiments", "replay", "record")
+REPLAY_BINARY = ("experiments", "replay", "replay_glibc")
 REFERENCE = ("experiments", "reference", "pool_exhaustion_reference.csv")
 
 

@@ -498,6 +498,7 @@ def timeline_section(sets, md, figs, tex, fig_dir):
 CHURN_COLUMNS = [
     ("process_malloc", None), ("retention", None), ("policy", None), ("n", "int"),
     ("updates", "int"), ("history", "int"), ("allocations_per_update", "float"),
+    ("model_path_nodes", "float"),
     ("frees_per_update", "float"), ("slots_per_update", "float"),
     ("update_slots_demanded", "int"), ("updates_to_exhaust", "int"), ("ns_per_update", "float"),
     ("fallback_allocations", "int"), ("live_bytes_end", "int"), ("peak_rss_kb", "int")]

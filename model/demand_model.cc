@@ -161,6 +161,17 @@ DemandModel::~DemandModel() = default;
 DemandModel::DemandModel(DemandModel&&) noexcept = default;
 DemandModel& DemandModel::operator=(DemandModel&&) noexcept = default;
 
+double ExpectedPathNodes(const Layout& layout, std::uint64_t n) {
+  if (n == 0) throw std::invalid_argument("ExpectedPathNodes: N must be at least 1");
+  double nodes = 1;  // the root
+  const double others = static_cast<double>(n - 1);
+  for (unsigned depth = 1; depth <= layout.BitmapLevels(); ++depth) {
+    const double share = std::ldexp(1.0, -static_cast<int>(layout.PrefixBits(depth)));
+    nodes += -std::expm1(others * std::log1p(-share));  // 1 - (1 - share)^others
+  }
+  return nodes;
+}
+
 TrieShape DemandModel::Shape(std::uint64_t n) const {
   if (identity_ && n > identity_->MaxKeys()) {
     throw std::invalid_argument(

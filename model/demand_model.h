@@ -169,6 +169,12 @@ struct CurvePoint {
   double allocations_per_entry = 0;
 };
 
+// Expected nodes on the path from the root to one of N keys (uniform hashes), the root included:
+// what a persistent update of an existing key copies (hamt::PersistentMap). A node at depth d >= 1
+// is on the key's path iff another of the N - 1 keys shares its first PrefixBits(d) bits, so the
+// expectation is 1 + sum over d of 1 - (1 - 2^-PrefixBits(d))^(N - 1). Exact; no tables (N >= 1).
+double ExpectedPathNodes(const Layout& layout, std::uint64_t n);
+
 class DemandModel {
  public:
   // Throws std::invalid_argument when layout.Check() reports a problem.

@@ -622,5 +622,26 @@ TEST(Consistency, OtherLayoutsMatchEnumerationToo) {
   }
 }
 
+// A key's path: the root alone for one key; for two, each depth's node is there iff the other key
+// shares its prefix, 2^-5d for 5 bits per level; then about log32(N) + 1 nodes.
+TEST(PathNodes, ClosedFormAtOneAndTwoKeysAndGrowsLikeLog32N) {
+  const Layout layout;
+  EXPECT_DOUBLE_EQ(ExpectedPathNodes(layout, 1), 1.0);
+  double two = 1;
+  for (unsigned d = 1; d <= layout.BitmapLevels(); ++d) {
+    two += std::ldexp(1.0, -static_cast<int>(layout.PrefixBits(d)));
+  }
+  EXPECT_NEAR(ExpectedPathNodes(layout, 2), two, 1e-12);
+  double previous = 0;
+  for (std::uint64_t n : {10ull, 1'000ull, 100'000ull, 10'000'000ull}) {
+    const double nodes = ExpectedPathNodes(layout, n);
+    EXPECT_GT(nodes, previous);
+    EXPECT_NEAR(nodes, std::log(static_cast<double>(n)) / std::log(32.0) + 1, 1.0) << n;
+    previous = nodes;
+  }
+  EXPECT_THROW(ExpectedPathNodes(layout, 0), std::invalid_argument);
+}
+
+
 }  // namespace
 }  // namespace model

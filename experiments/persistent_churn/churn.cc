@@ -23,6 +23,7 @@
 #include "experiments/common/stable_hash.h"
 #include "experiments/common/study_map.h"
 #include "experiments/common/workload_keys.h"
+#include "model/demand_model.h"
 
 namespace experiments::persistent_churn {
 namespace {
@@ -253,6 +254,7 @@ CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool, doubl
         return owns_pool ? Value(static_cast<std::int64_t>(spec.pool_slots)) : Value();
       case CF::kAllocationsPerUpdate:
         return static_cast<double>(b.allocations - a.allocations) / updates;
+      case CF::kModelPathNodes: return model::ExpectedPathNodes(model::Layout{}, spec.n);
       case CF::kFreesPerUpdate:
         return static_cast<double>(b.deallocations - a.deallocations) / updates;
       case CF::kBytesPerUpdate: return bytes_per_update;

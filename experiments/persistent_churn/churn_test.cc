@@ -56,6 +56,9 @@ TEST(Churn, APersistentUpdateCopiesAPathAndTheNewestAloneFreesIt) {
   EXPECT_NEAR(newest.cell.Float(CF::kFreesPerUpdate),
               newest.cell.Float(CF::kAllocationsPerUpdate), 0.05);
   EXPECT_EQ(newest.cell.Int(CF::kVersionsEnd), 1);
+  // The target: within 5% of the path the analytic demand model predicts.
+  EXPECT_NEAR(newest.cell.Float(CF::kAllocationsPerUpdate), newest.cell.Float(CF::kModelPathNodes),
+              0.05 * newest.cell.Float(CF::kModelPathNodes));
   // Both end with the same keys in a trie of the same shape: the persistent one holds only its
   // nodes' reference counts more (one word per node), nothing of the versions it dropped.
   EXPECT_GE(newest.cell.Int(CF::kLiveBytesEnd), in_place.cell.Int(CF::kLiveBytesEnd));

@@ -5,8 +5,7 @@ error."""
 import os
 import unittest
 
-from analysis import report, schema, tables, testing
-from analysis.testing import markdown_table
+from analysis import report, schema, testing
 
 
 class ChurnReportTest(unittest.TestCase):
@@ -26,21 +25,8 @@ class ChurnReportTest(unittest.TestCase):
 
     def test_every_cell_number_equals_the_file(self):
         cells = schema.read_csv(os.path.join(self.set_dir, "persistent_churn.csv"), "churn_cell")
-        header, table = markdown_table(self.md, "### Every cell")
-        self.assertEqual(header, [c for c, _ in report.CHURN_COLUMNS])
-        self.assertEqual(len(table), len(cells))
-        self.assertEqual(len(cells), 2 * 4 * 3)  # N x retentions x policies
-        shown = {(r[1], r[2], r[3]): r for r in table}
-        for _, row in cells.iterrows():
-            r = shown[(row["retention"], row["policy"], tables.fmt_int(row["n"]))]
-            for i, (col, kind) in enumerate(report.CHURN_COLUMNS):
-                if kind == "int":
-                    want = tables.fmt_int(row[col])
-                elif kind == "float":
-                    want = tables.fmt_num(row[col])
-                else:
-                    want = str(row[col])
-                self.assertEqual(r[i], want, "%s/%s %s" % (row["retention"], row["policy"], col))
+        testing.assert_table_shows_rows(self, self.md, "### Every cell", report.CHURN_COLUMNS, cells,
+                                        ("retention", "policy", "n"))
 
     def test_a_figure_per_n_and_the_latex_table(self):
         for n in (2000, 3000):

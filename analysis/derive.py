@@ -157,18 +157,20 @@ def ratios_to_malloc(matrix):
 def replay_vs_live(replay_rows, matrix_rows):
     """Where a replayed trace and the live allocator matrix (one thread) measured the same
     workload, N and process malloc: Kendall's tau between the two rankings of the policies both
-    measured (live median ns_per_op against replayed ns_per_event; 1: the same order). One row per
-    (process_malloc, workload, n): policies, tau, p_value. Empty when nothing matches."""
-    cols = ["process_malloc", "workload", "n", "policies", "tau", "p_value"]
+    measured (live median ns_per_op against replayed ns_per_event; 1: the same order). Policies
+    with a pool are left out: the matrix sizes its pools to fit the build, the replay uses its
+    --pool_slots, so their traffic differs. One row per (process_malloc, trace, workload, n):
+    policies, tau, p_value. Empty when nothing matches."""
+    cols = ["process_malloc", "trace", "workload", "n", "policies", "tau", "p_value"]
     if replay_rows is None or matrix_rows is None or replay_rows.empty or matrix_rows.empty:
         return pd.DataFrame(columns=cols)
     live = matrix_rows[matrix_rows["threads"] == 1]
     live = live[live["error"].isna() | (live["error"] == "")]  # a failed benchmark has no time
     out = []
-    replay = replay_rows[replay_rows["policy"] != "null"].copy()
+    replay = replay_rows[(replay_rows["policy"] != "null") & (replay_rows["pool_slots"] == 0)].copy()
     # The replay records "glibc 2.36"; the matrix "glibc".
     replay["malloc"] = replay["process_malloc"].str.split().str[0]
-    for (malloc, workload, n), r in replay.groupby(["malloc", "workload", "n"]):
+    for (malloc, trace, workload, n), r in replay.groupby(["malloc", "trace", "workload", "n"]):
         m = live[(live["process_malloc"] == malloc) & (live["workload"] == workload)
                  & (live["n"] == n)]
         both = sorted(set(r["policy"]) & set(m["policy"]))
@@ -177,6 +179,6 @@ def replay_vs_live(replay_rows, matrix_rows):
         x = [float(m[m["policy"] == p]["ns_per_op"].iloc[0]) for p in both]
         y = [float(r[r["policy"] == p]["ns_per_event"].iloc[0]) for p in both]
         tau, p_value = stats.kendalltau(x, y)
-        out.append({"process_malloc": malloc, "workload": workload, "n": int(n),
+        out.append({"process_malloc": malloc, "trace": trace, "workload": workload, "n": int(n),
                     "policies": len(both), "tau": float(tau), "p_value": float(p_value)})
     return pd.DataFrame(out, columns=cols)

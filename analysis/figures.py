@@ -315,7 +315,7 @@ def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
     """(j) Slots demanded against updates, one panel per retention pattern, for one N and process
     malloc: black, the slots the updates allocated (bytes / 8; the same for every policy); one
     line per pool policy, the fresh slots its pool demanded (below black where it reuses freed
-    blocks); dotted, the study's 65,536-slot pool."""
+    blocks); dotted, the pools' capacity (the run's --pool_slots)."""
     name = name or churn_figure_name(n, malloc)
     s = samples[(samples["n"] == n) & (samples["process_malloc"] == malloc)]
     c = cells[(cells["n"] == n) & (cells["process_malloc"] == malloc)]
@@ -326,6 +326,7 @@ def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
                              sharey=True, squeeze=False)
     colors = plt.get_cmap("tab10").colors
     pools = sorted(set(c.loc[c["pool_slots"].notna(), "policy"]))
+    capacity = c["pool_slots"].dropna().max() if pools else None
     for ax, retention in zip(axes.flat, retentions):
         r = s[s["retention"] == retention]
         any_policy = r[r["policy"] == r["policy"].iloc[0]].sort_values("update_index")
@@ -337,7 +338,8 @@ def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
                 continue
             ax.plot(p["update_index"], p["pool_slots_demanded"].clip(lower=1),
                     color=colors[i % len(colors)], lw=1.1, label=policy + " pool demand")
-        ax.axhline(65536, color="grey", ls=":", lw=1)
+        if capacity:
+            ax.axhline(capacity, color="grey", ls=":", lw=1)
         ax.set_yscale("log")
         ax.set_title(retention, fontsize=9)
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -349,7 +351,8 @@ def persistent_churn(samples, cells, n, malloc, out_dir, name=None):
         ax.set_xlabel("updates")
     axes.flat[0].legend(loc="lower right", fontsize=7)
     fig.suptitle("Persistent churn, N = {:,}, process malloc {}: slots demanded against "
-                 "updates (dotted: 65,536)".format(int(n), malloc), fontsize=10)
+                 "updates{}".format(int(n), malloc, " (dotted: the pool, {:,} slots)".format(
+                     int(capacity)) if capacity else ""), fontsize=10)
     return _save(fig, out_dir, name)
 
 

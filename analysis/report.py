@@ -461,6 +461,13 @@ TIMELINE_COLUMNS = [
     ("minor_faults", "int")]
 
 
+def column_formats(columns):
+    """How a section shows its (name, kind) columns: kind "int" with tables.fmt_int, "float" with
+    tables.fmt_num, None as the text it is."""
+    from analysis import tables as T
+    return {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in columns if kind}
+
+
 def timeline_section(sets, md, figs, tex, fig_dir):
     import pandas as pd
 
@@ -491,8 +498,7 @@ def timeline_section(sets, md, figs, tex, fig_dir):
                                              label="tab:timeline-retained"))
     md.append("### Every cell\n")
     cols = [c for c, _ in TIMELINE_COLUMNS]
-    md.append(T.markdown(cells[cols], {c: T.fmt_int for c, kind in TIMELINE_COLUMNS
-                                       if kind == "int"}))
+    md.append(T.markdown(cells[cols], column_formats(TIMELINE_COLUMNS)))
 
 
 CHURN_COLUMNS = [
@@ -524,7 +530,7 @@ def churn_section(sets, md, figs, tex, fig_dir):
              "pattern; black: allocated (every policy), colours: each pool's fresh-slot "
              "demand".format(int(n), malloc))
     cols = [c for c, _ in CHURN_COLUMNS]
-    fm = {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in CHURN_COLUMNS if kind}
+    fm = column_formats(CHURN_COLUMNS)
     md.append("### Every cell\n")
     md.append(T.markdown(cells[cols], fm))
     tex("persistent_churn.tex", T.latex(cells[cols], fm, caption="Persistent churn: allocation "
@@ -562,10 +568,11 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
                   "compare.\n")
     else:
         md.append("Kendall's tau between the policies' ranking by live ns/op and by replayed "
-                  "ns/event (1: the same order):\n")
+                  "ns/event (1: the same order), policies without a pool (the matrix sizes its "
+                  "pools to fit, the replay uses its --pool_slots):\n")
         md.append(T.markdown(tau, {"n": T.fmt_int, "tau": T.fmt_ratio, "p_value": T.fmt_ratio}))
     cols = [c for c, _ in REPLAY_COLUMNS]
-    fm = {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in REPLAY_COLUMNS if kind}
+    fm = column_formats(REPLAY_COLUMNS)
     md.append("### Every replayed row\n")
     md.append(T.markdown(rows[cols], fm))
     tex("replay.tex", T.latex(rows[cols], fm, caption="Replayed allocation traces: cost per call "

@@ -99,3 +99,21 @@ def markdown_table(md, heading):
         elif table:
             break
     return table[0], table[2:]
+
+
+def assert_table_shows_rows(test, md, heading, columns, rows, keys):
+    """The Markdown table after `heading` has the section's `columns` ((name, kind) pairs, as in
+    report.py) for header and shows each of `rows` (read from the result file) exactly as the
+    report formats it (report.column_formats). Rows are matched on the shown values of `keys`."""
+    header, table = markdown_table(md, heading)
+    names = [c for c, _ in columns]
+    test.assertEqual(header, names)
+    test.assertEqual(len(table), len(rows))
+    formats = report.column_formats(columns)
+    shown = lambda col, value: formats[col](value) if col in formats else str(value)
+    by_key = {tuple(r[names.index(k)] for k in keys): r for r in table}
+    for _, row in rows.iterrows():
+        r = by_key[tuple(shown(k, row[k]) for k in keys)]
+        for i, col in enumerate(names):
+            test.assertEqual(r[i], shown(col, row[col]), "%s: %s" % (
+                "/".join(str(row[k]) for k in keys), col))

@@ -5,7 +5,7 @@ an input error."""
 import os
 import unittest
 
-from analysis import report, schema, tables, testing
+from analysis import report, schema, testing
 from analysis.testing import markdown_table
 
 
@@ -27,15 +27,8 @@ class TimelineReportTest(unittest.TestCase):
     def test_every_cell_number_equals_the_file(self):
         cells = schema.read_csv(os.path.join(self.set_dir, "memory_timeline_cells.csv"),
                                 "timeline_cell")
-        header, table = markdown_table(self.md, "### Every cell")
-        self.assertEqual(header, [c for c, _ in report.TIMELINE_COLUMNS])
-        self.assertEqual(len(table), len(cells))
-        shown = {(r[1], r[2], r[3]): r for r in table}
-        for _, row in cells.iterrows():
-            r = shown[(row["workload"], row["policy"], tables.fmt_int(row["n"]))]
-            for i, (col, kind) in enumerate(report.TIMELINE_COLUMNS):
-                want = tables.fmt_int(row[col]) if kind == "int" else str(row[col])
-                self.assertEqual(r[i], want, "%s/%s %s" % (row["workload"], row["policy"], col))
+        testing.assert_table_shows_rows(self, self.md, "### Every cell", report.TIMELINE_COLUMNS, cells,
+                                        ("workload", "policy", "n"))
 
     def test_retained_table_and_figures(self):
         header, table = markdown_table(self.md, "### KiB kept after teardown")

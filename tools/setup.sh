@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A why=(
   [bazel-bootstrap]="Bazel 4.2.3, the build"
   [bazel-rules-java]="rules_java, which Bazel's WORKSPACE needs"
-  [clang]="clang++ for the libFuzzer target (//hamt/fuzz:map_fuzzer_smoke_test)"
+  [clang]="clang++ for the libFuzzer build (//hamt/fuzz:map_fuzzer_clang, which map_fuzzer_smoke_test runs)"
   [libclang-rt-14-dev]="libFuzzer and the sanitizer runtimes for clang 14"
   [g++]="the C++20 compiler"
   [git]="run metadata (commit)"

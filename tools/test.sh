@@ -28,8 +28,9 @@ if [[ "$disk_cache" != off ]]; then
   mkdir -p "$disk_cache" || exit 1
   used_kb=$(du -sk "$disk_cache" 2>/dev/null | cut -f1)
   if (( ${used_kb:-0} > ${HAMT_DISK_CACHE_MAX_GB:-20} * 1024 * 1024 )); then
+    # Only what Bazel keeps there (its ac/ and cas/ trees), whatever else the directory holds.
     echo "emptying the disk cache $disk_cache ($((used_kb / 1024 / 1024)) GB)"
-    rm -rf "${disk_cache:?}"/*
+    rm -rf "${disk_cache:?}/ac" "${disk_cache:?}/cas"
   fi
   cache_flags+=(--disk_cache="$disk_cache")
 fi
@@ -61,8 +62,9 @@ for config in $configs; do
   fi
   flags=()
   [[ "$config" != plain ]] && flags=(--config="$config")
-  # ThreadSanitizer finds races between threads, so its suite is the tests that start threads (tag
-  # "threads"); it would only rebuild everything else to find nothing.
+  # ThreadSanitizer finds races between threads, so its suite is the tests tagged "threads": those
+  # that start threads, and those that check what a TSan build does. It would only rebuild
+  # everything else to find nothing.
   [[ "$config" == tsan ]] && flags+=(--build_tag_filters=threads,-no_sanitizer
                                      --test_tag_filters=threads,-no_sanitizer)
   echo "=== bazel test ${flags[*]} //... ==="

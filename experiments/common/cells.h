@@ -10,8 +10,10 @@
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,11 +26,32 @@
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/records.h"
+#include "experiments/common/run_store.h"
 
 namespace experiments {
 
 // The exit status of a --cell process interrupted by Ctrl-C.
 inline constexpr int kCellInterruptedExit = 130;
+
+// The flags every cell experiment has, defined once (cells.cc): --policies (registry lines; empty:
+// all), --pool_slots (one capacity), --out, --quiet, --wait_for_lock, and the internal --cell.
+// What the driver reads of them, after ParseFlagsOrExit, when --cell is empty (CellFlag()):
+struct CellRun {
+  std::vector<std::string> policies;
+  std::uint64_t pool_slots = 0;
+  bool quiet = false;
+  std::filesystem::path out_dir;
+  std::optional<RunStore> store;  // open and locked on out_dir
+};
+
+// --cell's value: "" in the driver.
+std::string CellFlag();
+
+// Reads the shared flags (exit 2 naming a bad one), prepares the policies (PreparePolicies),
+// opens the run store `stem` in --out (default results/<stem>/<process_malloc>) and installs the
+// interrupt handler.
+CellRun OpenCellRun(int argc, char** argv, const std::string& stem,
+                    const std::string& process_malloc);
 
 // The registry lines a --policies value names, in the order given; every line for "". Exits
 // through FlagError(flag) on an unknown name.

@@ -31,8 +31,6 @@
 #include "experiments/memory_timeline/timeline.h"
 
 ABSL_FLAG(std::string, n, "100K", "map sizes N, comma-separated (K and M suffixes allowed)");
-ABSL_FLAG(std::string, policies, "",
-          "allocator policies (allocators/registry.h lines), comma-separated; empty: every line");
 ABSL_FLAG(std::string, workloads, "build,churn,persistent",
           "build: insert keys 0..N-1; churn: build, then N updates that each erase the oldest key "
           "and insert a new one; persistent: churn on a hamt::PersistentMap that keeps only its "
@@ -40,17 +38,6 @@ ABSL_FLAG(std::string, workloads, "build,churn,persistent",
 ABSL_FLAG(std::uint64_t, samples, 200,
           "samples per cell after the empty map's (every ceil(operations/samples) operations, "
           "and the last)");
-ABSL_FLAG(std::string, pool_slots, "65536",
-          "pool capacity in 8-byte slots (a growing pool's first chunk), as in the study");
-ABSL_FLAG(std::string, out, "",
-          "output directory (relative paths are under the workspace; default "
-          "results/memory_timeline/<process malloc>)");
-ABSL_FLAG(bool, quiet, false, "no progress lines on stderr");
-ABSL_FLAG(bool, wait_for_lock, false,
-          "when another run is using --out, wait for it instead of failing at once");
-ABSL_FLAG(std::string, cell, "",
-          "internal: run this one cell (workload,policy,n,sample_every,pool_slots,malloc) and "
-          "print its JSON report; the run starts one such process per cell");
 
 namespace {
 
@@ -75,7 +62,7 @@ std::string Kb(std::int64_t kb) {
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
-  if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
+  if (const std::string cell = experiments::CellFlag(); !cell.empty()) {
     return experiments::CellProcessMain(argc, argv, cell, mt::DecodeSpec, mt::RunCell);
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
@@ -85,37 +72,15 @@ int Main(int argc, char** argv) {
        experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000)) {
     if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);  // each N once
   }
-  const std::vector<std::string> policies =
-      experiments::RegistryPoliciesFromFlag("policies", absl::GetFlag(FLAGS_policies));
   const std::vector<mt::Workload> workloads = experiments::ParseNameList<mt::Workload>(
       "workloads", absl::GetFlag(FLAGS_workloads), mt::kAllWorkloads, mt::WorkloadName, "workload");
   const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
   if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
-  const std::vector<std::uint64_t> pool_list =
-      experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
-  if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
-  const std::uint64_t pool_slots = pool_list[0];
-  // Static TLS for jemalloc's arenas, and a pool this machine cannot reserve is a bad flag.
-  experiments::PreparePolicies(argc, argv, policies, pool_slots);
 
-  fs::path out_dir;
-  try {
-    const std::string out = absl::GetFlag(FLAGS_out);
-    out_dir = experiments::PrepareOutputDirectory(
-        out.empty() ? "results/memory_timeline/" + process_malloc : out);
-  } catch (const experiments::OutputError& error) {
-    FlagError("out", error.what());
-  }
-  std::optional<experiments::RunStore> store;
-  try {
-    store.emplace(
-        experiments::RunStore::Open(out_dir, kStem, absl::GetFlag(FLAGS_wait_for_lock), Note));
-  } catch (const experiments::OutputError& error) {
-    FlagError("out", error.what());
-  }
-  experiments::InstallInterruptHandler();
-
-  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  experiments::CellRun run = experiments::OpenCellRun(argc, argv, kStem, process_malloc);
+  const std::vector<std::string>& policies = run.policies;
+  const std::uint64_t pool_slots = run.pool_slots;
+  const bool quiet = run.quiet;
   const std::size_t total = ns.size() * workloads.size() * policies.size();
   if (!quiet) {
     std::cerr << absl::StrFormat("%s: %d cells (%d N x %d workloads x %d policies), %d samples "
@@ -170,15 +135,15 @@ int Main(int argc, char** argv) {
   auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);
   using M = experiments::schema::RunMetadata::Field;
   metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
-  store->StartNew(run_id, Note);
+  run.store->StartNew(run_id, Note);
   nlohmann::ordered_json json;
   json["metadata"] = metadata.Json();
   json["cells"] = experiments::JsonArray(cells);
   json["samples"] = experiments::JsonArray(all_samples);
-  store->Write("memory_timeline.json", json.dump(1) + "\n");
-  store->Write("memory_timeline_cells.csv", experiments::CsvDocument(cells));
-  store->Write("memory_timeline.csv", experiments::CsvDocument(all_samples));
-  store->Publish();
+  run.store->Write("memory_timeline.json", json.dump(1) + "\n");
+  run.store->Write("memory_timeline_cells.csv", experiments::CsvDocument(cells));
+  run.store->Write("memory_timeline.csv", experiments::CsvDocument(all_samples));
+  run.store->Publish();
 
   constexpr const char* kFormat = "%-10s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
   std::cout << absl::StrFormat(kFormat, "workload", "policy", "N", "first fallb.",
@@ -199,7 +164,7 @@ int Main(int argc, char** argv) {
       "RSS columns are anonymous resident KiB above the cell's start (each cell in a fresh "
       "process); retained: after "
       "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).\n",
-      FormatCount(static_cast<double>(pool_slots)), out_dir.string(), seconds);
+      FormatCount(static_cast<double>(pool_slots)), run.out_dir.string(), seconds);
   return 0;
 }
 

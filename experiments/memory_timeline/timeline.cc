@@ -222,10 +222,6 @@ CellResult RunCell(const CellSpec& spec) {
   return ToRecords(spec, raw, info->owns_pool);
 }
 
-std::string Serialize(const CellResult& result) { return result.Serialize(); }
-
-CellResult Deserialize(absl::string_view text) { return CellResult::Deserialize(text); }
-
 std::string EncodeSpec(const CellSpec& spec) {
   return absl::StrCat(WorkloadName(spec.workload), ",", spec.policy, ",", spec.n, ",",
                       spec.sample_every, ",", spec.pool_slots, ",", spec.process_malloc);

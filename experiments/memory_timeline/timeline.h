@@ -65,9 +65,6 @@ std::string CellName(const CellSpec& spec);
 std::string EncodeSpec(const CellSpec& spec);
 CellSpec DecodeSpec(absl::string_view text);
 
-// The cell and its samples as one JSON object, and back (the child's report to its parent).
-std::string Serialize(const CellResult& result);
-CellResult Deserialize(absl::string_view text);  // throws SchemaError
 
 }  // namespace experiments::memory_timeline
 

@@ -125,7 +125,7 @@ TEST(Timeline, AGrowingPoolAddsChunksInsteadOfFallingBack) {
 TEST(Timeline, AReportAndASpecSurviveTheirRoundTrips) {
   const CellSpec spec = Spec(Workload::kChurn, "slot_recycler", 3000, 8192, 250);
   const CellResult here = RunCell(spec);
-  const CellResult back = Deserialize(Serialize(here));
+  const CellResult back = CellResult::Deserialize(here.Serialize());
   EXPECT_TRUE(back.cell == here.cell);
   ASSERT_EQ(back.samples.size(), here.samples.size());
   for (std::size_t i = 0; i < here.samples.size(); ++i) {
@@ -164,8 +164,8 @@ TEST(Timeline, AFailingCellProcessIsReportedNamingTheCell) {
 }
 
 TEST(Timeline, ABadReportIsASchemaError) {
-  EXPECT_THROW(Deserialize("{\"cell\": 1}"), SchemaError);
-  EXPECT_THROW(Deserialize("not json"), SchemaError);
+  EXPECT_THROW(CellResult::Deserialize("{\"cell\": 1}"), SchemaError);
+  EXPECT_THROW(CellResult::Deserialize("not json"), SchemaError);
 }
 
 }  // namespace

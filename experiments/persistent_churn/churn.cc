@@ -93,6 +93,7 @@ struct Raw {
   std::optional<std::uint64_t> updates_to_exhaust;
   double update_seconds = 0;
   std::uint64_t versions_end = 0;
+  long peak_rss_kb = 0;  // read right after the updates, before the read-back check's own memory
 };
 
 // The newest version must hold exactly what the update stream, replayed into a std::unordered_map,
@@ -105,6 +106,7 @@ void CheckNewest(const CellSpec& spec, const MapT& map) {
   }
   UpdateStream stream(spec.n);
   for (std::uint64_t u = 0; u < spec.updates; ++u) {
+    if ((u + 1) % kChunk == 0) ThrowIfInterrupted();
     const Update update = stream.Next(u);
     if (update.erase) {
       model.erase(update.key);
@@ -116,7 +118,9 @@ void CheckNewest(const CellSpec& spec, const MapT& map) {
     throw std::runtime_error(absl::StrCat("the newest version has ", map.size(), " keys, expected ",
                                           model.size()));
   }
+  std::uint64_t checked = 0;
   for (const auto& [key, value] : model) {
+    if (++checked % kChunk == 0) ThrowIfInterrupted();
     const std::int64_t* found = map.find(key);
     if (found == nullptr || *found != value) {
       throw std::runtime_error(absl::StrCat("wrong value for key ", key));
@@ -145,13 +149,14 @@ void DriveUpdates(const CellSpec& spec, bool owns_pool, Apply apply, Stats stats
     const std::uint64_t done = u + 1;
     if (owns_pool && !raw.updates_to_exhaust &&
         stats().slots_demanded - raw.start.slots_demanded > spec.pool_slots) {
-      raw.updates_to_exhaust = done;
+      raw.updates_to_exhaust = done - 1;  // the updates served before this one went past
     }
     if (done % spec.sample_every == 0 || done == spec.updates) sample(done);
     if (done % kChunk == 0) ThrowIfInterrupted();
   }
   raw.update_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   raw.end = stats();
+  raw.peak_rss_kb = PeakRssKb();
 }
 
 template <class Alloc>
@@ -159,6 +164,7 @@ void RunInPlace(const CellSpec& spec, bool owns_pool, Alloc alloc, Raw& raw) {
   StudyMap<Alloc> map(StableHash{}, std::equal_to<std::int64_t>(), std::move(alloc));
   for (std::int64_t key = 0; key < static_cast<std::int64_t>(spec.n); ++key) {
     map.insert_or_assign(key, StudyValue(key));
+    if ((key + 1) % kChunk == 0) ThrowIfInterrupted();
   }
   DriveUpdates(
       spec, owns_pool,
@@ -181,6 +187,7 @@ void RunPersistent(const CellSpec& spec, bool owns_pool, Alloc alloc, Raw& raw) 
   // The build updates the one version in place (it is its only owner), as hamt::Map would.
   for (std::int64_t key = 0; key < static_cast<std::int64_t>(spec.n); ++key) {
     current = std::move(current).set(key, StudyValue(key));
+    if ((key + 1) % kChunk == 0) ThrowIfInterrupted();
   }
   const std::size_t older = static_cast<std::size_t>(VersionsKept(spec) - 1);
   std::vector<Map> kept;  // the older versions kept (last_h: a ring; random: random slots)
@@ -207,8 +214,7 @@ void RunPersistent(const CellSpec& spec, bool owns_pool, Alloc alloc, Raw& raw) 
   CheckNewest(spec, current);
 }
 
-CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool, double seconds,
-                     long peak_rss_kb) {
+CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool, double seconds) {
   CellResult result;
   auto common = [&](auto field) -> std::optional<Value> {
     using F = decltype(field);
@@ -263,14 +269,16 @@ CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool, doubl
         return owns_pool ? Value(static_cast<std::int64_t>(b.slots_demanded - a.slots_demanded))
                          : Value();
       case CF::kUpdatesToExhaust:
-        return raw.updates_to_exhaust ? Value(static_cast<std::int64_t>(*raw.updates_to_exhaust))
-                                      : Value();
+        // A recycler serves updates from the blocks they free: its demand is the answer.
+        return raw.updates_to_exhaust && b.reused_allocations == 0
+                   ? Value(static_cast<std::int64_t>(*raw.updates_to_exhaust))
+                   : Value();
       case CF::kNsPerUpdate: return raw.update_seconds * 1e9 / updates;
       case CF::kFallbackAllocations:
         return static_cast<std::int64_t>(b.fallback_allocations - a.fallback_allocations);
       case CF::kLiveBytesEnd: return static_cast<std::int64_t>(b.live_bytes);
       case CF::kPeakLiveBytes: return static_cast<std::int64_t>(b.peak_live_bytes);
-      case CF::kPeakRssKb: return static_cast<std::int64_t>(peak_rss_kb);
+      case CF::kPeakRssKb: return static_cast<std::int64_t>(raw.peak_rss_kb);
       case CF::kVersionsEnd: return static_cast<std::int64_t>(raw.versions_end);
       case CF::kSeconds: return seconds;
     }
@@ -330,7 +338,7 @@ CellResult RunCell(const CellSpec& spec) {
   });
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   raw.samples.resize(raw.sample_count);
-  return ToRecords(spec, raw, info->owns_pool, seconds, PeakRssKb());
+  return ToRecords(spec, raw, info->owns_pool, seconds);
 }
 
 std::string EncodeSpec(const CellSpec& spec) {

@@ -54,8 +54,8 @@ using CellRecord = Record<schema::ChurnCell>;
 using SampleRecord = Record<schema::ChurnSample>;
 using CellResult = CellReport<schema::ChurnCell, schema::ChurnSample>;
 
-// Runs the cell in this process. Throws std::runtime_error when a kept version reads back a wrong
-// value, experiments::Interrupted on Ctrl-C, std::invalid_argument on a bad spec.
+// Runs the cell in this process. Throws std::runtime_error when the newest version reads back a
+// wrong value, experiments::Interrupted on Ctrl-C, std::invalid_argument on a bad spec.
 CellResult RunCell(const CellSpec& spec);
 
 // The cell's process (experiments/common/cells.h: RunCellInChild, CellProcessMain) is named by

@@ -81,14 +81,17 @@ TEST(Churn, KeepingOlderVersionsKeepsTheirPathsLive) {
 }
 
 // slots_per_update is bytes / 8, which a pool's own telemetry must match exactly (every node size
-// is a multiple of 8 bytes), and updates_to_exhaust is the first update past the pool's size.
+// is a multiple of 8 bytes), and updates_to_exhaust counts the updates served before the one whose
+// demand went past the pool.
 TEST(Churn, ExhaustionIsTheFirstUpdateWhoseDemandPassesThePool) {
   const CellResult r = RunCell(Spec(Retention::kNewest, "bump_pool", 3000, 4096, 1));
   ASSERT_FALSE(r.cell.IsNull(CF::kUpdatesToExhaust));
   const std::int64_t at = r.cell.Int(CF::kUpdatesToExhaust);
   ASSERT_GT(at, 0);
-  EXPECT_LE(r.samples[static_cast<std::size_t>(at) - 1].Int(SF::kPoolSlotsDemanded), 4096);
-  EXPECT_GT(r.samples[static_cast<std::size_t>(at)].Int(SF::kPoolSlotsDemanded), 4096);
+  ASSERT_LT(at, 3000);
+  // After `at` updates the demand still fits; the next update's goes past.
+  EXPECT_LE(r.samples[static_cast<std::size_t>(at)].Int(SF::kPoolSlotsDemanded), 4096);
+  EXPECT_GT(r.samples[static_cast<std::size_t>(at) + 1].Int(SF::kPoolSlotsDemanded), 4096);
   EXPECT_EQ(r.cell.Int(CF::kUpdateSlotsDemanded), r.samples.back().Int(SF::kPoolSlotsDemanded));
   // A bump pool demands fresh slots for every byte: exactly allocated_slots.
   for (const SampleRecord& s : r.samples) {

@@ -31,26 +31,12 @@
 
 ABSL_FLAG(std::string, n, "10K,1M", "map sizes N built before the updates, comma-separated");
 ABSL_FLAG(std::uint64_t, updates, 0, "updates after each build (0: as many as N)");
-ABSL_FLAG(std::string, policies, "",
-          "allocator policies (allocators/registry.h lines), comma-separated; empty: every line");
 ABSL_FLAG(std::string, retentions, "in_place,newest,last_h,random",
           "in_place: hamt::Map updated in place (the baseline); newest: a hamt::PersistentMap "
           "dropping its previous version after each update; last_h: keeping the last --history "
           "versions; random: keeping --history versions, each new one replacing a random one");
 ABSL_FLAG(std::uint64_t, history, 16, "versions kept by last_h and random, the newest included");
 ABSL_FLAG(std::uint64_t, samples, 100, "demand samples per cell after the built map's");
-ABSL_FLAG(std::string, pool_slots, "65536",
-          "pool capacity in 8-byte slots (a growing pool's first chunk), as in the study");
-ABSL_FLAG(std::string, out, "",
-          "output directory (relative paths are under the workspace; default "
-          "results/persistent_churn/<process malloc>)");
-ABSL_FLAG(bool, quiet, false, "no progress lines on stderr");
-ABSL_FLAG(bool, wait_for_lock, false,
-          "when another run is using --out, wait for it instead of failing at once");
-ABSL_FLAG(std::string, cell, "",
-          "internal: run this one cell "
-          "(retention,policy,n,updates,history,sample_every,pool_slots,malloc) and print its JSON "
-          "report; the run starts one such process per cell");
 
 namespace {
 
@@ -74,7 +60,7 @@ std::string Cell(const pc::CellRecord& r, CF field, double scale = 1) {
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
-  if (const std::string cell = absl::GetFlag(FLAGS_cell); !cell.empty()) {
+  if (const std::string cell = experiments::CellFlag(); !cell.empty()) {
     return experiments::CellProcessMain(argc, argv, cell, pc::DecodeSpec, pc::RunCell);
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
@@ -86,8 +72,6 @@ int Main(int argc, char** argv) {
   }
   const std::uint64_t updates_flag = absl::GetFlag(FLAGS_updates);
   if (updates_flag > 1'000'000'000) FlagError("updates", "must be at most 1000000000");
-  const std::vector<std::string> policies =
-      experiments::RegistryPoliciesFromFlag("policies", absl::GetFlag(FLAGS_policies));
   const std::vector<pc::Retention> retentions = experiments::ParseNameList<pc::Retention>(
       "retentions", absl::GetFlag(FLAGS_retentions), pc::kAllRetentions, pc::RetentionName,
       "retention");
@@ -95,27 +79,11 @@ int Main(int argc, char** argv) {
   if (history < 1 || history > 1'000'000) FlagError("history", "must be in [1, 1000000]");
   const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
   if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
-  const std::vector<std::uint64_t> pool_list =
-      experiments::ParseCountList("pool_slots", absl::GetFlag(FLAGS_pool_slots), 0, 1ull << 40);
-  if (pool_list.size() != 1) FlagError("pool_slots", "expected one capacity");
-  const std::uint64_t pool_slots = pool_list[0];
-  // Static TLS for jemalloc's arenas, and a pool this machine cannot reserve is a bad flag.
-  experiments::PreparePolicies(argc, argv, policies, pool_slots);
 
-  fs::path out_dir;
-  std::optional<experiments::RunStore> store;
-  try {
-    const std::string out = absl::GetFlag(FLAGS_out);
-    out_dir = experiments::PrepareOutputDirectory(
-        out.empty() ? "results/persistent_churn/" + process_malloc : out);
-    store.emplace(experiments::RunStore::Open(out_dir, kProgram,
-                                              absl::GetFlag(FLAGS_wait_for_lock), Note));
-  } catch (const experiments::OutputError& error) {
-    FlagError("out", error.what());
-  }
-  experiments::InstallInterruptHandler();
-
-  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  experiments::CellRun run = experiments::OpenCellRun(argc, argv, kProgram, process_malloc);
+  const std::vector<std::string>& policies = run.policies;
+  const std::uint64_t pool_slots = run.pool_slots;
+  const bool quiet = run.quiet;
   const std::size_t total = ns.size() * retentions.size() * policies.size();
   if (!quiet) {
     std::cerr << absl::StrFormat(
@@ -172,15 +140,15 @@ int Main(int argc, char** argv) {
   auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);
   using M = experiments::schema::RunMetadata::Field;
   metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
-  store->StartNew(run_id, Note);
+  run.store->StartNew(run_id, Note);
   nlohmann::ordered_json json;
   json["metadata"] = metadata.Json();
   json["cells"] = experiments::JsonArray(cells);
   json["samples"] = experiments::JsonArray(all_samples);
-  store->Write("persistent_churn.json", json.dump(1) + "\n");
-  store->Write("persistent_churn.csv", experiments::CsvDocument(cells));
-  store->Write("persistent_churn_samples.csv", experiments::CsvDocument(all_samples));
-  store->Publish();
+  run.store->Write("persistent_churn.json", json.dump(1) + "\n");
+  run.store->Write("persistent_churn.csv", experiments::CsvDocument(cells));
+  run.store->Write("persistent_churn_samples.csv", experiments::CsvDocument(all_samples));
+  run.store->Publish();
 
   constexpr const char* kFormat =
       "%-9s %-17s %9s | %9s %9s %9s | %9s %10s %9s | %10s %10s\n";
@@ -202,7 +170,7 @@ int Main(int argc, char** argv) {
       "Per update (u): counts over the updates alone. u->exhaust: updates after which the updates "
       "alone demanded more than the %s-slot pool (pools only). ns/u is one run's wall time: the "
       "allocator matrix times properly. Wrote %s (%.1f s).\n",
-      FormatCount(static_cast<double>(pool_slots)), out_dir.string(), seconds);
+      FormatCount(static_cast<double>(pool_slots)), run.out_dir.string(), seconds);
   return 0;
 }
 

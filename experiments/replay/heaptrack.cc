@@ -51,6 +51,7 @@ HeaptrackImport ImportHeaptrack(std::istream& in) {
     ++line;
     if (text.empty()) continue;
     const std::vector<absl::string_view> f = absl::StrSplit(text, ' ', absl::SkipEmpty());
+    if (f.empty()) continue;  // spaces only
     if (!versioned) {
       if (f.size() < 2 || f[0] != "v") {
         throw HeaptrackError(line, "not a heaptrack raw recording (no 'v' version line first; "
@@ -133,15 +134,18 @@ HeaptrackImport ImportHeaptrackFile(const std::filesystem::path& path) {
   std::string quoted = "'";
   for (char c : name) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   quoted += "'";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(("zstd -dc " + quoted).c_str(), "r"),
-                                             ::pclose);
+  // zstd's own complaints are not shown: one line, below, says what failed.
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(
+      ::popen(("zstd -dcq -- " + quoted + " 2>/dev/null").c_str(), "r"), ::pclose);
   if (!pipe) throw std::runtime_error("cannot run zstd -dc " + name);
   std::string text;
   char buffer[1 << 16];
   std::size_t got;
   while ((got = std::fread(buffer, 1, sizeof(buffer), pipe.get())) > 0) text.append(buffer, got);
   const int status = ::pclose(pipe.release());
-  if (status != 0) throw std::runtime_error("zstd -dc " + name + " failed");
+  if (status != 0) {
+    throw std::runtime_error("zstd -dc " + name + " failed: not a zstd file, or truncated");
+  }
   std::istringstream in(std::move(text));
   return ImportHeaptrack(in);
 }

@@ -11,9 +11,9 @@
 // The raw mode (-r) keeps the pointers, so blocks are matched exactly: each allocation gets the
 // dense id the trace format wants (Recorder), and a free names its block's id and size.
 //
-// Kept as heaptrack saw it, with two kinds of event dropped and counted: a free of a pointer the
-// recording never allocated (allocated before heaptrack attached), and an allocation of a pointer
-// still live (a free heaptrack missed): the earlier block is then freed first. The clock is the
+// Kept as heaptrack saw it, but for two kinds of event, counted: a free of a pointer the recording
+// never allocated (allocated before heaptrack attached) is dropped, and an allocation of a pointer
+// still live (a free heaptrack missed) first gets that free added. The clock is the
 // allocation's index (a program has no map operations).
 #ifndef HAMT_ALLOC_EXPERIMENTS_REPLAY_HEAPTRACK_H_
 #define HAMT_ALLOC_EXPERIMENTS_REPLAY_HEAPTRACK_H_
@@ -43,7 +43,7 @@ struct HeaptrackImport {
   std::string program;             // the X line: the recorded command line
   std::uint64_t allocations = 0;
   std::uint64_t frees = 0;
-  std::uint64_t unknown_frees = 0;    // frees of pointers never allocated in the recording
+  std::uint64_t unknown_frees = 0;    // dropped: frees of pointers never allocated in the recording
   std::uint64_t implicit_frees = 0;   // allocations of a live pointer: its missed free added
   std::uint64_t blocks_never_freed = 0;
 };

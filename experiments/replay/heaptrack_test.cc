@@ -43,7 +43,7 @@ TEST(Heaptrack, BlocksAreMatchedByPointerAndFreedWithTheirSize) {
 }
 
 TEST(Heaptrack, UnknownFreesAreDroppedAndMissedFreesAdded) {
-  const HeaptrackImport r = Import("v 10400 3\n- dead\n+ 8 0 a000\n+ 18 0 a000\n");
+  const HeaptrackImport r = Import("v 10400 3\n- dead\n   \n+ 8 0 a000\n+ 18 0 a000\n");
   EXPECT_EQ(r.unknown_frees, 1u);
   EXPECT_EQ(r.implicit_frees, 1u);
   EXPECT_EQ(r.allocations, 2u);

@@ -34,7 +34,8 @@ ABSL_FLAG(std::string, n, "100K", "keys (K and M suffixes allowed)");
 ABSL_FLAG(std::uint64_t, seed, 0, "hash seed (0: the default hash, the one the study times)");
 ABSL_FLAG(std::string, heaptrack, "",
           "instead of a workload, import this heaptrack recording of any program (heaptrack -r "
-          "-o OUT PROGRAM ARGS writes OUT.raw.zst; needs zstd, or give it decompressed); default "
+          "-o OUT PROGRAM ARGS writes OUT.raw.zst; needs zstd, or give it decompressed; relative "
+          "paths are under the workspace); --workload, --n and --seed are then not used; default "
           "trace results/traces/heaptrack_<name>.trace");
 ABSL_FLAG(std::string, trace, "",
           "the trace file to write (relative paths are under the workspace; default "
@@ -91,8 +92,10 @@ void Publish(const fs::path& path, const allocators::trace::Trace& trace, const 
 
 int ImportMain(const std::string& recording) {
   experiments::replay::HeaptrackImport imported;
+  fs::path file = recording;
+  if (file.is_relative()) file = experiments::WorkspaceDirectory() / file;  // as --trace
   try {
-    imported = experiments::replay::ImportHeaptrackFile(recording);
+    imported = experiments::replay::ImportHeaptrackFile(file);
   } catch (const experiments::replay::HeaptrackError& error) {
     experiments::Fail(absl::StrCat(recording, ": ", error.what()), experiments::kUsageErrorExit);
   } catch (const std::runtime_error& error) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "allocators/private_library.h"
 #include "allocators/registry.h"
@@ -108,6 +109,28 @@ Report RunCellInChild(const std::string& what, const std::string& executable,
   if (exit.status == kCellInterruptedExit || InterruptRequested()) throw Interrupted();
   throw std::runtime_error(absl::StrCat(what, ": the cell process ended with ",
                                         DescribeStatus(exit.status), " (its error is above)"));
+}
+
+// The driver's run of cell `index` (1-based) of `total`: RunCellInChild with progress on stderr
+// unless run.quiet, "<program>: [i/total] <what>: still running (N s)" every 15 s and then the
+// cell's own wall time, its `seconds_field`.
+template <class Report>
+Report RunCellWithProgress(const CellRun& run, absl::string_view program, std::size_t index,
+                           std::size_t total, const std::string& what,
+                           const std::string& encoded_spec,
+                           typename decltype(Report::cell)::Field seconds_field) {
+  const std::string label = absl::StrCat(program, ": [", index, "/", total, "] ", what);
+  Report report = RunCellInChild<Report>(what, "/proc/self/exe", encoded_spec,
+                                         [&](double seconds) {
+    if (!run.quiet) {
+      std::cerr << label << ": still running (" << static_cast<long>(seconds) << " s)\n";
+    }
+  });
+  if (!run.quiet) {
+    std::cerr << label << ": " << absl::StrFormat("%.2f", report.cell.Float(seconds_field))
+              << " s\n";
+  }
+  return report;
 }
 
 }  // namespace experiments

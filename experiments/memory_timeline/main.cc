@@ -101,21 +101,8 @@ int Main(int argc, char** argv) {
                           .sample_every = std::max<std::uint64_t>(1, (ops + samples - 1) /
                                                                          samples),
                           .pool_slots = pool_slots, .process_malloc = process_malloc};
-        const std::string label =
-            absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
-                            mt::WorkloadName(workload), policy,
-                            FormatCount(static_cast<double>(n)));
-        mt::CellResult result = experiments::RunCellInChild<mt::CellResult>(
-            mt::CellName(spec), "/proc/self/exe", mt::EncodeSpec(spec), [&](double seconds) {
-              if (!quiet) {
-                std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
-                                             seconds);
-              }
-            });
-        if (!quiet) {
-          std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
-                                       result.cell.Float(CF::kSeconds));
-        }
+        mt::CellResult result = experiments::RunCellWithProgress<mt::CellResult>(
+            run, kProgram, cells.size() + 1, total, mt::CellName(spec), mt::EncodeSpec(spec), CF::kSeconds);
         cells.push_back(std::move(result.cell));
         for (auto& s : result.samples) all_samples.push_back(std::move(s));
       }

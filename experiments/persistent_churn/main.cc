@@ -105,21 +105,8 @@ int Main(int argc, char** argv) {
             .history = history,
             .sample_every = std::max<std::uint64_t>(1, (updates + samples - 1) / samples),
             .pool_slots = pool_slots, .process_malloc = process_malloc};
-        const std::string label =
-            absl::StrFormat("[%d/%d] %s %s n=%s", cells.size() + 1, total,
-                            pc::RetentionName(retention), policy,
-                            FormatCount(static_cast<double>(n)));
-        pc::CellResult result = experiments::RunCellInChild<pc::CellResult>(
-            pc::CellName(spec), "/proc/self/exe", pc::EncodeSpec(spec), [&](double seconds) {
-              if (!quiet) {
-                std::cerr << absl::StrFormat("%s: %s: still running (%.0f s)\n", kProgram, label,
-                                             seconds);
-              }
-            });
-        if (!quiet) {
-          std::cerr << absl::StrFormat("%s: %s: %.2f s\n", kProgram, label,
-                                       result.cell.Float(CF::kSeconds));
-        }
+        pc::CellResult result = experiments::RunCellWithProgress<pc::CellResult>(
+            run, kProgram, cells.size() + 1, total, pc::CellName(spec), pc::EncodeSpec(spec), CF::kSeconds);
         cells.push_back(std::move(result.cell));
         for (auto& s : result.samples) all_samples.push_back(std::move(s));
       }
@@ -167,8 +154,8 @@ int Main(int argc, char** argv) {
         absl::StrFormat("%.1f", r.Float(CF::kPeakRssKb) / 1024));
   }
   std::cout << absl::StrFormat(
-      "Per update (u): counts over the updates alone. u->exhaust: updates after which the updates "
-      "alone demanded more than the %s-slot pool (pools only). ns/u is one run's wall time: the "
+      "Per update (u): counts over the updates alone. u->exhaust: the updates a %s-slot pool, "
+      "empty at the first update, serves (pools that never reuse a block). ns/u is one run's wall time: the "
       "allocator matrix times properly. Wrote %s (%.1f s).\n",
       FormatCount(static_cast<double>(pool_slots)), run.out_dir.string(), seconds);
   return 0;

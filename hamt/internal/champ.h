@@ -376,32 +376,17 @@ class Champ {
     EntryT* old_entries = Layout::Entries(old, children);
     EntryT& existing = old_entries[entry_index];
 
-    Node* fresh = allocate_node(datamap ^ bit, nodemap | bit, children + 1, entries - 1);
-    EntryT* existing_dst;
-    EntryT* new_dst;
-    Node* subtree;
-    try {
-      subtree = allocate_pair_subtree(shift + kBitsPerLevel, hash_of(existing.first), hash,
-                                      &existing_dst, &new_dst);
-    } catch (...) {
-      deallocate_node(fresh, children + 1, entries - 1);
-      throw;
-    }
-    try {
-      std::construct_at(new_dst, std::forward<KeyArg>(key),
-                        std::forward<ValueArgs>(value_args)...);
-    } catch (...) {
-      free_pair_subtree(subtree, shift + kBitsPerLevel);
-      deallocate_node(fresh, children + 1, entries - 1);
-      throw;
-    }
-    Layout::Relocate(existing_dst, &existing, 1);
+    const PushDownBlocks<Layout> made =
+        allocate_push_down(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
+                           std::forward<KeyArg>(key), std::forward<ValueArgs>(value_args)...);
+    Layout::Relocate(made.existing_dst, &existing, 1);
 
+    Node* fresh = made.fresh;
     Node** fresh_children = Layout::Children(fresh);
     Node** old_children = Layout::Children(old);
     EntryT* fresh_entries = Layout::Entries(fresh, children + 1);
     std::memcpy(fresh_children, old_children, child_index * sizeof(Node*));
-    fresh_children[child_index] = subtree;
+    fresh_children[child_index] = made.subtree;
     if constexpr (std::is_trivially_copyable_v<EntryT>) {
       // The children after `child_index` and the entries before `entry_index` are contiguous in
       // both nodes: one copy. `existing` has been relocated already: skip its slot.
@@ -420,21 +405,22 @@ class Champ {
     deallocate_node(old, children, entries);
     *slot = fresh;
     ++size_;
-    return {&new_dst->second, true};
+    return {&made.new_dst->second, true};
   }
 
-  // The pair sub-tries of a push down (pair_subtree.h), from and to this map's policy.
-  Node* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
-                              EntryT** dst_a, EntryT** dst_b) {
-    auto allocate = [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+  // The blocks of a push down (pair_subtree.h), from this map's policy; the new entry is made
+  // from `args`.
+  template <class... Args>
+  PushDownBlocks<Layout> allocate_push_down(std::uint32_t datamap, std::uint32_t nodemap,
+                                            unsigned shift, std::uint32_t bit,
+                                            std::uint64_t existing_hash, std::uint64_t hash,
+                                            Args&&... args) {
+    auto allocate = [this](std::uint32_t data, std::uint32_t nodes, unsigned children,
                            unsigned entries) {
-      return allocate_block(datamap, nodemap, children, entries);
+      return allocate_block(data, nodes, children, entries);
     };
-    return AllocatePairSubtree<Layout>(shift, hash_a, hash_b, dst_a, dst_b, allocate,
-                                       block_freer());
-  }
-  void free_pair_subtree(Node* node, unsigned shift) noexcept {
-    FreePairSubtree<Layout>(node, shift, block_freer());
+    return AllocatePushDown<Layout>(datamap, nodemap, shift, bit, existing_hash, hash, allocate,
+                                    block_freer(), std::forward<Args>(args)...);
   }
   auto block_freer() noexcept {
     return [this](Node* node, unsigned children, unsigned entries) noexcept {

@@ -13,11 +13,19 @@
 //
 // Cost model: one allocation per level from `shift` down to the first level where the two hashes'
 // fragments differ (all the levels and a collision node when the hashes are equal).
+//
+// AllocatePushDown adds the rest of what a push down allocates, in the same order for both maps:
+// the node that replaces the one whose entry goes down, then the pair sub-trie, then the new
+// entry; the two maps differ only in how they fill the replacement (relocating, or copying from a
+// node that other versions share).
 #ifndef HAMT_ALLOC_HAMT_INTERNAL_PAIR_SUBTREE_H_
 #define HAMT_ALLOC_HAMT_INTERNAL_PAIR_SUBTREE_H_
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 
+#include "allocators/assert.h"
 #include "hamt/internal/node.h"
 
 namespace hamt::internal {
@@ -69,6 +77,60 @@ void FreePairSubtree(typename Layout::NodeType* node, unsigned shift, const Free
   } else {
     free(node, 0u, 2u);
   }
+}
+
+// What AllocatePushDown made: `fresh` (its header set; children and entries not yet filled in),
+// of `children` children and `entries` entries; the sub-trie `subtree` that goes at the pushed
+// fragment; the new entry, constructed at *new_dst; and *existing_dst, uninitialized, where the
+// caller puts the entry that was pushed down.
+template <class Layout>
+struct PushDownBlocks {
+  typename Layout::NodeType* fresh;
+  unsigned children;
+  unsigned entries;
+  typename Layout::NodeType* subtree;
+  typename Layout::EntryType* existing_dst;
+  typename Layout::EntryType* new_dst;
+};
+
+// Frees the blocks of AllocatePushDown at `shift` (the caller has destroyed the entries it
+// constructed in them, the new one included), for a push down that failed later on.
+template <class Layout, class Free>
+void FreePushDown(const PushDownBlocks<Layout>& made, unsigned shift, const Free& free) noexcept {
+  FreePairSubtree<Layout>(made.subtree, shift + kBitsPerLevel, free);
+  free(made.fresh, made.children, made.entries);
+}
+
+// The allocations of a push down at `shift` from a node with bitmaps `datamap`/`nodemap` whose
+// entry at fragment `bit` (hash `existing_hash`) must go down with a new key of hash `hash`: the
+// replacement node (one child more, one entry fewer), the pair sub-trie, and the new entry
+// constructed from `args`. All or nothing: if an allocation or the constructor throws, whatever
+// was allocated is freed and nothing else has been touched.
+template <class Layout, class Allocate, class Free, class... Args>
+PushDownBlocks<Layout> AllocatePushDown(std::uint32_t datamap, std::uint32_t nodemap,
+                                        unsigned shift, std::uint32_t bit,
+                                        std::uint64_t existing_hash, std::uint64_t hash,
+                                        const Allocate& allocate, const Free& free,
+                                        Args&&... args) {
+  HAMT_ASSERT((datamap & bit) != 0 && (nodemap & bit) == 0 && shift < kHashBits);
+  PushDownBlocks<Layout> made;
+  made.children = Count(nodemap) + 1;
+  made.entries = Count(datamap) - 1;
+  made.fresh = allocate(datamap ^ bit, nodemap | bit, made.children, made.entries);
+  try {
+    made.subtree = AllocatePairSubtree<Layout>(shift + kBitsPerLevel, existing_hash, hash,
+                                               &made.existing_dst, &made.new_dst, allocate, free);
+  } catch (...) {
+    free(made.fresh, made.children, made.entries);
+    throw;
+  }
+  try {
+    std::construct_at(made.new_dst, std::forward<Args>(args)...);
+  } catch (...) {
+    FreePushDown(made, shift, free);
+    throw;
+  }
+  return made;
 }
 
 }  // namespace hamt::internal

@@ -115,6 +115,7 @@ class PersistentChamp {
         const std::uint32_t bit = std::uint32_t{1} << (h & kFragmentMask);
         const std::uint32_t datamap = node->datamap;
         const std::uint32_t nodemap = node->nodemap;
+        if (!editable) PrefetchChildren(node, nodemap);
         if (nodemap & bit) {
           NodeT* child = Layout::Children(node)[IndexOf(nodemap, bit)];
           if (editable && child->refs.unique()) last_editable = depth + 1;
@@ -176,14 +177,20 @@ class PersistentChamp {
     alloc_.deallocate(node, Layout::Bytes(children, entries));
   }
 
-  void destroy(NodeT* node, unsigned shift) noexcept {
+  // Out of line, and its child loop decrements inline: dropping a version whose root was copied
+  // visits every child of the replaced path (64 at 10K keys) and recurses only into the one that
+  // dies. A call per child (release() inlined into a recursive destroy) cost a third of a
+  // persistent set at 10K keys.
+  [[gnu::noinline]] void destroy(NodeT* node, unsigned shift) noexcept {
     unsigned children = 0;
     unsigned entries = node->datamap;
     if (!IsCollisionLevel(shift)) {
       children = Count(node->nodemap);
       entries = Count(node->datamap);
-      NodeT** child = Layout::Children(node);
-      for (unsigned i = 0; i < children; ++i) release(child[i], shift + kBitsPerLevel);
+      NodeT* const* child = Layout::Children(node);
+      for (unsigned i = 0; i < children; ++i) {
+        if (child[i]->refs.decrement()) [[unlikely]] destroy(child[i], shift + kBitsPerLevel);
+      }
     }
     std::destroy_n(Layout::Entries(node, children), entries);
     free_block(node, children, entries);
@@ -192,12 +199,28 @@ class PersistentChamp {
   // The children of `from` go to `to` (the same array, or with a gap at `insert_at` or without
   // the one at `skip`). An editable `from` hands its references over; a shared one keeps them, so
   // each child gets one more.
+  // (One pass when shared: a copy and an increment per child, no memcpy call.)
   template <bool kEditable>
   static void TransferChildren(NodeT** to, NodeT* const* from, unsigned n) noexcept {
-    if (n != 0) std::memcpy(to, from, n * sizeof(NodeT*));
-    if constexpr (!kEditable) {
-      for (unsigned i = 0; i < n; ++i) from[i]->refs.increment();
+    if constexpr (kEditable) {
+      if (n != 0) std::memcpy(to, from, n * sizeof(NodeT*));
+    } else {
+      for (unsigned i = 0; i < n; ++i) {
+        NodeT* child = from[i];
+        child->refs.increment();
+        to[i] = child;
+      }
     }
+  }
+
+  // A shared node on an update's path is copied, and the copy increments the count of every
+  // child it keeps (TransferChildren<false>): up to 32 cache lines per node, each a dependent
+  // load after the child pointer. Asked for on the way down, they arrive while the update goes
+  // on down, edits the bottom and allocates.
+  static void PrefetchChildren(const NodeT* node, std::uint32_t nodemap) noexcept {
+    NodeT* const* child = Layout::Children(node);
+    const unsigned n = Count(nodemap);
+    for (unsigned i = 0; i < n; ++i) __builtin_prefetch(child[i], 1);
   }
 
   // ---- Set ----
@@ -293,70 +316,52 @@ class PersistentChamp {
     EntryT* src = Layout::Entries(node, children);
     EntryT& existing = src[entry_index];
 
-    NodeT* fresh = allocate_node(datamap ^ bit, nodemap | bit, children + 1, entries - 1);
-    EntryT* existing_dst;
-    EntryT* new_dst;
-    NodeT* subtree;
-    try {
-      subtree = allocate_pair_subtree(shift + kBitsPerLevel, hash_of(existing.first), hash,
-                                      &existing_dst, &new_dst);
-    } catch (...) {
-      free_block(fresh, children + 1, entries - 1);
-      throw;
-    }
-    auto unwind = [&] {
-      free_pair_subtree(subtree, shift + kBitsPerLevel);
-      free_block(fresh, children + 1, entries - 1);
-    };
-    try {
-      std::construct_at(new_dst, std::forward<KeyArg>(key), std::forward<M>(value));
-    } catch (...) {
-      unwind();
-      throw;
-    }
+    const PushDownBlocks<Layout> made =
+        allocate_push_down(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
+                           std::forward<KeyArg>(key), std::forward<M>(value));
+    NodeT* fresh = made.fresh;
     EntryT* fresh_entries = Layout::Entries(fresh, children + 1);
     if constexpr (kEditable) {
-      Layout::Relocate(existing_dst, &existing, 1);
+      Layout::Relocate(made.existing_dst, &existing, 1);
       Layout::RelocateExcept(fresh_entries, src, entries, entry_index);
     } else {
       try {
-        Layout::Copy(existing_dst, &existing, 1);
+        Layout::Copy(made.existing_dst, &existing, 1);
       } catch (...) {
-        std::destroy_at(new_dst);
-        unwind();
+        std::destroy_at(made.new_dst);
+        FreePushDown(made, shift, block_freer());
         throw;
       }
       try {
         Layout::CopyExcept(fresh_entries, src, entries, entry_index);
       } catch (...) {
-        std::destroy_at(existing_dst);
-        std::destroy_at(new_dst);
-        unwind();
+        std::destroy_at(made.existing_dst);
+        std::destroy_at(made.new_dst);
+        FreePushDown(made, shift, block_freer());
         throw;
       }
     }
     NodeT** fresh_children = Layout::Children(fresh);
     NodeT* const* old_children = Layout::Children(node);
     TransferChildren<kEditable>(fresh_children, old_children, child_index);
-    fresh_children[child_index] = subtree;
+    fresh_children[child_index] = made.subtree;
     TransferChildren<kEditable>(fresh_children + child_index + 1, old_children + child_index,
                                 children - child_index);
     if constexpr (kEditable) free_block(node, children, entries);
     return fresh;
   }
 
-  // The pair sub-tries of a push down (pair_subtree.h), from and to this lineage's policy.
-  NodeT* allocate_pair_subtree(unsigned shift, std::uint64_t hash_a, std::uint64_t hash_b,
-                               EntryT** dst_a, EntryT** dst_b) {
-    auto allocate = [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
-                           unsigned entries) {
-      return allocate_node(datamap, nodemap, children, entries);
-    };
-    return AllocatePairSubtree<Layout>(shift, hash_a, hash_b, dst_a, dst_b, allocate,
-                                       block_freer());
-  }
-  void free_pair_subtree(NodeT* node, unsigned shift) noexcept {
-    FreePairSubtree<Layout>(node, shift, block_freer());
+  // The blocks of a push down (pair_subtree.h), from this lineage's policy; the new entry is made
+  // from `args`.
+  template <class... Args>
+  PushDownBlocks<Layout> allocate_push_down(std::uint32_t datamap, std::uint32_t nodemap,
+                                            unsigned shift, std::uint32_t bit,
+                                            std::uint64_t existing_hash, std::uint64_t hash,
+                                            Args&&... args) {
+    auto allocate = [this](std::uint32_t data, std::uint32_t nodes, unsigned children,
+                           unsigned entries) { return allocate_node(data, nodes, children, entries); };
+    return AllocatePushDown<Layout>(datamap, nodemap, shift, bit, existing_hash, hash, allocate,
+                                    block_freer(), std::forward<Args>(args)...);
   }
   auto block_freer() noexcept {
     return [this](NodeT* node, unsigned children, unsigned entries) noexcept {
@@ -515,6 +520,7 @@ auto PersistentChamp<K, V, Hash, Eq, Alloc, Refcount>::erase(NodeT* root, bool o
       smaller_datamap = entries - 1;
     } else {
       const std::uint32_t bit = FragmentBit(hash, shift);
+      if (!editable) PrefetchChildren(node, node->nodemap);
       if (node->nodemap & bit) {
         NodeT* child = Layout::Children(node)[IndexOf(node->nodemap, bit)];
         if (editable && child->refs.unique()) last_editable = depth + 1;

@@ -281,6 +281,27 @@ TEST(SlotRecyclerTest, LargeBlocksBeyondThePresizedListsAreRecycled) {
   EXPECT_EQ(pool.stats().slots_demanded, 125u);
 }
 
+// Blocks above the indexed sizes (4 KiB) have lists of their own, per slot count, as small ones
+// do: a freed one comes back only for its own size.
+TEST(SlotRecyclerTest, BlocksAboveTheIndexedSizesAreRecycledPerSize) {
+  SlotRecycler pool(Quiet(1 << 20));
+  void* big = pool.allocate(800'000);   // 100,000 slots
+  void* other = pool.allocate(8'000);   // 1,000 slots
+  pool.deallocate(big, 800'000);
+  pool.deallocate(other, 8'000);
+  void* other_again = pool.allocate(8'000);
+  void* fresh = pool.allocate(8'008);   // 1,001 slots: no list of its own yet
+  void* big_again = pool.allocate(799'993);  // 100,000 slots, rounded up
+  EXPECT_EQ(other_again, other);
+  EXPECT_EQ(big_again, big);
+  EXPECT_NE(fresh, other);
+  EXPECT_EQ(pool.stats().reused_allocations, 2u);
+  EXPECT_EQ(pool.stats().slots_demanded, 100'000u + 1'000u + 1'001u);
+  pool.deallocate(big_again, 799'993);
+  pool.deallocate(fresh, 8'008);
+  pool.deallocate(other_again, 8'000);
+}
+
 TEST(SlotRecyclerTest, FallbackBlocksNeverEnterAFreeList) {
   SlotRecycler pool(Quiet(5));
   void* in_pool = pool.allocate(40);  // the whole pool

@@ -60,3 +60,15 @@ def cc_test_per_malloc(name, mallocs = PROCESS_MALLOCS, local_defines = [], tags
         name = name,
         tests = [":%s_%s" % (name, m) for m in mallocs],
     )
+
+def per_malloc_driver(name, binary, mallocs = PROCESS_MALLOCS, **kwargs):
+    """sh_binary `name` that runs `<binary>_<m>` for each m, one after the other, with the same
+    arguments (experiments/common/per_malloc.sh: --mallocs picks some, --out=DIR becomes
+    DIR/<m>). `binary` is a cc_binary_per_malloc of this package."""
+    native.sh_binary(
+        name = name,
+        srcs = ["//experiments/common:per_malloc.sh"],
+        args = [binary] + ["%s=$(location :%s_%s)" % (m, binary, m) for m in mallocs] + ["--"],
+        data = [":%s_%s" % (binary, m) for m in mallocs],
+        **kwargs
+    )

@@ -8,7 +8,7 @@
 // offset, and exit status 2.
 //
 // Built once per process malloc (replay_glibc, _mimalloc, _jemalloc, _tcmalloc);
-// //experiments:replay is the glibc one.
+// //experiments:replay runs each of them in turn (experiments/common/per_malloc.sh).
 #include <unistd.h>
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 """The persistent-churn section on the experiment's real output: every number in its table equals
-the file's, a figure per (N, process malloc), and a churn directory without results is an input
-error."""
+the file's, a figure per (N, process malloc), --compare on churn directories, and a churn
+directory without results is an input error."""
 
 import os
 import unittest
@@ -36,6 +36,13 @@ class ChurnReportTest(unittest.TestCase):
         self.assertIn("fig_j_churn_2000_glibc", self.md)
         with open(os.path.join(self.out, "tables", "persistent_churn.tex"), encoding="utf-8") as f:
             self.assertIn("tab:persistent-churn", f.read())
+
+    def test_compare_reads_churn_directories(self):
+        rc, out, err = testing.run(["--compare", self.dir, self.dir])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("persistent_churn:glibc/newest/bump_pool/n:2000", out)
+        self.assertIn("ns_per_update", out)
+        self.assertIn("no significant regression", out)
 
     def test_a_directory_without_churn_results_is_an_input_error(self):
         empty = testing.tmpdir("no_churn")

@@ -1,6 +1,10 @@
 """--compare OLD NEW: per-cell ratio of medians, Mann-Whitney U over the repetitions (two-sided,
 as Google Benchmark's tools/compare.py does), geometric mean of the ratios. Works on every result
-kind: pool_exhaustion (default or sweep), allocator_matrix, a Google Benchmark JSON file."""
+kind: pool_exhaustion (default or sweep), allocator_matrix, a Google Benchmark JSON file, and the
+per-malloc experiments' directories (replay, persistent_churn, memory_timeline: results/<name>/
+or one of its <malloc>/ subdirectories). A metric measured once per cell (churn's ns per update,
+the timeline's memory) has no p-value: a change beyond the threshold counts as a regression,
+marked untested."""
 
 import math
 import os
@@ -49,6 +53,43 @@ def _matrix_cells(rows):
     return out
 
 
+def _replay_cells(rows):
+    out = []
+    for _, r in rows.iterrows():
+        for metric in ("ns_per_event", "ns_per_alloc", "ns_per_free"):
+            reps = [float(x) for x in (r[metric + "_reps"] or [])]
+            if reps:
+                out.append({"cell": "%s/%s/%s" % (r["process_malloc"], r["trace"], r["policy"]),
+                            "metric": metric, "reps": reps, "median": float(np.median(reps))})
+    return out
+
+
+def _single_cells(rows, key, metrics):
+    """Cells whose metrics were measured once: `key` names the cell's fields, in order."""
+    out = []
+    for _, r in rows.iterrows():
+        cell = "/".join("%s:%s" % (k, r[k]) if k == "n" else str(r[k]) for k in key)
+        for metric in metrics:
+            v = r[metric]
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            out.append({"cell": cell, "metric": metric, "reps": [float(v)], "median": float(v)})
+    return out
+
+
+# The per-malloc experiments: their loader (load.load_per_malloc), the JSON section of their cells
+# and how to turn those into compared cells.
+PER_MALLOC_KINDS = {
+    load.REPLAY_STEM: (load.load_replay, "rows", _replay_cells),
+    load.CHURN_STEM: (load.load_churn, "cells", lambda rows: _single_cells(
+        rows, ("process_malloc", "retention", "policy", "n"),
+        ("ns_per_update", "slots_per_update", "allocations_per_update", "peak_rss_kb"))),
+    load.TIMELINE_STEM: (load.load_timeline, "cells", lambda rows: _single_cells(
+        rows, ("process_malloc", "workload", "policy", "n"),
+        ("anon_rss_peak_kb", "retained_kb", "slots_demanded", "minor_faults"))),
+}
+
+
 def _kinds(path):
     """The result kinds a file or directory holds."""
     if not os.path.isdir(path):
@@ -58,8 +99,12 @@ def _kinds(path):
     if os.path.exists(os.path.join(path, "context.json")) or os.path.exists(
             os.path.join(path, load.MATRIX_STEM + ".current")):
         kinds.append(load.MATRIX_STEM)
+    for stem, (loader, _, _) in PER_MALLOC_KINDS.items():
+        if loader(path):
+            kinds.append(stem)
     if not kinds:
-        raise InputError(path, "holds no pool_exhaustion or allocator_matrix results")
+        raise InputError(path, "holds no results of this workbench (pool_exhaustion, "
+                               "allocator_matrix, replay, persistent_churn, memory_timeline)")
     return kinds
 
 
@@ -87,6 +132,12 @@ def _cells(path, kind, allow_incomplete, notes):
             rows, metadata = doc["rows"], doc["metadata"]
         _check_complete(path, metadata, allow_incomplete, notes)
         cells = _pool_cells(rows)
+    elif kind in PER_MALLOC_KINDS:
+        loader, section, to_cells = PER_MALLOC_KINDS[kind]
+        cells = []
+        for rs in loader(path):
+            _check_complete(rs.directory, rs.metadata, allow_incomplete, notes)
+            cells += to_cells(rs.sections[section])
     elif kind == load.MATRIX_STEM:
         if os.path.isdir(path) or os.path.basename(path) == "context.json":
             rs = load.load_matrix(directory)

@@ -154,16 +154,15 @@ def ratios_to_malloc(matrix):
     return wide, m
 
 
-def replay_vs_live(replay_rows, matrix_rows):
+def replay_live_pairs(replay_rows, matrix_rows):
     """Where a replayed trace and the live allocator matrix (one thread) measured the same
-    workload, N and process malloc: Kendall's tau between the two rankings of the policies both
-    measured (live median ns_per_op against replayed ns_per_event; 1: the same order). Policies
-    with a pool are left out: the matrix sizes its pools to fit the build, the replay uses its
-    --pool_slots, so their traffic differs. One row per (process_malloc, trace, workload, n):
-    policies, tau, p_value. Empty when nothing matches."""
-    cols = ["process_malloc", "trace", "workload", "n", "policies", "tau", "p_value"]
+    workload, N and process malloc: the policies both measured, with the live median ns_per_op
+    and the replayed ns_per_event. Policies with a pool are left out: the matrix sizes its pools
+    to fit the build, the replay uses its --pool_slots, so their traffic differs. A list of
+    ((process_malloc, trace, workload, n), DataFrame of policy, live_ns_per_op,
+    replay_ns_per_event) with at least 3 policies each."""
     if replay_rows is None or matrix_rows is None or replay_rows.empty or matrix_rows.empty:
-        return pd.DataFrame(columns=cols)
+        return []
     live = matrix_rows[matrix_rows["threads"] == 1]
     live = live[live["error"].isna() | (live["error"] == "")]  # a failed benchmark has no time
     out = []
@@ -176,9 +175,23 @@ def replay_vs_live(replay_rows, matrix_rows):
         both = sorted(set(r["policy"]) & set(m["policy"]))
         if len(both) < 3:
             continue
-        x = [float(m[m["policy"] == p]["ns_per_op"].iloc[0]) for p in both]
-        y = [float(r[r["policy"] == p]["ns_per_event"].iloc[0]) for p in both]
-        tau, p_value = stats.kendalltau(x, y)
-        out.append({"process_malloc": malloc, "trace": trace, "workload": workload, "n": int(n),
-                    "policies": len(both), "tau": float(tau), "p_value": float(p_value)})
+        pairs = pd.DataFrame({
+            "policy": both,
+            "live_ns_per_op": [float(m[m["policy"] == p]["ns_per_op"].iloc[0]) for p in both],
+            "replay_ns_per_event": [float(r[r["policy"] == p]["ns_per_event"].iloc[0])
+                                    for p in both]})
+        out.append(((malloc, trace, workload, int(n)), pairs))
+    return out
+
+
+def replay_vs_live(replay_rows, matrix_rows):
+    """Kendall's tau between the live and the replayed ranking of the policies
+    (replay_live_pairs; 1: the same order). One row per (process_malloc, trace, workload, n):
+    policies, tau, p_value. Empty when nothing matches."""
+    cols = ["process_malloc", "trace", "workload", "n", "policies", "tau", "p_value"]
+    out = []
+    for (malloc, trace, workload, n), pairs in replay_live_pairs(replay_rows, matrix_rows):
+        tau, p_value = stats.kendalltau(pairs["live_ns_per_op"], pairs["replay_ns_per_event"])
+        out.append({"process_malloc": malloc, "trace": trace, "workload": workload, "n": n,
+                    "policies": len(pairs), "tau": float(tau), "p_value": float(p_value)})
     return pd.DataFrame(out, columns=cols)

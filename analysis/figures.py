@@ -375,6 +375,31 @@ def replay_costs(rows, trace, malloc, out_dir, name=None):
     return _save(fig, out_dir, name)
 
 
+def replay_vs_live(pairs, key, tau, out_dir):
+    """(l) The live run beside the replay: each policy's live ns per insert (the allocator
+    matrix) against its replayed ns per event, log-log; a shared ranking puts the points in
+    ascending order along both axes (`tau`: Kendall's tau of the two rankings)."""
+    malloc, trace, workload, n = key
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax.scatter(pairs["live_ns_per_op"], pairs["replay_ns_per_event"], color="#4477aa", zorder=3)
+    for _, p in pairs.iterrows():
+        ax.annotate(p["policy"], (p["live_ns_per_op"], p["replay_ns_per_event"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("live: ns per operation (allocator matrix, %s, N = %s)" % (workload, f"{n:,}"))
+    ax.set_ylabel("replayed: ns per event (%s)" % trace)
+    ax.set_title("Replay beside the live run, process malloc %s: Kendall's tau %.2f"
+                 % (malloc, tau), fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, out_dir, replay_vs_live_figure_name(key))
+
+
+def replay_vs_live_figure_name(key):
+    malloc, trace, _, _ = key
+    return replay_figure_name(trace, malloc).replace("fig_k_replay_", "fig_l_replay_vs_live_")
+
+
 def replay_figure_name(trace, malloc):
     stem = "".join(c if c.isalnum() else "_" for c in trace.rsplit(".", 1)[0])
     return "fig_k_replay_%s_%s" % (stem, malloc.split()[0])

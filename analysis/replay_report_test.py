@@ -1,8 +1,11 @@
 """The replay section on the experiments' real output: a trace of the matrix's insert_seq recorded,
 replayed, and ranked against a live matrix run of the same workload (Kendall's tau); every number
-in its table equals the file's; a replay directory without results is an input error."""
+in its table equals the file's; the live run beside the replay as a figure; --compare on replay
+directories; a replay directory without results is an input error."""
 
 import os
+import re
+import shutil
 import unittest
 
 from analysis import report, schema, testing
@@ -47,6 +50,34 @@ class ReplayReportTest(unittest.TestCase):
         for ext in ("png", "svg"):
             path = os.path.join(self.out, "figures", "fig_k_replay_insert_seq_1000_glibc." + ext)
             self.assertGreater(os.path.getsize(path), 1000, path)
+
+    def test_the_live_run_is_drawn_beside_the_replay(self):
+        for ext in ("png", "svg"):
+            path = os.path.join(self.out, "figures",
+                                "fig_l_replay_vs_live_insert_seq_1000_glibc." + ext)
+            self.assertGreater(os.path.getsize(path), 1000, path)
+        self.assertIn("fig_l_replay_vs_live_insert_seq_1000_glibc.png", self.md)
+
+    def test_compare_reads_replay_directories(self):
+        rc, out, err = testing.run(["--compare", self.dir, self.dir])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"replay:glibc \S+/insert_seq_1000\.trace/malloc +ns_per_event ")
+        self.assertIn("no significant regression", out)
+        # Every replay of malloc three times as slow: a regression (untested with 2 repetitions).
+        slow = testing.tmpdir("replay_slow")
+        src = testing.published(self.set_dir, "replay")
+        shutil.copy(os.path.join(src, "replay.json"), slow)
+
+        def slower(doc):
+            for row in doc["rows"]:
+                if row["policy"] == "malloc":
+                    row["ns_per_event_reps"] = [3 * v for v in row["ns_per_event_reps"]]
+        testing.edit_json(os.path.join(slow, "replay.json"), slower)
+        rc, out, _ = testing.run(["--compare", self.set_dir, slow])
+        self.assertEqual(rc, 1, out)
+        flagged = [line for line in out.splitlines() if "REGRESSION" in line
+                   and re.search(r"/malloc +ns_per_event ", line)]
+        self.assertEqual(len(flagged), 1, out)
 
     def test_a_directory_without_replay_results_is_an_input_error(self):
         empty = testing.tmpdir("no_replay")

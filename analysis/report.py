@@ -571,6 +571,11 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
                   "ns/event (1: the same order), policies without a pool (the matrix sizes its "
                   "pools to fit, the replay uses its --pool_slots):\n")
         md.append(T.markdown(tau, {"n": T.fmt_int, "tau": T.fmt_ratio, "p_value": T.fmt_ratio}))
+        for (key, pairs), t in zip(derive.replay_live_pairs(rows, live), tau["tau"]):
+            figs(figures.replay_vs_live(pairs, key, t, fig_dir))
+            _img(md, figures.replay_vs_live_figure_name(key),
+                 "(l) replay of %s beside the live matrix, process malloc %s: each policy's "
+                 "live ns per operation against its replayed ns per event" % (key[1], key[0]))
     cols = [c for c, _ in REPLAY_COLUMNS]
     fm = column_formats(REPLAY_COLUMNS)
     md.append("### Every replayed row\n")

@@ -1,8 +1,9 @@
 """The memory-timeline section on the experiment's real output: every number in its tables equals
-the file's, a figure per (workload, process malloc), and a timeline directory without results is
-an input error."""
+the file's, a figure per (workload, process malloc), --compare on timeline directories, and a
+timeline directory without results is an input error."""
 
 import os
+import shutil
 import unittest
 
 from analysis import report, schema, testing
@@ -29,6 +30,28 @@ class TimelineReportTest(unittest.TestCase):
                                 "timeline_cell")
         testing.assert_table_shows_rows(self, self.md, "### Every cell", report.TIMELINE_COLUMNS, cells,
                                         ("workload", "policy", "n"))
+
+    def test_compare_flags_a_memory_regression(self):
+        rc, out, err = testing.run(["--compare", self.dir, self.dir])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("memory_timeline:glibc/churn/bump_pool/n:3000", out)
+        self.assertIn("no significant regression", out)
+        # One cell keeps twice the RSS after teardown: flagged (measured once: untested).
+        more = testing.tmpdir("timeline_more")
+        shutil.copy(os.path.join(testing.published(self.set_dir, "memory_timeline"),
+                                 "memory_timeline.json"), more)
+
+        def doubled(doc):
+            for cell in doc["cells"]:
+                if (cell["workload"], cell["policy"], cell["n"]) == ("churn", "malloc", 3000):
+                    cell["retained_kb"] = 2 * cell["retained_kb"] + 100
+        testing.edit_json(os.path.join(more, "memory_timeline.json"), doubled)
+        rc, out, _ = testing.run(["--compare", self.set_dir, more])
+        self.assertEqual(rc, 1, out)
+        flagged = [line for line in out.splitlines() if "REGRESSION (untested" in line]
+        self.assertEqual(len(flagged), 1, out)
+        self.assertIn("glibc/churn/malloc/n:3000", flagged[0])
+        self.assertIn("retained_kb", flagged[0])
 
     def test_retained_table_and_figures(self):
         header, table = markdown_table(self.md, "### KiB kept after teardown")

@@ -2,7 +2,8 @@
 // one range of 8-byte slots, reserved once with mmap and carved front to back.
 //
 // The reservation is address space only (MAP_NORESERVE): pages are touched, and so committed,
-// only as the cursor reaches them (PoolOptions::prefault commits them all up front). allocate()
+// only as the cursor reaches them (PoolOptions::prefault commits them all up front;
+// PoolOptions::huge_pages aligns the range to 2 MiB and advises transparent huge pages). allocate()
 // returns nullptr when the request does not fit in what is left, so that a Fallback (fallback.h)
 // can send it elsewhere; deallocate() gives nothing back: a carved block stays spent until the
 // arena is destroyed. Composed: BumpPool = Counted<Fallback<BumpArena, MallocBackend>>.
@@ -80,6 +81,12 @@ class BumpArena {
   }
 
   std::size_t capacity_slots() const { return capacity_slots_; }
+  // Whether madvise(MADV_HUGEPAGE) accepted the advice (PoolOptions::huge_pages); the kernel may
+  // still back the pool with small pages (its THP setting, or no free huge page).
+  bool huge_pages_advised() const { return huge_pages_advised_; }
+
+  static constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;  // x86-64's THP size
+  static constexpr std::size_t kSmallPageBytes = 4096;
 
  private:
   [[gnu::cold]] void warn(AllocStats& stats);
@@ -90,6 +97,7 @@ class BumpArena {
   char* cursor_ = nullptr;
   char* end_ = nullptr;
   std::size_t capacity_slots_ = 0;
+  bool huge_pages_advised_ = false;
   std::uint64_t warn_at_slots_ = std::numeric_limits<std::uint64_t>::max();
   double warn_utilization_ = 0.0;
 };

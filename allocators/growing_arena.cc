@@ -32,6 +32,10 @@ GrowingArena::GrowingArena(const PoolOptions& options, const char* name)
       growth_factor_(options.growth_factor),
       prefault_(options.prefault),
       max_slots_(options.max_slots) {
+  if (options.huge_pages) {
+    throw PoolReserveError(absl::StrFormat(
+        "%s: huge pages are an option of the fixed pools (bump_pool, slot_recycler) only", name));
+  }
   if (!std::isfinite(options.growth_factor) || options.growth_factor < 1.0) {
     throw PoolReserveError(absl::StrFormat("%s: growth factor %g: must be a number >= 1", name,
                                            options.growth_factor));

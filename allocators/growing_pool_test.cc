@@ -142,6 +142,9 @@ TEST(GrowingPoolTest, RefusesBadOptionsNamingTheProblem) {
     return std::string("no error");
   };
   EXPECT_THAT(message(Growing(512, 0.5)), HasSubstr("growth factor 0.5: must be a number >= 1"));
+  PoolOptions huge = Growing(512, 2.0);
+  huge.huge_pages = true;
+  EXPECT_THAT(message(huge), HasSubstr("huge pages are an option of the fixed pools"));
   EXPECT_THAT(message(Growing(512, std::nan(""))), HasSubstr("must be a number >= 1"));
   EXPECT_THAT(message(Growing(1024, 2.0, 512)), HasSubstr("cap of 512 slots is below the first"));
   EXPECT_THAT(message(Growing(std::numeric_limits<std::size_t>::max(), 2.0)),

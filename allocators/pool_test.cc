@@ -217,6 +217,26 @@ TYPED_TEST(PoolTest, MoveTransfersStatsAndBlocks) {
   EXPECT_EQ(c.stats().fallback_deallocations, 1u);
 }
 
+// Huge pages: the pool starts on a 2 MiB boundary (whole huge pages fit), serves as any pool does,
+// prefaulted or not; the advice itself is the kernel's to take.
+TYPED_TEST(PoolTest, HugePagePoolsAreAlignedToTwoMiB) {
+  for (const bool prefault : {false, true}) {
+    SCOPED_TRACE(prefault ? "prefaulted" : "lazy");
+    PoolOptions options = Quiet(std::size_t{1} << 19);  // 4 MiB
+    options.huge_pages = true;
+    options.prefault = prefault;
+    TypeParam pool(options);
+    void* first = pool.allocate(64);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % (std::size_t{2} << 20), 0u);
+    void* last = pool.allocate((std::size_t{1} << 22) - 64);  // the rest of the pool, exactly
+    EXPECT_TRUE(pool.owns(last));
+    static_cast<char*>(last)[(std::size_t{1} << 22) - 65] = 1;  // the pool's last byte is mapped
+    EXPECT_EQ(pool.stats().fallback_allocations, 0u);
+    pool.deallocate(last, (std::size_t{1} << 22) - 64);
+    pool.deallocate(first, 64);
+  }
+}
+
 // ---- BumpPool only ----
 
 TEST(BumpPoolTest, FreedBlocksAreNeverReused) {
@@ -270,7 +290,7 @@ TEST(SlotRecyclerTest, LifoOrderWithinASize) {
   pool.deallocate(second, 16);
 }
 
-TEST(SlotRecyclerTest, LargeBlocksBeyondThePresizedListsAreRecycled) {
+TEST(SlotRecyclerTest, BlocksBeyondAFullNodeAreRecycled) {
   SlotRecycler pool(Quiet(1000));
   void* a = pool.allocate(1000);  // 125 slots
   pool.deallocate(a, 1000);
@@ -282,24 +302,48 @@ TEST(SlotRecyclerTest, LargeBlocksBeyondThePresizedListsAreRecycled) {
 }
 
 // Blocks above the indexed sizes (4 KiB) have lists of their own, per slot count, as small ones
-// do: a freed one comes back only for its own size.
+// do: a freed one comes back only for its own size, on both sides of the boundary.
 TEST(SlotRecyclerTest, BlocksAboveTheIndexedSizesAreRecycledPerSize) {
   SlotRecycler pool(Quiet(1 << 20));
   void* big = pool.allocate(800'000);   // 100,000 slots
   void* other = pool.allocate(8'000);   // 1,000 slots
+  void* last_indexed = pool.allocate(4'096);  // 512 slots: the largest in the index
+  void* first_mapped = pool.allocate(4'104);  // 513 slots: the smallest in the map
   pool.deallocate(big, 800'000);
   pool.deallocate(other, 8'000);
-  void* other_again = pool.allocate(8'000);
-  void* fresh = pool.allocate(8'008);   // 1,001 slots: no list of its own yet
-  void* big_again = pool.allocate(799'993);  // 100,000 slots, rounded up
-  EXPECT_EQ(other_again, other);
-  EXPECT_EQ(big_again, big);
+  pool.deallocate(last_indexed, 4'096);
+  pool.deallocate(first_mapped, 4'104);
+  // Sizes next to the freed ones find no list of their own: fresh slots.
+  void* fresh = pool.allocate(8'008);  // 1,001 slots
+  void* fresh_513 = pool.allocate(4'112);  // 514 slots
   EXPECT_NE(fresh, other);
-  EXPECT_EQ(pool.stats().reused_allocations, 2u);
-  EXPECT_EQ(pool.stats().slots_demanded, 100'000u + 1'000u + 1'001u);
-  pool.deallocate(big_again, 799'993);
-  pool.deallocate(fresh, 8'008);
-  pool.deallocate(other_again, 8'000);
+  EXPECT_NE(fresh_513, first_mapped);
+  EXPECT_EQ(pool.allocate(4'104), first_mapped);
+  EXPECT_EQ(pool.allocate(4'096), last_indexed);
+  EXPECT_EQ(pool.allocate(8'000), other);
+  EXPECT_EQ(pool.allocate(799'993), big);  // 100,000 slots, rounded up
+  EXPECT_EQ(pool.stats().reused_allocations, 4u);
+  EXPECT_EQ(pool.stats().slots_demanded, 100'000u + 1'000u + 512u + 513u + 1'001u + 514u);
+  for (auto [p, bytes] : {std::pair{big, 800'000}, {other, 8'000}, {last_indexed, 4'096},
+                          {first_mapped, 4'104}, {fresh, 8'008}, {fresh_513, 4'112}}) {
+    pool.deallocate(p, static_cast<std::size_t>(bytes));
+  }
+}
+
+// Moving a recycler moves its lists, the ones above the index included.
+TEST(SlotRecyclerTest, MoveKeepsTheFreeListsOfEverySize) {
+  SlotRecycler a(Quiet(1 << 16));
+  void* small = a.allocate(64);
+  void* large = a.allocate(40'000);  // 5,000 slots: in the map
+  a.deallocate(small, 64);
+  a.deallocate(large, 40'000);
+  SlotRecycler b(Quiet(4));
+  b = std::move(a);
+  EXPECT_EQ(b.allocate(40'000), large);
+  EXPECT_EQ(b.allocate(64), small);
+  EXPECT_EQ(b.stats().reused_allocations, 2u);
+  b.deallocate(large, 40'000);
+  b.deallocate(small, 64);
 }
 
 TEST(SlotRecyclerTest, FallbackBlocksNeverEnterAFreeList) {

@@ -22,6 +22,11 @@ struct PoolOptions {
   // Commit and touch every page up front (MAP_POPULATE) instead of on first use, so that page
   // faults are paid when the pool is made rather than inside the allocations that reach new pages.
   bool prefault = false;
+  // Fixed pools only (bump_arena.h): ask for transparent huge pages, madvise(MADV_HUGEPAGE) over a
+  // reservation aligned to 2 MiB, so that whole huge pages fit (a pool below 2 MiB gets none).
+  // Whether the kernel grants them is its decision (/sys/kernel/mm/transparent_hugepage/enabled:
+  // "never" ignores the advice); AnonHugePages in /proc/self/smaps_rollup shows whether it took.
+  bool huge_pages = false;
   // Growing pools only (growing_arena.h), where capacity_slots is the first chunk: each further
   // chunk is growth_factor (>= 1) times the one before, and max_slots caps the total (0: no cap,
   // the pool never falls back; a cap is rounded up to whole pages).

@@ -41,7 +41,7 @@ class ChurnReportTest(unittest.TestCase):
         rc, out, err = testing.run(["--compare", self.dir, self.dir])
         self.assertEqual(rc, 0, err)
         self.assertIn("persistent_churn:glibc/newest/bump_pool/n:2000", out)
-        self.assertIn("ns_per_update", out)
+        self.assertIn("slots_per_update", out)
         self.assertIn("no significant regression", out)
 
     def test_a_directory_without_churn_results_is_an_input_error(self):

@@ -2,9 +2,9 @@
 as Google Benchmark's tools/compare.py does), geometric mean of the ratios. Works on every result
 kind: pool_exhaustion (default or sweep), allocator_matrix, a Google Benchmark JSON file, and the
 per-malloc experiments' directories (replay, persistent_churn, memory_timeline: results/<name>/
-or one of its <malloc>/ subdirectories). A metric measured once per cell (churn's ns per update,
-the timeline's memory) has no p-value: a change beyond the threshold counts as a regression,
-marked untested."""
+or one of its <malloc>/ subdirectories). A value measured once per cell (churn's and the
+timeline's counts and memory) has no p-value: a change beyond the threshold counts as a
+regression, marked "measured once"."""
 
 import math
 import os
@@ -30,9 +30,9 @@ def _pool_cells(rows):
     # Only hash seed 0 is timed with every repetition; the other seeds are measured once, for
     # their counts (experiments/pool_exhaustion/plan.h), so their times are not compared.
     for _, r in rows[rows["seed"] == 0].iterrows():
-        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s" % (
+        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s%s" % (
             r["role"], r["policy"], r["fallback"], r["n"], r["pool_slots"],
-            "/prefault" if r["prefault"] else "")
+            "/prefault" if r["prefault"] else "", "/huge_pages" if r["huge_pages"] else "")
         for metric in ("insert", "query"):
             out.append({"cell": cell, "metric": metric + "_ns_per_op",
                         "reps": list(r[metric + "_ns_reps"]),
@@ -59,7 +59,10 @@ def _replay_cells(rows):
         for metric in ("ns_per_event", "ns_per_alloc", "ns_per_free"):
             reps = [float(x) for x in (r[metric + "_reps"] or [])]
             if reps:
-                out.append({"cell": "%s/%s/%s" % (r["process_malloc"], r["trace"], r["policy"]),
+                # The malloc's name without its version, as the matrix's cells: a library upgrade
+                # is what a comparison may be run to judge.
+                out.append({"cell": "%s/%s/%s" % (str(r["process_malloc"]).split()[0], r["trace"],
+                                                  r["policy"]),
                             "metric": metric, "reps": reps, "median": float(np.median(reps))})
     return out
 
@@ -81,13 +84,24 @@ def _single_cells(rows, key, metrics):
 # and how to turn those into compared cells.
 PER_MALLOC_KINDS = {
     load.REPLAY_STEM: (load.load_replay, "rows", _replay_cells),
+    # Counts and memory only: churn's ns_per_update is one untimed-grade measurement (schema),
+    # and page faults vary with what the kernel had ready; a rerun would flag them as noise.
     load.CHURN_STEM: (load.load_churn, "cells", lambda rows: _single_cells(
         rows, ("process_malloc", "retention", "policy", "n"),
-        ("ns_per_update", "slots_per_update", "allocations_per_update", "peak_rss_kb"))),
+        ("slots_per_update", "allocations_per_update", "peak_rss_kb"))),
     load.TIMELINE_STEM: (load.load_timeline, "cells", lambda rows: _single_cells(
         rows, ("process_malloc", "workload", "policy", "n"),
-        ("anon_rss_peak_kb", "retained_kb", "slots_demanded", "minor_faults"))),
+        ("anon_rss_peak_kb", "retained_kb", "slots_demanded"))),
 }
+
+
+def _holds_per_malloc(path, stem):
+    """Whether `path`, or one of its subdirectories (not a run store's .runs), holds a published
+    `stem` set: a look at file names only, as for the other kinds."""
+    dirs = [path] + [os.path.join(path, d) for d in os.listdir(path)
+                     if os.path.isdir(os.path.join(path, d)) and not d.endswith(".runs")]
+    return any(os.path.exists(os.path.join(d, stem + ext)) for d in dirs
+               for ext in (".json", ".current"))
 
 
 def _kinds(path):
@@ -99,9 +113,7 @@ def _kinds(path):
     if os.path.exists(os.path.join(path, "context.json")) or os.path.exists(
             os.path.join(path, load.MATRIX_STEM + ".current")):
         kinds.append(load.MATRIX_STEM)
-    for stem, (loader, _, _) in PER_MALLOC_KINDS.items():
-        if loader(path):
-            kinds.append(stem)
+    kinds += [stem for stem in PER_MALLOC_KINDS if _holds_per_malloc(path, stem)]
     if not kinds:
         raise InputError(path, "holds no results of this workbench (pool_exhaustion, "
                                "allocator_matrix, replay, persistent_churn, memory_timeline)")
@@ -170,7 +182,8 @@ def mann_whitney_p(a, b):
 
 def compare(old, new, allow_incomplete=False):
     """Compares two result files or directories of the same kind: pool_exhaustion (default or
-    sweep), allocator_matrix, or one Google Benchmark JSON file each."""
+    sweep), allocator_matrix, one Google Benchmark JSON file each, or the per-malloc experiments'
+    directories (PER_MALLOC_KINDS)."""
     for p in (old, new):
         if not os.path.exists(p):
             raise InputError(p, "no such file or directory")
@@ -197,8 +210,14 @@ def compare(old, new, allow_incomplete=False):
         ro, rn = r["reps_old"], r["reps_new"]
         mo = float(np.median(ro)) if ro else r["median_old"]
         mn = float(np.median(rn)) if rn else r["median_new"]
+        if mo > 0:
+            ratio = mn / mo
+        elif mn == mo:
+            ratio = 1.0
+        else:  # from zero (or below: RSS kept after teardown can shrink): no ratio, a direction
+            ratio = float("inf") if mn > mo else 0.0
         rows.append({"cell": r["cell"], "metric": r["metric"], "old": mo, "new": mn,
-                     "ratio": mn / mo if mo > 0 else float("nan"),
+                     "ratio": ratio,
                      "pvalue": mann_whitney_p(ro, rn), "n_old": len(ro), "n_new": len(rn)})
     cells = pd.DataFrame(rows, columns=["cell", "metric", "old", "new", "ratio", "pvalue",
                                         "n_old", "n_new"])
@@ -222,11 +241,14 @@ def verdicts(cells, threshold_pct, alpha):
     sig = cells["pvalue"] < alpha
     untestable = np.array([smallest_p(a, b) >= alpha for a, b in zip(cells["n_old"],
                                                                      cells["n_new"])], dtype=bool)
+    once = np.array([a == 1 and b == 1 for a, b in zip(cells["n_old"], cells["n_new"])],
+                    dtype=bool)
     v = np.where(sig & (change > threshold_pct), "REGRESSION",
+                 np.where(once & (change > threshold_pct), "REGRESSION (untested: measured once)",
                  np.where(untestable & (change > threshold_pct), "REGRESSION (untested: too few "
                           "repetitions)",
                           np.where(sig & (change < -threshold_pct), "faster",
-                                   np.where(sig, "changed (within threshold)", ""))))
+                                   np.where(sig, "changed (within threshold)", "")))))
     return pd.Series(v, index=cells.index)
 
 
@@ -255,7 +277,12 @@ def format_table(comp, threshold_pct, alpha):
     out.append("%s: geometric mean of new/old over %d cells: %.3f (%+.1f%%)"
                % (comp.kind, len(ratios), gm, (gm - 1) * 100))
     regressed = c[c["verdict"].str.startswith("REGRESSION")]
-    untestable = sum(smallest_p(a, b) >= alpha for a, b in zip(c["n_old"], c["n_new"]))
+    once = sum(a == 1 and b == 1 for a, b in zip(c["n_old"], c["n_new"]))
+    untestable = sum(smallest_p(a, b) >= alpha and not (a == 1 and b == 1)
+                     for a, b in zip(c["n_old"], c["n_new"]))
+    if once:
+        out.append("note: %d cell(s) hold a value measured once per run (counts, memory): no "
+                   "p-value; a change beyond the threshold counts as a regression" % once)
     if untestable:
         out.append("note: %d cell(s) have too few repetitions for any p-value below %g (with n "
                    "and m repetitions the smallest is 2 / C(n+m, n): use at least 4 per side); "
@@ -266,8 +293,8 @@ def format_table(comp, threshold_pct, alpha):
         tested = int((regressed["verdict"] == "REGRESSION").sum())
         names = ["%s %s" % (a, b) for a, b in zip(regressed["cell"], regressed["metric"])]
         shown = 10  # one readable line: the table above lists every cell
-        out.append("%d regression(s) beyond %.1f%%: %d with p < %g, %d untested (too few "
-                   "repetitions): %s%s"
+        out.append("%d regression(s) beyond %.1f%%: %d with p < %g, %d untested (measured "
+                   "once, or too few repetitions): %s%s"
                    % (len(regressed), threshold_pct, tested, alpha, len(regressed) - tested,
                       ", ".join(names[:shown]),
                       " (+%d more, marked in the table)" % (len(names) - shown)

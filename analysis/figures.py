@@ -1,6 +1,7 @@
 """The report's figures, each written as PNG and SVG. matplotlib with the Agg backend."""
 
 import io
+import math
 import os
 
 import matplotlib
@@ -376,7 +377,7 @@ def replay_costs(rows, trace, malloc, out_dir, name=None):
 
 
 def replay_vs_live(pairs, key, tau, out_dir):
-    """(l) The live run beside the replay: each policy's live ns per insert (the allocator
+    """(l) The live run beside the replay: each policy's live ns per operation (the allocator
     matrix) against its replayed ns per event, log-log; a shared ranking puts the points in
     ascending order along both axes (`tau`: Kendall's tau of the two rankings)."""
     malloc, trace, workload, n = key
@@ -389,20 +390,24 @@ def replay_vs_live(pairs, key, tau, out_dir):
     ax.set_yscale("log")
     ax.set_xlabel("live: ns per operation (allocator matrix, %s, N = %s)" % (workload, f"{n:,}"))
     ax.set_ylabel("replayed: ns per event (%s)" % trace)
-    ax.set_title("Replay beside the live run, process malloc %s: Kendall's tau %.2f"
-                 % (malloc, tau), fontsize=10)
+    ax.set_title("Replay beside the live run, process malloc %s: Kendall's tau %s"
+                 % (malloc, "%.2f" % tau if math.isfinite(tau) else "undefined (ties)"),
+                 fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     return _save(fig, out_dir, replay_vs_live_figure_name(key))
 
 
 def replay_vs_live_figure_name(key):
     malloc, trace, _, _ = key
-    return replay_figure_name(trace, malloc).replace("fig_k_replay_", "fig_l_replay_vs_live_")
+    return "fig_l_replay_vs_live_%s_%s" % (_trace_stem(trace), malloc.split()[0])
+
+
+def _trace_stem(trace):
+    return "".join(c if c.isalnum() else "_" for c in trace.rsplit(".", 1)[0])
 
 
 def replay_figure_name(trace, malloc):
-    stem = "".join(c if c.isalnum() else "_" for c in trace.rsplit(".", 1)[0])
-    return "fig_k_replay_%s_%s" % (stem, malloc.split()[0])
+    return "fig_k_replay_%s_%s" % (_trace_stem(trace), malloc.split()[0])
 
 
 def churn_figure_name(n, malloc):

@@ -279,6 +279,10 @@ def detect_kind(path):
             return stem
     if name in ("allocator_matrix.csv", "context.json"):
         return MATRIX_STEM
+    for stem in (REPLAY_STEM, CHURN_STEM, TIMELINE_STEM):
+        if name.startswith(stem) and name.endswith((".json", ".csv")):
+            raise InputError(path, "a %s result file: give its directory (results/%s or one of "
+                                   "its <malloc>/ subdirectories)" % (stem, stem))
     if name.endswith(".json"):
         return "gbench"
     raise InputError(path, "not a result file of this workbench (see experiments/RESULTS_SCHEMA.md)")

@@ -36,22 +36,34 @@ class TimelineReportTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("memory_timeline:glibc/churn/bump_pool/n:3000", out)
         self.assertIn("no significant regression", out)
-        # One cell keeps twice the RSS after teardown: flagged (measured once: untested).
-        more = testing.tmpdir("timeline_more")
-        shutil.copy(os.path.join(testing.published(self.set_dir, "memory_timeline"),
-                                 "memory_timeline.json"), more)
+        # One cell keeps twice the RSS after teardown: flagged (measured once: untested); one
+        # that kept none before and keeps some now is flagged too (no ratio from 0).
+        src = os.path.join(testing.published(self.set_dir, "memory_timeline"),
+                           "memory_timeline.json")
+        base, more = testing.tmpdir("timeline_base"), testing.tmpdir("timeline_more")
 
-        def doubled(doc):
-            for cell in doc["cells"]:
-                if (cell["workload"], cell["policy"], cell["n"]) == ("churn", "malloc", 3000):
-                    cell["retained_kb"] = 2 * cell["retained_kb"] + 100
-        testing.edit_json(os.path.join(more, "memory_timeline.json"), doubled)
-        rc, out, _ = testing.run(["--compare", self.set_dir, more])
+        def retained(values):
+            def edit(doc):
+                for cell in doc["cells"]:
+                    key = (cell["workload"], cell["policy"], cell["n"])
+                    if key in values:
+                        cell["retained_kb"] = values[key]
+            return edit
+        for directory, values in ((base, {("churn", "malloc", 3000): 1000,
+                                          ("build", "malloc", 3000): 0}),
+                                  (more, {("churn", "malloc", 3000): 2100,
+                                          ("build", "malloc", 3000): 64})):
+            shutil.copy(src, directory)
+            testing.edit_json(os.path.join(directory, "memory_timeline.json"), retained(values))
+        rc, out, _ = testing.run(["--compare", base, more])
         self.assertEqual(rc, 1, out)
-        flagged = [line for line in out.splitlines() if "REGRESSION (untested" in line]
-        self.assertEqual(len(flagged), 1, out)
-        self.assertIn("glibc/churn/malloc/n:3000", flagged[0])
-        self.assertIn("retained_kb", flagged[0])
+        flagged = sorted(line for line in out.splitlines()
+                         if "REGRESSION (untested: measured once)" in line)
+        self.assertEqual(len(flagged), 2, out)
+        self.assertIn("glibc/build/malloc/n:3000", flagged[0])
+        self.assertIn("glibc/churn/malloc/n:3000", flagged[1])
+        for line in flagged:
+            self.assertIn("retained_kb", line)
 
     def test_retained_table_and_figures(self):
         header, table = markdown_table(self.md, "### KiB kept after teardown")

@@ -70,5 +70,7 @@ def per_malloc_driver(name, binary, mallocs = PROCESS_MALLOCS, **kwargs):
         srcs = ["//experiments/common:per_malloc.sh"],
         args = [binary] + ["%s=$(location :%s_%s)" % (m, binary, m) for m in mallocs] + ["--"],
         data = [":%s_%s" % (binary, m) for m in mallocs],
+        # Its non-glibc binaries are (their identity check fails when a sanitizer owns malloc).
+        tags = kwargs.pop("tags", []) + ["no_sanitizer"],
         **kwargs
     )

@@ -14,6 +14,10 @@
 # Stops at the first binary that fails, with its exit status (2: bad input, 130: interrupted):
 # the binary has already said why. Progress goes to stderr.
 set -u
+if [[ $# -lt 2 ]]; then
+  echo "per_malloc.sh: usage: per_malloc.sh NAME MALLOC=BINARY... -- [ARGS] (bazel run gives these)" >&2
+  exit 2
+fi
 name=$1
 shift
 declare -A binary=()
@@ -30,16 +34,20 @@ fail() {  # one line, exit 2
   exit 2
 }
 
+# The binaries' flag syntax (Abseil, experiments/common/flags.cc): one dash or two, `=VALUE` or
+# the next argument; everything after a bare `--` is positional.
 mallocs=("${order[@]}")
 out=""
 args=()
+positional=()
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --mallocs=*) IFS=, read -r -a mallocs <<<"${1#--mallocs=}" ;;
-    --mallocs) [[ $# -ge 2 ]] || fail "--mallocs needs a value"; IFS=, read -r -a mallocs <<<"$2"; shift ;;
-    --out=*) out=${1#--out=}; [[ -n $out ]] || fail "--out is empty" ;;
-    --out) [[ $# -ge 2 && -n $2 ]] || fail "--out needs a value"; out=$2; shift ;;
-    --help | -help | --helpfull)
+    --) shift; positional=("$@"); break ;;
+    -mallocs=* | --mallocs=*) IFS=, read -r -a mallocs <<<"${1#*=}"; [[ -n ${1#*=} ]] || mallocs=() ;;
+    -mallocs | --mallocs) [[ $# -ge 2 ]] || fail "--mallocs needs a value"; IFS=, read -r -a mallocs <<<"$2"; shift ;;
+    -out=* | --out=*) out=${1#*=}; [[ -n $out ]] || fail "--out is empty" ;;
+    -out | --out) [[ $# -ge 2 && -n $2 ]] || fail "--out needs a value"; out=$2; shift ;;
+    -help* | --help* | -version | --version | -only_check_args | --only_check_args)
       echo "$name: runs ${name}_<malloc> for each process malloc (${order[*]}), with the same flags;"
       echo "  --mallocs=LIST picks some of them, --out=DIR writes DIR/<malloc> for each."
       echo "Every binary's own flags:"
@@ -51,6 +59,7 @@ done
 [[ ${#mallocs[@]} -gt 0 ]] || fail "--mallocs is empty; expected some of: ${order[*]}"
 declare -A seen=()
 for m in "${mallocs[@]}"; do
+  [[ -n $m ]] || fail "an empty name in --mallocs; expected some of: ${order[*]}"
   [[ -n ${binary[$m]:-} ]] || fail "unknown process malloc '$m' in --mallocs; expected some of: ${order[*]}"
   [[ -z ${seen[$m]:-} ]] || fail "process malloc '$m' given twice in --mallocs"
   seen[$m]=1
@@ -60,10 +69,12 @@ start=$SECONDS
 i=0
 for m in "${mallocs[@]}"; do
   i=$((i + 1))
-  run=("${binary[$m]}" "${args[@]}")
-  [[ -n $out ]] && run+=("--out=$out/$m")
+  run=("${binary[$m]}" ${out:+"--out=$out/$m"} "${args[@]}")
+  [[ ${#positional[@]} -gt 0 ]] && run+=(-- "${positional[@]}")
   echo "$name: [$i/${#mallocs[@]}] ${name}_$m" >&2
   began=$SECONDS
+  # In the foreground, so that Ctrl-C reaches the binary as from the terminal (a background job
+  # of a script would start with SIGINT ignored).
   "${run[@]}"
   status=$?
   if [[ $status -ne 0 ]]; then
@@ -72,4 +83,5 @@ for m in "${mallocs[@]}"; do
   fi
   echo "$name: [$i/${#mallocs[@]}] ${name}_$m done in $((SECONDS - began)) s" >&2
 done
-echo "$name: ${#mallocs[@]} process mallocs (${mallocs[*]}) done in $((SECONDS - start)) s" >&2
+plural=$([[ ${#mallocs[@]} -eq 1 ]] && echo "" || echo "s")
+echo "$name: ${#mallocs[@]} process malloc$plural (${mallocs[*]}) done in $((SECONDS - start)) s" >&2

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace experiments {
 
@@ -38,6 +39,23 @@ std::int64_t MinorFaults() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return usage.ru_minflt;
+}
+
+std::int64_t AnonHugePagesKb() {
+  const int fd = ::open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[4096];  // smaps_rollup is about 25 short lines
+  std::size_t used = 0;
+  for (ssize_t got; used < sizeof text - 1 &&
+                    (got = ::read(fd, text + used, sizeof text - 1 - used)) > 0;) {
+    used += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+  text[used] = '\0';
+  const char* line = std::strstr(text, "\nAnonHugePages:");
+  unsigned long long kb = 0;
+  if (line == nullptr || std::sscanf(line, "\nAnonHugePages: %llu kB", &kb) != 1) return -1;
+  return static_cast<std::int64_t>(kb);
 }
 
 }  // namespace experiments

@@ -30,6 +30,10 @@ long PeakRssKb();
 // Minor page faults of this process so far (getrusage's ru_minflt): first touches of fresh pages.
 std::int64_t MinorFaults();
 
+// This process's anonymous memory on transparent huge pages now, in KiB (AnonHugePages in
+// /proc/self/smaps_rollup); -1 when it cannot be read.
+std::int64_t AnonHugePagesKb();
+
 }  // namespace experiments
 
 #endif  // HAMT_ALLOC_EXPERIMENTS_COMMON_PROCESS_MEMORY_H_

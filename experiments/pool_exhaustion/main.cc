@@ -77,6 +77,9 @@ ABSL_FLAG(int, jobs, 0,
           "bandwidth: use 1 for timing-grade numbers; counts are the same either way");
 ABSL_FLAG(bool, prefault, false,
           "commit every pool page before the timed build, so page faults are not timed");
+ABSL_FLAG(bool, huge_pages, false,
+          "the pools ask for transparent huge pages (madvise over a 2 MiB-aligned pool); the "
+          "anon_huge_kb column shows whether the kernel granted them");
 ABSL_FLAG(std::string, capacity_search_limit, "auto",
           "largest N tried when measuring how many keys a pool serves without fallback (auto: 20 x "
           "the largest --n, at least 1M, at most 20M)");
@@ -160,6 +163,7 @@ pe::Config ConfigFromFlags() {
   if (config.jobs < 0 || config.jobs > 256) FlagError("jobs", "must be in [0, 256]");
   if (config.jobs == 0) config.jobs = sweep ? std::max(1u, std::thread::hardware_concurrency()) : 1;
   config.prefault = absl::GetFlag(FLAGS_prefault);
+  config.huge_pages = absl::GetFlag(FLAGS_huge_pages);
   config.headroom_pct = absl::GetFlag(FLAGS_headroom);
   if (!(config.headroom_pct >= 0 && config.headroom_pct <= 1000)) {
     FlagError("headroom", "must be a number in [0, 1000] percent");

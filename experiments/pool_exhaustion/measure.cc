@@ -40,22 +40,23 @@ double NsPer(Clock::duration elapsed, std::uint64_t count) {
                           static_cast<double>(count);
 }
 
-allocators::PolicyOptions Options(std::uint64_t slots, bool prefault, const std::string& fallback) {
+allocators::PolicyOptions Options(std::uint64_t slots, bool prefault, bool huge_pages,
+                                  const std::string& fallback) {
   allocators::PolicyOptions options;
   // The experiment reports utilization in every row; 40 warning lines would drown the table.
   options.pool = {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true,
-                  .prefault = prefault};
+                  .prefault = prefault, .huge_pages = huge_pages};
   options.fallback = fallback;
   return options;
 }
 
 // Calls fn(policy_object) with a fresh policy of the cell's kind (allocators/registry.h).
 template <class Fn>
-decltype(auto) WithPolicy(Policy policy, std::uint64_t pool_slots, bool prefault,
+decltype(auto) WithPolicy(Policy policy, std::uint64_t pool_slots, bool prefault, bool huge_pages,
                           const std::string& fallback, Fn&& fn) {
   const absl::string_view name = PolicyName(policy);
   return allocators::WithPolicy(std::string_view(name.data(), name.size()),
-                                Options(pool_slots, prefault, fallback),
+                                Options(pool_slots, prefault, huge_pages, fallback),
                                 std::forward<Fn>(fn));
 }
 
@@ -63,6 +64,8 @@ struct Repetition {
   allocators::AllocStats stats;
   double insert_ns = 0;
   double query_ns = 0;
+  double minor_faults_per_insert = 0;
+  std::int64_t anon_huge_kb = 0;  // after the inserts, the map alive
 };
 
 template <class Alloc>
@@ -71,14 +74,20 @@ Repetition RunOnce(Alloc alloc, std::uint64_t n, std::uint64_t seed) {
   const auto keys = static_cast<std::int64_t>(n);
   StudyMap<Alloc> map(StableHash{seed}, std::equal_to<std::int64_t>(), std::move(alloc));
   Clock::duration insert_time{};
+  std::int64_t faults = 0;
   for (std::int64_t begin = 0; begin < keys; begin += kChunk) {
     ThrowIfInterrupted();
     const std::int64_t end = std::min(keys, begin + kChunk);
+    const std::int64_t faults_before = MinorFaults();
     const auto start = Clock::now();
     for (std::int64_t i = begin; i < end; ++i) map.insert_or_assign(i, StudyValue(i));
     insert_time += Clock::now() - start;
+    faults += MinorFaults() - faults_before;
   }
   result.stats = map.allocator().stats();
+  result.minor_faults_per_insert =
+      keys == 0 ? 0.0 : static_cast<double>(faults) / static_cast<double>(keys);
+  result.anon_huge_kb = AnonHugePagesKb();
 
   std::int64_t checksum = 0;
   Clock::duration query_time{};
@@ -133,10 +142,11 @@ Measurement MeasureCell(const Cell& cell, int repetitions) {
   m.cell = cell;
   for (int rep = 0; rep < repetitions; ++rep) {
     const Repetition result =
-        WithPolicy(cell.policy, cell.pool_slots, cell.prefault, cell.fallback,
+        WithPolicy(cell.policy, cell.pool_slots, cell.prefault, cell.huge_pages, cell.fallback,
                    [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
     if (rep == 0) {
       m.stats = result.stats;
+      m.anon_huge_kb = result.anon_huge_kb;
     } else if (!(result.stats == m.stats)) {
       throw std::runtime_error(absl::StrCat(
           "allocation counts differ between repetitions for ", PolicyName(cell.policy),
@@ -144,6 +154,7 @@ Measurement MeasureCell(const Cell& cell, int repetitions) {
     }
     m.insert_ns.push_back(result.insert_ns);
     m.query_ns.push_back(result.query_ns);
+    m.minor_faults_per_insert.push_back(result.minor_faults_per_insert);
   }
   m.peak_rss_kb = PeakRssKb();
   m.process_malloc = allocators::DetectProcessMalloc().NameAndVersion();
@@ -152,7 +163,7 @@ Measurement MeasureCell(const Cell& cell, int repetitions) {
 
 std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit,
                                       const std::string& fallback) {
-  return WithPolicy(policy, pool_slots, /*prefault=*/false, fallback,
+  return WithPolicy(policy, pool_slots, /*prefault=*/false, /*huge_pages=*/false, fallback,
                     [&](auto alloc) -> std::uint64_t {
     StudyMap<decltype(alloc)> map(std::move(alloc));
     for (std::uint64_t i = 0; i < limit; ++i) {
@@ -195,7 +206,7 @@ std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_b
   for (int rep = 0; rep < repetitions; ++rep) {
     ThrowIfInterrupted();
     // A fresh, untouched pool each time: first-touch page faults are part of a real bump's cost.
-    ns.push_back(WithPolicy(Policy::kBumpPool, slots, false, fallback, [&](auto pool) {
+    ns.push_back(WithPolicy(Policy::kBumpPool, slots, false, false, fallback, [&](auto pool) {
       return pattern == CostPattern::kBatch ? time_batch(pool) : time_grow(pool);
     }));
   }

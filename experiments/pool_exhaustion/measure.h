@@ -39,6 +39,7 @@ struct Cell {
   std::uint64_t seed = 0;        // hash seed; 0 is the default hash
   // What serves the pool's fallbacks, by allocators/registry.h name ("malloc": the process's).
   std::string fallback{allocators::kDefaultFallback};
+  bool huge_pages = false;  // the pool asks for transparent huge pages (PoolOptions::huge_pages)
   friend bool operator==(const Cell&, const Cell&) = default;
 };
 
@@ -49,6 +50,10 @@ struct Measurement {
   std::vector<double> insert_ns;  // ns per key, one value per repetition
   std::vector<double> query_ns;
   long peak_rss_kb = 0;
+  // Minor page faults during the timed inserts, per key, one value per repetition.
+  std::vector<double> minor_faults_per_insert;
+  // AnonHugePages (KiB) right after the first repetition's inserts; -1 when unreadable.
+  std::int64_t anon_huge_kb = 0;
   std::string process_malloc;  // e.g. "glibc 2.36"
 };
 

@@ -72,6 +72,7 @@ nlohmann::ordered_json Config::ToJson() const {
           {"seeds", seeds},
           {"repetitions", repetitions},
           {"prefault", prefault},
+          {"huge_pages", huge_pages},
           {"headroom", headroom_pct},
           {"capacity_search_limit", capacity_search_limit},
           {"jobs", jobs},
@@ -102,12 +103,12 @@ std::vector<Cell> GridCells(const Config& config) {
     for (std::uint64_t n : config.ns) {
       for (Policy policy : config.policies) {
         if (!HasPool(policy)) {
-          if (seed == 0) cells.push_back({policy, n, 0, false, 0, config.fallback});
+          if (seed == 0) cells.push_back({policy, n, 0, false, 0, config.fallback, false});
           continue;
         }
         for (std::uint64_t pool : config.pools) {
           cells.push_back({policy, n, pool, config.prefault, static_cast<std::uint64_t>(seed),
-                           config.fallback});
+                           config.fallback, config.huge_pages});
         }
       }
     }
@@ -129,7 +130,7 @@ std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double
   if (largest == nullptr) return std::nullopt;
   const std::uint64_t n = largest->Count(F::kN);
   return Cell{Policy::kBumpPool, n, predictor.RecommendedSlots(Policy::kBumpPool, n, headroom_pct),
-              false, 0, largest->Str(F::kFallback)};
+              false, 0, largest->Str(F::kFallback), largest->Bool(F::kHugePages)};
 }
 
 std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
@@ -138,10 +139,12 @@ std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
     if (r.Str(F::kRole) == kGrid && r.Bool(F::kPrefault)) return cells;  // the grid is prefaulted
   }
   for (const PoolPair& p : Finding4Pairs(rows)) {
+    // The grid's fallback and page setting, prefaulted.
     const std::string fallback = rows.empty() ? std::string(allocators::kDefaultFallback)
                                                : rows.front().Str(F::kFallback);
-    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0, fallback});
-    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0, fallback});
+    const bool huge_pages = !rows.empty() && rows.front().Bool(F::kHugePages);
+    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0, fallback, huge_pages});
+    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0, fallback, huge_pages});
   }
   return cells;
 }

@@ -30,6 +30,7 @@ struct Config {
   int seeds = 1;  // hash seeds per pool cell: seed 0 timed (repetitions), the others counted once
   int repetitions = 5;
   bool prefault = false;
+  bool huge_pages = false;  // the pools ask for transparent huge pages
   double headroom_pct = 20;
   std::uint64_t capacity_search_limit = 20'000'000;
   int jobs = 1;

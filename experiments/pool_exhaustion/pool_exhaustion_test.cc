@@ -79,6 +79,23 @@ TEST(MeasureTest, BumpDemandDoesNotDependOnThePool) {
   EXPECT_EQ(large.stats.fallback_allocations, 0u);
 }
 
+// A lazily mapped pool is faulted in by the build; a prefaulted one was before it. Huge pages
+// change where the pool lives, not what the map asks of it.
+TEST(MeasureTest, PageFaultsAndHugePagesAreMeasuredPerCell) {
+  Cell lazy{Policy::kBumpPool, 20000, 1 << 22, false, 0};
+  Cell prefaulted = lazy;
+  prefaulted.prefault = true;
+  Cell huge = lazy;
+  huge.huge_pages = true;
+  const Measurement l = MeasureCell(lazy, 1);
+  const Measurement p = MeasureCell(prefaulted, 1);
+  const Measurement h = MeasureCell(huge, 1);
+  ASSERT_EQ(l.minor_faults_per_insert.size(), 1u);
+  EXPECT_GT(l.minor_faults_per_insert[0], p.minor_faults_per_insert[0]);
+  EXPECT_GE(h.anon_huge_kb, 0);  // readable; whether the kernel granted any is its choice
+  EXPECT_EQ(h.stats, l.stats);
+}
+
 TEST(MeasureTest, RecyclerDemandStaysNearLiveSize) {
   const Measurement recycler = MeasureCell({Policy::kSlotRecycler, 20000, 1 << 22, false, 0}, 1);
   const Measurement bump = MeasureCell({Policy::kBumpPool, 20000, 1 << 22, false, 0}, 1);

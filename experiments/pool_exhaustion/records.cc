@@ -32,6 +32,7 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kN: return static_cast<std::int64_t>(m.cell.n);
     case F::kPoolSlots: return static_cast<std::int64_t>(m.cell.pool_slots);
     case F::kPrefault: return m.cell.prefault;
+    case F::kHugePages: return m.cell.huge_pages;
     case F::kSeed: return static_cast<std::int64_t>(m.cell.seed);
     case F::kRepetitions: return std::int64_t{repetitions};
     case F::kAllocations: return static_cast<std::int64_t>(s.allocations);
@@ -61,6 +62,8 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kInsertNsReps: return m.insert_ns;
     case F::kQueryNsReps: return m.query_ns;
     case F::kPeakRssKb: return static_cast<std::int64_t>(m.peak_rss_kb);
+    case F::kMinorFaultsPerInsert: return Median(m.minor_faults_per_insert);
+    case F::kAnonHugeKb: return m.anon_huge_kb < 0 ? Value() : Value(m.anon_huge_kb);
     case F::kProcessMalloc: return m.process_malloc;
     case F::kModelSlotsDemanded: return optional(p.slots_demanded);
     case F::kModelSlotsPerEntry:
@@ -130,8 +133,13 @@ CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t b
 Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPolicy)); }
 
 Cell CellOf(const CellRecord& r) {
-  return Cell{PolicyOf(r),          r.Count(CellField::kN),    r.Count(CellField::kPoolSlots),
-              r.Bool(CellField::kPrefault), r.Count(CellField::kSeed), r.Str(CellField::kFallback)};
+  return Cell{PolicyOf(r),
+              r.Count(CellField::kN),
+              r.Count(CellField::kPoolSlots),
+              r.Bool(CellField::kPrefault),
+              r.Count(CellField::kSeed),
+              r.Str(CellField::kFallback),
+              r.Bool(CellField::kHugePages)};
 }
 
 nlohmann::ordered_json ToJson(const Results& results) {

@@ -51,6 +51,7 @@ expect_error() {  # expect_error STATUS TEXT ARGS...
 expect_error 2 "unknown process malloc 'hoard'" "$trace" --mallocs=glibc,hoard
 expect_error 2 "given twice" "$trace" --mallocs=glibc,glibc
 expect_error 2 "--out needs a value" "$trace" --out
+expect_error 2 "an empty name in --mallocs" "$trace" --mallocs=glibc,,jemalloc
 [[ $(run "$trace" --mallocs=hoard 2>&1 | wc -l) == 1 ]] || fail "a bad --mallocs printed more than one line"
 # The replay's own errors stop the driver with the replay's status, before the next malloc runs.
 head -c 20 "$trace" >"$tmp/truncated.trace"
@@ -58,7 +59,14 @@ msg=$(run "$tmp/truncated.trace" --out="$tmp/bad" 2>&1 >/dev/null)
 status=$?
 [[ $status == 2 && $msg == *"byte"* && $msg == *"replay_glibc exited with status 2"* ]] ||
   fail "a truncated trace: exit $status: $msg"
-[[ ! -e $tmp/bad/mimalloc ]] || fail "the driver went on after a failure"
+[[ $msg != *replay_mimalloc* ]] || fail "the driver went on after a failure: $msg"
+# A bad flag of the replay's own: its one line and status 2, from the first malloc.
+expect_error 2 "--repetitions" "$trace" --repetitions=0
+# -out (one dash, as the binaries accept it) is the driver's too: each malloc its own directory.
+run "$trace" --repetitions=1 --policies=malloc --mallocs=glibc,tcmalloc -out "$tmp/dash" \
+  >/dev/null 2>"$tmp/dash.err" || fail "-out DIR failed: $(cat "$tmp/dash.err")"
+[[ -s $tmp/dash/glibc/replay.csv && -s $tmp/dash/tcmalloc/replay.csv ]] ||
+  fail "-out DIR wrote: $(ls -R "$tmp/dash" 2>&1 | head -5)"
 # --help names the driver's own flags and the replay's.
 help=$(run --help 2>&1)
 [[ $help == *"--mallocs=LIST"* && $help == *"--repetitions"* ]] || fail "--help: $help"

@@ -213,10 +213,11 @@ class PersistentChamp {
     }
   }
 
-  // A shared node on an update's path is copied, and the copy increments the count of every
-  // child it keeps (TransferChildren<false>): up to 32 cache lines per node, each a dependent
-  // load after the child pointer. Asked for on the way down, they arrive while the update goes
-  // on down, edits the bottom and allocates.
+  // A shared node on an update's path is copied (unless the key is absent, or an erase's pull-up
+  // skips it), and the copy increments the count of every child it keeps
+  // (TransferChildren<false>): up to 32 cache lines per node, each a dependent load after the
+  // child pointer. Asked for on the way down, they arrive while the update goes on down, edits
+  // the bottom and allocates; the skipped cases only waste the prefetches.
   static void PrefetchChildren(const NodeT* node, std::uint32_t nodemap) noexcept {
     NodeT* const* child = Layout::Children(node);
     const unsigned n = Count(nodemap);

@@ -9,10 +9,11 @@
 // size, not the total ever allocated. Blocks never go back to Base.
 //
 // The lists: an array indexed by slot count for blocks up to kIndexedSlots (4 KiB: a full
-// 32-entry HAMT node of entries up to 120 bytes), and a hash map keyed by slot count beyond. An index sized to
-// the largest block would grow with it: a replayed program's 813 KiB block made a 813 KiB index,
-// zero-filled and page-faulted inside the allocations that grew it (on the heaptrack `sort`
-// trace: 50 us per sampled allocation, 2,575 instead of 135 ns per event, 0.8 MiB more RSS).
+// 32-entry HAMT node of entries up to 120 bytes), and a hash map keyed by slot count beyond. An
+// index sized to the largest block would grow with it: a replayed program's 813 KiB block made a
+// 813 KiB index, zero-filled and page-faulted inside the allocations that grew it (on the
+// heaptrack `sort` trace: 50 us per sampled allocation, 2,575 instead of 135 ns per event,
+// 0.8 MiB more RSS).
 //
 // Invariants: every block on a list of slot count k is k slots of Base and not live; a slot count
 // of small_.size() or more (above kIndexedSlots; any, after a move) has its map entry before Base

@@ -377,8 +377,9 @@ class Champ {
     EntryT& existing = old_entries[entry_index];
 
     const PushDownBlocks<Layout> made =
-        allocate_push_down(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
-                           std::forward<KeyArg>(key), std::forward<ValueArgs>(value_args)...);
+        AllocatePushDown<Layout>(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
+                                 block_allocator(), block_freer(), std::forward<KeyArg>(key),
+                                 std::forward<ValueArgs>(value_args)...);
     Layout::Relocate(made.existing_dst, &existing, 1);
 
     Node* fresh = made.fresh;
@@ -408,19 +409,12 @@ class Champ {
     return {&made.new_dst->second, true};
   }
 
-  // The blocks of a push down (pair_subtree.h), from this map's policy; the new entry is made
-  // from `args`.
-  template <class... Args>
-  PushDownBlocks<Layout> allocate_push_down(std::uint32_t datamap, std::uint32_t nodemap,
-                                            unsigned shift, std::uint32_t bit,
-                                            std::uint64_t existing_hash, std::uint64_t hash,
-                                            Args&&... args) {
-    auto allocate = [this](std::uint32_t data, std::uint32_t nodes, unsigned children,
-                           unsigned entries) {
-      return allocate_block(data, nodes, children, entries);
+  // The block operations of pair_subtree.h, on this map's policy.
+  auto block_allocator() noexcept {
+    return [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                  unsigned entries) {
+      return allocate_block(datamap, nodemap, children, entries);
     };
-    return AllocatePushDown<Layout>(datamap, nodemap, shift, bit, existing_hash, hash, allocate,
-                                    block_freer(), std::forward<Args>(args)...);
   }
   auto block_freer() noexcept {
     return [this](Node* node, unsigned children, unsigned entries) noexcept {

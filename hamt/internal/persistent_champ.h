@@ -318,8 +318,9 @@ class PersistentChamp {
     EntryT& existing = src[entry_index];
 
     const PushDownBlocks<Layout> made =
-        allocate_push_down(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
-                           std::forward<KeyArg>(key), std::forward<M>(value));
+        AllocatePushDown<Layout>(datamap, nodemap, shift, bit, hash_of(existing.first), hash,
+                                 block_allocator(), block_freer(), std::forward<KeyArg>(key),
+                                 std::forward<M>(value));
     NodeT* fresh = made.fresh;
     EntryT* fresh_entries = Layout::Entries(fresh, children + 1);
     if constexpr (kEditable) {
@@ -352,17 +353,12 @@ class PersistentChamp {
     return fresh;
   }
 
-  // The blocks of a push down (pair_subtree.h), from this lineage's policy; the new entry is made
-  // from `args`.
-  template <class... Args>
-  PushDownBlocks<Layout> allocate_push_down(std::uint32_t datamap, std::uint32_t nodemap,
-                                            unsigned shift, std::uint32_t bit,
-                                            std::uint64_t existing_hash, std::uint64_t hash,
-                                            Args&&... args) {
-    auto allocate = [this](std::uint32_t data, std::uint32_t nodes, unsigned children,
-                           unsigned entries) { return allocate_node(data, nodes, children, entries); };
-    return AllocatePushDown<Layout>(datamap, nodemap, shift, bit, existing_hash, hash, allocate,
-                                    block_freer(), std::forward<Args>(args)...);
+  // The block operations of pair_subtree.h, on this lineage's policy.
+  auto block_allocator() noexcept {
+    return [this](std::uint32_t datamap, std::uint32_t nodemap, unsigned children,
+                  unsigned entries) {
+      return allocate_node(datamap, nodemap, children, entries);
+    };
   }
   auto block_freer() noexcept {
     return [this](NodeT* node, unsigned children, unsigned entries) noexcept {

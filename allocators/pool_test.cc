@@ -324,7 +324,7 @@ TEST(SlotRecyclerTest, BlocksAboveTheIndexedSizesAreRecycledPerSize) {
   EXPECT_EQ(pool.allocate(799'993), big);  // 100,000 slots, rounded up
   EXPECT_EQ(pool.stats().reused_allocations, 4u);
   EXPECT_EQ(pool.stats().slots_demanded, 100'000u + 1'000u + 512u + 513u + 1'001u + 514u);
-  for (auto [p, bytes] : {std::pair{big, 800'000}, {other, 8'000}, {last_indexed, 4'096},
+  for (auto [p, bytes] : {std::pair{big, 799'993}, {other, 8'000}, {last_indexed, 4'096},
                           {first_mapped, 4'104}, {fresh, 8'008}, {fresh_513, 4'112}}) {
     pool.deallocate(p, static_cast<std::size_t>(bytes));
   }

@@ -23,6 +23,12 @@ bool HasStaticTlsTunable() {
 void ReexecWithStaticTlsIfNeeded(int argc, char** argv) {
   (void)argc;
   if (HasStaticTlsTunable()) return;
+  // Under valgrind, /proc/self/exe is valgrind's tool binary, which refuses to be started
+  // directly: stay in this process (a jemalloc load then fails naming the tunable to set).
+  if (const char* preload = std::getenv("LD_PRELOAD");
+      preload != nullptr && std::strstr(preload, "vgpreload") != nullptr) {
+    return;
+  }
   std::string value = std::string(kStaticTlsTunable) + "=" + kStaticTlsTunableValue;
   if (const char* existing = std::getenv("GLIBC_TUNABLES"); existing != nullptr && *existing) {
     value = std::string(existing) + ":" + value;

@@ -41,7 +41,8 @@ inline constexpr char kStaticTlsTunableValue[] = "16384";
 // Call first thing in main(). If GLIBC_TUNABLES does not already set kStaticTlsTunable, adds it
 // (keeping any other tunables) and re-executes /proc/self/exe with the same argv, so this returns
 // only in a process that has it. If execv fails, prints why to stderr and returns (a later
-// jemalloc load then throws LibraryLoadError).
+// jemalloc load then throws LibraryLoadError). Under valgrind it returns at once: set the tunable
+// in valgrind's environment instead.
 void ReexecWithStaticTlsIfNeeded(int argc, char** argv);
 
 // True when this process was started with the static-TLS tunable set.

@@ -195,3 +195,43 @@ def replay_vs_live(replay_rows, matrix_rows):
         out.append({"process_malloc": malloc, "trace": trace, "workload": workload, "n": n,
                     "policies": len(pairs), "tau": float(tau), "p_value": float(p_value)})
     return pd.DataFrame(out, columns=cols)
+
+
+# ----- memory timeline
+
+GROWING_ORDER = ["growing_pool", "growing_recycler", "bump_pool", "slot_recycler", "malloc"]
+
+
+def growing_vs_others(cells, matrix_rows=None):
+    """The growing pools beside the bump pool, the recycler and malloc, per (process malloc, N)
+    where the timeline's build workload measured a growing pool: demand, fallbacks, chunks, peak
+    and retained RSS from the timeline cells, and the matrix's insert_seq median ns per insert
+    (one thread, same process malloc, policy and N; NaN where the matrix did not measure it; the
+    matrix sizes its fixed pools to fit the build)."""
+    cols = ["process_malloc", "n", "policy", "slots_demanded", "fallback_allocations",
+            "pool_chunks", "anon_rss_peak_kb", "retained_kb", "insert_ns_per_op"]
+    build = cells[cells["workload"] == "build"]
+    live = None
+    if matrix_rows is not None and not matrix_rows.empty:
+        live = matrix_rows[(matrix_rows["workload"] == "insert_seq") & (matrix_rows["threads"] == 1)]
+    out = []
+    for (malloc, n), grp in build.groupby(["process_malloc", "n"], sort=True):
+        if not grp["policy"].str.startswith("growing").any():
+            continue
+        for policy in GROWING_ORDER:
+            r = grp[grp["policy"] == policy]
+            if r.empty:
+                continue
+            r = r.iloc[0]
+            ns = np.nan
+            if live is not None:
+                m = live[(live["process_malloc"] == malloc) & (live["policy"] == policy)
+                         & (live["n"] == n)]
+                if len(m) and not pd.isna(m["ns_per_op"].iloc[0]):
+                    ns = float(m["ns_per_op"].iloc[0])
+            out.append({"process_malloc": malloc, "n": int(n), "policy": policy,
+                        "slots_demanded": r["slots_demanded"],
+                        "fallback_allocations": r["fallback_allocations"],
+                        "pool_chunks": r["pool_chunks"], "anon_rss_peak_kb": r["anon_rss_peak_kb"],
+                        "retained_kb": r["retained_kb"], "insert_ns_per_op": ns})
+    return pd.DataFrame(out, columns=cols)

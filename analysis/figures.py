@@ -266,6 +266,59 @@ def fallback_predicted_vs_measured(rows, out_dir, name="fig_h_fallback_predicted
     return _save(fig, out_dir, name)
 
 
+PAGES_COLORS = {"lazy": "tab:orange", "prefault": "tab:blue", "huge": "tab:green",
+                "huge_prefault": "tab:olive"}
+
+
+def finding4_map(f4, out_dir, name="fig_m_finding4_map"):
+    """(m) finding 4's insert ratio (exhausted over sized pool) per fallback (x) and page policy
+    (bars), one panel per N; whiskers: smallest and largest repetition; the study's ratio and the
+    criterion's x1.10 as lines."""
+    ns = sorted(f4["n"].unique())
+    fallbacks = list(dict.fromkeys(f4["fallback"]))
+    pages = [p for p in PAGES_COLORS if p in set(f4["pages"])]
+    fig, axes = plt.subplots(1, len(ns), figsize=(3.4 * len(ns) + 1, 3.6), squeeze=False,
+                             sharey=True)
+    width = 0.8 / max(1, len(pages))
+    for ax, n in zip(axes[0], ns):
+        at_n = f4[f4["n"] == n]
+        labelled = set()
+        for j, p in enumerate(pages):
+            for i, fb in enumerate(fallbacks):
+                r = at_n[(at_n["fallback"] == fb) & (at_n["pages"] == p)]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                x = i - 0.4 + width * (j + 0.5)
+                ax.bar(x, r["insert_ratio"], width, color=PAGES_COLORS[p],
+                       edgecolor="black" if r["grid"] else "none",
+                       label=None if p in labelled else p + " pages")
+                labelled.add(p)
+                ax.errorbar(x, r["insert_ratio"], yerr=[[r["insert_ratio"] - r["insert_ratio_min"]],
+                                                       [r["insert_ratio_max"] - r["insert_ratio"]]],
+                            fmt="none", ecolor="black", capsize=2, linewidth=0.8)
+        refs = at_n["reference_insert_ratio"].dropna()
+        if len(refs):
+            ax.axhline(float(refs.iloc[0]), color="tab:red", linestyle="--", linewidth=1,
+                       label="study x%.2f" % float(refs.iloc[0]))
+        ax.axhline(1.10, color="black", linestyle=":", linewidth=1, label="x1.10")
+        ax.axhline(1.0, color="gray", linewidth=0.6)
+        ax.set_xticks(range(len(fallbacks)))
+        ax.set_xticklabels(fallbacks, rotation=20)
+        ax.set_title("N = {:,} ({:.0f}% fallback)".format(int(n), float(at_n["fallback_pct"].iloc[0])))
+        ax.set_yscale("log")  # ratios: x2 and x0.5 are as far from 1
+        ax.set_yticks([0.25, 0.5, 1, 2, 4, 8])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: "x%g" % v))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
+        if len(refs):
+            ax.legend(loc="upper left")
+    if not any(len(ax.get_legend_handles_labels()[1]) and ax.get_legend() for ax in axes[0]):
+        axes[0][0].legend(loc="upper left")
+    axes[0][0].set_ylabel("insert ns, exhausted / sized pool")
+    fig.suptitle("Finding 4 by fallback (x) and page policy (colour); outlined: the run's own")
+    return _save(fig, out_dir, name)
+
+
 def memory_timeline(samples, cells, workload, n, malloc, out_dir, name=None):
     """(i) Memory against map operations for one workload and process malloc. Top: the bytes the
     map holds (the same for every policy) and, per pool policy, the fresh slots it has demanded

@@ -255,6 +255,58 @@ def provenance(inp, md):
     md.append("")
 
 
+# Finding 4's table: the finding4_ratio columns shown, and their formats (report_test checks every
+# cell against the file).
+FINDING4_COLUMNS = [
+    ("n", "int"), ("fallback", None), ("pages", None), ("fallback_pct", "pct"),
+    ("exhausted_insert_ns", "num"), ("sized_insert_ns", "num"), ("insert_ratio", "ratio"),
+    ("insert_ratio_min", "ratio"), ("insert_ratio_max", "ratio"), ("reference_insert_ratio", "ratio"),
+    ("query_ratio", "ratio"), ("query_ratio_min", "ratio"), ("query_ratio_max", "ratio"),
+    ("reference_query_ratio", "ratio"), ("exhausted_faults_per_insert", "num4"),
+    ("sized_faults_per_insert", "num4"), ("sized_anon_huge_kb", "int"),
+    ("sized_span_per_live_byte", "num"), ("holds", "yesno")]
+
+
+def finding4_formats():
+    from analysis import tables as T
+    kinds = {"int": T.fmt_int, "pct": T.fmt_pct, "num": T.fmt_num, "ratio": T.fmt_ratio,
+             "num4": lambda v: T.fmt_num(v, 4), "yesno": lambda v: "yes" if v else "no"}
+    return {c: kinds[k] for c, k in FINDING4_COLUMNS if k}
+
+
+def finding4_section(rs, md, figs, tex, fig_dir):
+    from analysis import figures, tables as T
+
+    f4 = rs.sections.get("finding4_map")
+    if f4 is None or f4.empty:
+        return
+    md.append("### Finding 4 by fallback and page policy\n")
+    md.append("At each N where the smaller pool (%s slots) sends most allocations to the fallback "
+              "and the larger (%s slots) none, both pools re-measured with every fallback and page "
+              "policy, the two cells interleaved (one repetition of each in turn). Ratios are "
+              "exhausted over sized pool: the median of the per-repetition ratios, and their "
+              "smallest and largest; `reference`: the study's (macOS, Apple M4 Pro). Faults: minor "
+              "page faults per insert (getrusage); huge KiB: AnonHugePages after the sized pool's "
+              "build; span per live byte: the bytes the sized pool handed out per byte live after "
+              "its build (a bump pool never reuses a freed slot). `malloc` is the process's (%s). Finding 4's verdict is judged in the run's own "
+              "configuration (%s) and names every other above.\n"
+              % (T.fmt_int(f4["exhausted_pool"].iloc[0]), T.fmt_int(f4["sized_pool"].iloc[0]),
+                 f4["process_malloc"].iloc[0],
+                 ", ".join(sorted({"%s, %s pages" % (r["fallback"], r["pages"])
+                                   for _, r in f4[f4["grid"]].iterrows()})) or "-"))
+    table = f4[[c for c, _ in FINDING4_COLUMNS]]
+    md.append(T.markdown(table, finding4_formats()))
+    tex("%s_finding4.tex" % rs.kind, T.latex(table, finding4_formats(),
+                                             caption="Finding 4 by fallback and page policy: "
+                                             "exhausted over sized pool",
+                                             label="tab:%s-finding4" % rs.kind.replace("_", "-")))
+    prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
+    figs(figures.finding4_map(f4, fig_dir, prefix + "fig_m_finding4_map"))
+    _img(md, prefix + "fig_m_finding4_map", "(m) finding 4: insert time, exhausted over sized "
+         "pool, per fallback and page policy (bars: median; whiskers: smallest and largest "
+         "repetition), one panel per N; dashed: the study's ratio; dotted: the criterion's x1.10")
+
+
 def pool_section(rs, ref, md, figs, tex, fig_dir):
     import pandas as pd
     from analysis import derive, figures, tables as T
@@ -281,6 +333,8 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
             md.extend("- %s" % d for d in f["details"])
             md.append("")
 
+    finding4_section(rs, md, figs, tex, fig_dir)
+
     if ref is not None:
         md.append("### bump_pool: this run vs the reference study\n")
         md.append("The reference is a Mojo HAMT on an Apple M4 Pro: compare shapes, not absolute "
@@ -305,13 +359,13 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
     md.append("### Every measured cell\n")
     seeds = int(rows["seed"].max()) + 1
     md.append("Columns as in `%s.csv` (experiments/RESULTS_SCHEMA.md), for hash seed 0%s; `model_`: "
-              "the demand model's expectation; roles other than `grid` are finding 3's "
-              "verification and finding 4's prefaulted cells.\n"
+              "the demand model's expectation; `verification` is finding 3's cell. Finding 4's "
+              "map cells (role `finding4_map`) are summarized in its table above.\n"
               % (rs.kind, " (the CSV also holds seeds 1..%d, counts only)" % (seeds - 1)
                  if seeds > 1 else ""))
     cols = [c for c, _ in POOL_COLUMNS]
-    table = rows[rows["seed"] == 0][["role"] + cols].sort_values(["role", "policy", "pool_slots",
-                                                                   "n"])
+    table = rows[(rows["seed"] == 0) & (rows["role"] != "finding4_map")][["role"] + cols]
+    table = table.sort_values(["role", "policy", "pool_slots", "n"])
     md.append(T.markdown(table, pool_formats()))
 
     acc, exhaustion = derive.model_accuracy(rows, rs.sections["capacities"])
@@ -468,10 +522,16 @@ def column_formats(columns):
     return {c: (T.fmt_int if kind == "int" else T.fmt_num) for c, kind in columns if kind}
 
 
-def timeline_section(sets, md, figs, tex, fig_dir):
+GROWING_COLUMNS = [
+    ("process_malloc", None), ("n", "int"), ("policy", None), ("slots_demanded", "int"),
+    ("fallback_allocations", "int"), ("pool_chunks", "int"), ("anon_rss_peak_kb", "int"),
+    ("retained_kb", "int"), ("insert_ns_per_op", "float")]
+
+
+def timeline_section(sets, matrix, md, figs, tex, fig_dir):
     import pandas as pd
 
-    from analysis import figures, tables as T
+    from analysis import derive, figures, tables as T
 
     cells = pd.concat([rs.sections["cells"] for rs in sets], ignore_index=True)
     samples = pd.concat([rs.sections["samples"] for rs in sets], ignore_index=True)
@@ -496,6 +556,18 @@ def timeline_section(sets, md, figs, tex, fig_dir):
         tex("timeline_retained.tex", T.latex(retained, fm, caption="Anonymous RSS (KiB) kept "
                                              "after teardown of a built map",
                                              label="tab:timeline-retained"))
+    growing = derive.growing_vs_others(cells, None if matrix is None else matrix.sections["rows"])
+    if not growing.empty:
+        md.append("### The growing pool against the bump pool, the recycler and malloc (build)\n")
+        md.append("A pool that adds chunks instead of falling back, at each N the timeline built "
+                  "it: demand, fallbacks, chunks and RSS from the timeline cells (fixed pools of "
+                  "the timeline's --pool_slots); ns per insert from the allocator matrix's "
+                  "insert_seq (one thread, same process malloc and N; its fixed pools are sized to "
+                  "fit; `-`: the matrix did not measure that cell, e.g. N = 10M needs `--large`).\n")
+        md.append(T.markdown(growing, column_formats(GROWING_COLUMNS)))
+        tex("timeline_growing.tex", T.latex(growing, column_formats(GROWING_COLUMNS),
+                                            caption="The growing pool against fixed pools and "
+                                            "malloc (build)", label="tab:timeline-growing"))
     md.append("### Every cell\n")
     cols = [c for c, _ in TIMELINE_COLUMNS]
     md.append(T.markdown(cells[cols], column_formats(TIMELINE_COLUMNS)))
@@ -608,7 +680,7 @@ def build_report(inp, out_dir):
     if inp.matrix is not None:
         matrix_section(inp.matrix, md, figs, tex, fig_dir)
     if inp.timelines:
-        timeline_section(inp.timelines, md, figs, tex, fig_dir)
+        timeline_section(inp.timelines, inp.matrix, md, figs, tex, fig_dir)
     if inp.churns:
         churn_section(inp.churns, md, figs, tex, fig_dir)
     if inp.replays:

@@ -37,7 +37,8 @@ class RealOutputTest(unittest.TestCase):
             rows = schema.read_csv(os.path.join(self.pool_dir, stem + ".csv"), "pool_cell")
             # The table shows hash seed 0; the other seeds feed the figures' spread.
             self.assertGreater(rows["seed"].max(), 0, "the test runs should cover several seeds")
-            rows = rows[rows["seed"] == 0]
+            # Finding 4's map cells are in its own table (test_every_finding4_number_...).
+            rows = rows[(rows["seed"] == 0) & (rows["role"] != "finding4_map")]
             section = self.md[self.md.index(heading):]
             header, table = markdown_table(section, "### Every measured cell")
             self.assertEqual(header, ["role"] + [c for c, _ in report.POOL_COLUMNS])
@@ -54,6 +55,24 @@ class RealOutputTest(unittest.TestCase):
                     # Nothing is silently empty: '-' only where the file's value is null.
                     if shown[key][i + 1] == "-":
                         self.assertTrue(pd.isna(row[col]), "%s %s %s" % (stem, key, col))
+
+    def test_every_finding4_number_equals_the_file(self):
+        for stem, heading in (("pool_exhaustion", "## Pool exhaustion (default run)"),
+                              ("pool_exhaustion_sweep", "## Pool exhaustion (sweep run)")):
+            records = load.load_pool(self.pool_dir, stem).sections["finding4_map"]
+            self.assertGreater(len(records), 1, stem)
+            self.assertEqual(int(records["grid"].sum()), records["n"].nunique(), stem)
+            section = self.md[self.md.index(heading):]
+            header, table = markdown_table(section, "### Finding 4 by fallback and page policy")
+            self.assertEqual(header, [c for c, _ in report.FINDING4_COLUMNS])
+            self.assertEqual(len(table), len(records), stem)
+            formats = report.finding4_formats()
+            for shown, (_, row) in zip(table, records.iterrows()):
+                for i, (col, _) in enumerate(report.FINDING4_COLUMNS):
+                    expected = formats[col](row[col]) if col in formats else str(row[col])
+                    self.assertEqual(shown[i], expected, "%s %s" % (stem, col))
+            self.assertIn("fig_m_finding4_map.png" if stem == "pool_exhaustion"
+                          else "sweep_fig_m_finding4_map.png", section)
 
     def test_the_model_table_is_the_mean_over_seeds(self):
         rows = schema.read_csv(os.path.join(self.pool_dir, "pool_exhaustion.csv"), "pool_cell")

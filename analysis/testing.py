@@ -57,7 +57,8 @@ def check_run(parts, args):
 
 # Small but complete configurations: every finding judged, every file written.
 POOL_ARGS = ["--n=1000,3000,20000", "--pools=4096,1000000", "--repetitions=3",
-             "--capacity_search_limit=300K"]
+             "--capacity_search_limit=300K", "--finding4_fallbacks=malloc,jemalloc",
+             "--finding4_pages=lazy,prefault"]
 SWEEP_ARGS = ["--sweep", "--n=1K,3K,10K", "--pools=16384,65536,262144", "--capacity_search_limit=300K",
               "--jobs=1"]
 MATRIX_ARGS = ["--quick", "--repetitions=3", "--threads=1",

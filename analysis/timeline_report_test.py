@@ -6,7 +6,9 @@ import os
 import shutil
 import unittest
 
-from analysis import report, schema, testing
+import pandas as pd
+
+from analysis import derive, report, schema, testing
 from analysis.testing import markdown_table
 
 
@@ -76,6 +78,32 @@ class TimelineReportTest(unittest.TestCase):
                     path = os.path.join(self.out, "figures",
                                         "fig_i_timeline_%s_%d_glibc.%s" % (workload, n, ext))
                     self.assertGreater(os.path.getsize(path), 1000, path)
+
+    def test_the_growing_pool_table(self):
+        cells = schema.read_csv(os.path.join(self.set_dir, "memory_timeline_cells.csv"),
+                                "timeline_cell")
+        build = cells[cells["workload"] == "build"]
+        testing.assert_table_shows_rows(
+            self, self.md, "### The growing pool against", report.GROWING_COLUMNS,
+            build.assign(insert_ns_per_op=float("nan")), ("policy", "n"))
+        growing = build[build["policy"] == "growing_pool"]
+        self.assertTrue((growing["fallback_allocations"] == 0).all())
+        self.assertTrue((growing["pool_chunks"] >= 1).all())
+        # ns per insert joined from the matrix on (process malloc, policy, N), insert_seq, 1 thread.
+        matrix = pd.DataFrame([
+            {"process_malloc": "glibc", "workload": "insert_seq", "policy": "growing_pool",
+             "n": 3000, "threads": 1, "ns_per_op": 42.0},
+            {"process_malloc": "glibc", "workload": "insert_seq", "policy": "malloc", "n": 3000,
+             "threads": 2, "ns_per_op": 99.0},
+            {"process_malloc": "jemalloc", "workload": "insert_seq", "policy": "bump_pool",
+             "n": 3000, "threads": 1, "ns_per_op": 99.0}])
+        joined = derive.growing_vs_others(cells, matrix)
+        self.assertEqual(list(joined["policy"][joined["n"] == 3000]),
+                         ["growing_pool", "bump_pool", "malloc"])
+        at = joined[joined["n"] == 3000]
+        ns = dict(zip(at["policy"], at["insert_ns_per_op"]))
+        self.assertEqual(ns["growing_pool"], 42.0)
+        self.assertTrue(pd.isna(ns["malloc"]) and pd.isna(ns["bump_pool"]))
 
     def test_a_directory_without_timeline_results_is_an_input_error(self):
         empty = testing.tmpdir("no_timeline")

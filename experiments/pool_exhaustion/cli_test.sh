@@ -9,8 +9,10 @@ tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 skips=()  # checks that could not run here, with the reason
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# Finding 4's map with 2 fallbacks x 2 page policies at each N (the default 4 x 3 costs minutes
+# under ThreadSanitizer, and this test runs often).
 tiny=(--quiet --n=1000,2000,3000 --pools=4096,1000000 --repetitions=1 --seeds=1
-      --capacity_search_limit=200K)
+      --capacity_search_limit=200K --finding4_fallbacks=malloc,mimalloc --finding4_pages=lazy,huge)
 published() { sha1sum "$1"/pool_exhaustion.csv "$1"/pool_exhaustion.json 2>/dev/null | awk '{print $1}' | tr '\n' ' '; }
 counts() {  # the CSV's count columns, by name
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -46,6 +48,8 @@ check_bad_input() {
   expect_usage_error "--pools" --pools=lots
   expect_usage_error "--pools" --pools=17592186044416
   expect_usage_error "--policies" --policies=arena
+  expect_usage_error "--finding4_pages" --finding4_pages=giant
+  expect_usage_error "--finding4_fallbacks" --finding4_fallbacks=malloc,nope
   expect_usage_error "--repetitions" --repetitions=0
   expect_usage_error "--headroom" --headroom=-1
   expect_usage_error "--headroom" --headroom=nan
@@ -90,6 +94,24 @@ check_small_runs_and_layout() {
   diff <(counts "$a/pool_exhaustion.csv") <(counts "$tmp/b/pool_exhaustion.csv") >/dev/null ||
     fail "counts differ between two runs"
   find "$a" -name '*.tmp.*' | grep -q . && fail "temporary file left behind"
+}
+
+check_finding4_map() {
+  local a="$tmp/a"
+  # tiny: at each of its 3 Ns, 2 fallbacks x 2 page policies, each an exhausted and a sized cell.
+  local rows
+  rows=$(grep -c ',finding4_map,' "$a/pool_exhaustion.csv")
+  [[ $rows -eq 24 ]] || fail "expected 24 finding4_map rows, got $rows"
+  grep -q ',finding4_map,bump_pool,mimalloc,3000,1000000,false,true,0,' "$a/pool_exhaustion.csv" ||
+    fail "no mimalloc huge-page row for the sized pool at N=3000"
+  local records
+  records=$(grep -c '"insert_ratio_max":' "$a/pool_exhaustion.json")
+  [[ $records -eq 12 ]] || fail "expected 12 finding4_map records, got $records"
+  [[ $(grep -c '"grid": true' "$a/pool_exhaustion.json") -eq 3 ]] ||
+    fail "expected the grid's configuration once per N"
+  grep -q '^Finding 4 by fallback and page policy' "$a.stdout" || fail "no finding-4 table printed"
+  grep -q '"summary": ".*Of 4 configurations it holds in' "$a/pool_exhaustion.json" ||
+    fail "finding 4 names no configurations"
 }
 
 check_readable_output() {
@@ -168,6 +190,7 @@ check_resume_refuses_other_settings() {
   expect_resume_refused "$dir" "--fallback" "${resume_args[@]}" --fallback=mimalloc
   expect_resume_refused "$dir" "--repetitions" "${resume_args[@]}" --repetitions=3
   expect_resume_refused "$dir" "--prefault" "${resume_args[@]}" --prefault
+  expect_resume_refused "$dir" "--finding4_pages" "${resume_args[@]}" --finding4_pages=lazy
   expect_resume_refused "$dir" "--pools" "${resume_args[@]}" --pools=8192
 }
 
@@ -212,7 +235,7 @@ check_concurrent_runs() {
     current=$(readlink -f "$dir/pool_exhaustion.current" 2>/dev/null) || { sleep 0.02; continue; }
     [[ -n "$current" ]] || continue
     local csv_rows json_rows
-    csv_rows=$(grep -c ',grid,\|,verification,\|,prefault_check,' "$current/pool_exhaustion.csv" 2>/dev/null)
+    csv_rows=$(grep -c ',grid,\|,verification,\|,finding4_map,' "$current/pool_exhaustion.csv" 2>/dev/null)
     json_rows=$(grep -c '"role":' "$current/pool_exhaustion.json" 2>/dev/null)
     [[ -n "$csv_rows" && -n "$json_rows" ]] && { samples=$((samples + 1)); [[ $csv_rows -eq $json_rows ]] || mixed=$((mixed + 1)); }
     sleep 0.02
@@ -349,7 +372,7 @@ check_interrupt_in_phase_2() {
 # that where it cannot run it is counted as skipped, not passed).
 checks=("${@:2}")
 [[ ${#checks[@]} -gt 0 ]] || checks=(
-  check_bad_input check_help check_small_runs_and_layout check_readable_output
+  check_bad_input check_help check_small_runs_and_layout check_finding4_map check_readable_output
   check_duplicate_values check_interrupt_and_resume check_resume_refuses_other_settings
   check_resume_refuses_damage check_concurrent_runs check_kill_9_mid_write check_file_too_large
   check_big_runs_refused_up_front check_interrupt_in_phase_2)

@@ -18,6 +18,10 @@ std::string FormatTable(const std::vector<CellRecord>& rows,
 // One block per finding (verdict, criterion, summary, one line per cell), then a tally.
 std::string FormatFindings(const std::vector<FindingRecord>& findings, int width);
 
+// Finding 4 per fallback and page policy (finding4_ratio records), one row each, with the study's
+// ratios beside them; empty without records.
+std::string FormatFinding4Map(const std::vector<Finding4Record>& map);
+
 // Recommended pools, the fitted line, and the largest N each pool serves.
 std::string FormatSizing(const Results& results, int width);
 

@@ -12,6 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "experiments/common/console.h"
+#include "allocators/registry.h"
+#include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
 namespace experiments::pool_exhaustion {
@@ -56,18 +58,6 @@ struct Draft {
 
 bool Is(const CellRecord& r, absl::string_view role, Policy policy) {
   return r.Str(F::kRole) == role && PolicyOf(r) == policy;
-}
-
-// Grid rows share the run's --prefault setting; prefault_check rows are all prefaulted.
-const CellRecord* Find(const std::vector<CellRecord>& rows, absl::string_view role, Policy policy,
-                       std::uint64_t n, std::uint64_t pool) {
-  for (const CellRecord& r : rows) {
-    if (Is(r, role, policy) && r.Count(F::kN) == n && r.Count(F::kPoolSlots) == pool &&
-        r.Count(F::kSeed) == 0) {
-      return &r;
-    }
-  }
-  return nullptr;
 }
 
 std::vector<std::uint64_t> GridPools(const std::vector<CellRecord>& rows) {
@@ -274,74 +264,124 @@ Draft SizedPoolHasNoFallback(const Results& results,
   return d;
 }
 
-struct Ratios {
-  std::vector<double> insert, query;
-  std::vector<std::string> lines;
-};
-
-Ratios CompareSmallAndLargePool(const Results& results, bool prefault,
-                                const std::vector<ReferenceRecord>& reference) {
-  Ratios out;
-  const absl::string_view role = prefault ? kPrefaultCheck : kGrid;
-  for (const PoolPair& p : Finding4Pairs(results.rows)) {
-    const CellRecord* small = Find(results.rows, role, Policy::kBumpPool, p.n, p.small_pool);
-    const CellRecord* large = Find(results.rows, role, Policy::kBumpPool, p.n, p.large_pool);
-    if (small == nullptr || large == nullptr) continue;
-    const double insert = small->Float(F::kInsertNsPerOp) / large->Float(F::kInsertNsPerOp);
-    const double query = small->Float(F::kQueryNsPerOp) / large->Float(F::kQueryNsPerOp);
-    out.insert.push_back(insert);
-    out.query.push_back(query);
-    std::string ref;
-    const ReferenceRecord* rs = FindReference(reference, p.n, p.small_pool);
-    const ReferenceRecord* rl = FindReference(reference, p.n, p.large_pool);
-    if (rs && rl && !rs->IsNull(R::kInsertNsPerOp) && !rl->IsNull(R::kInsertNsPerOp) &&
-        !rs->IsNull(R::kQueryNsPerOp) && !rl->IsNull(R::kQueryNsPerOp)) {
-      ref = absl::StrFormat(" (reference insert x%.2f, query x%.2f)",
-                            rs->Float(R::kInsertNsPerOp) / rl->Float(R::kInsertNsPerOp),
-                            rs->Float(R::kQueryNsPerOp) / rl->Float(R::kQueryNsPerOp));
-    }
-    out.lines.push_back(absl::StrFormat(
-        "%sN=%s (%.0f%% fallback): insert %.1f vs %.1f ns = x%.2f, query %.1f vs %.1f ns = x%.2f%s",
-        prefault ? "prefaulted, " : "", Count(p.n), small->Float(F::kFallbackPct),
-        small->Float(F::kInsertNsPerOp), large->Float(F::kInsertNsPerOp), insert,
-        small->Float(F::kQueryNsPerOp), large->Float(F::kQueryNsPerOp), query, ref));
-  }
-  return out;
+// A finding-4 configuration as prose: "malloc fallback (glibc 2.36), lazy pages".
+std::string ConfigName(const Finding4Record& r) {
+  using G = schema::Finding4Ratio::Field;
+  const std::string& fallback = r.Str(G::kFallback);
+  return absl::StrFormat("%s%s, %s pages", fallback,
+                         fallback == allocators::kDefaultFallback
+                             ? absl::StrCat(" (", r.Str(G::kProcessMalloc), ")")
+                             : std::string(),
+                         r.Str(G::kPages));
 }
 
 // 4. Inserts slow down when fallbacks dominate; queries do not.
 Draft InsertsSlowQueriesDoNot(const Results& results,
                               const std::vector<ReferenceRecord>& reference) {
+  using G = schema::Finding4Ratio::Field;
   Draft d(4, "Inserts slow down when fallbacks dominate; queries do not",
-          "median insert ratio exhausted/sized pool >= x1.10 and median query ratio within 15% of "
-          "1, over every N where the smallest pool sends >= 50% to the fallback and the largest "
-          "none");
+          absl::StrFormat(
+              "median insert ratio exhausted/sized pool >= x%.2f and median query ratio within "
+              "%.0f%% of 1, over every N where the smallest pool sends >= 50%% of allocations to "
+              "the fallback and the largest none; judged in the run's configuration and named for "
+              "every fallback and page policy measured (finding4_map)",
+              kFinding4MinInsertRatio, 100 * kFinding4QueryTolerance));
   d.needs = "bump_pool cells at one N with two pools: one sending >= 50% of allocations to the "
             "fallback, one with none (e.g. --n=100K --pools=65536,4194304)";
-  const Ratios lazy = CompareSmallAndLargePool(results, false, reference);
-  const Ratios prefaulted = CompareSmallAndLargePool(results, true, reference);
-  d.details = lazy.lines;
-  d.details.insert(d.details.end(), prefaulted.lines.begin(), prefaulted.lines.end());
-  if (lazy.insert.empty()) return d;
-  const double insert = Median(lazy.insert), query = Median(lazy.query);
-  const bool holds = insert >= 1.10 && std::abs(query - 1.0) <= 0.15;
-  d.verdict = holds ? kReproduced : kNotReproduced;
-  d.summary = absl::StrFormat("median insert ratio x%.2f, query x%.2f", insert, query);
-  if (!prefaulted.insert.empty()) {
-    absl::StrAppendFormat(&d.summary, "; with every pool page committed first: insert x%.2f, query "
-                                      "x%.2f",
-                          Median(prefaulted.insert), Median(prefaulted.query));
+  // Every configuration's ratios over N, in the order measured (the grid's first).
+  struct Config {
+    std::string name;
+    bool grid = false;
+    std::string pages;
+    std::vector<double> insert, query, sized_faults, exhausted_faults, spread;
+    double Insert() const { return Median(insert); }
+    double Query() const { return Median(query); }
+  };
+  std::vector<Config> configs;
+  for (const Finding4Record& r : results.finding4_map) {
+    const std::string name = ConfigName(r);
+    auto it = std::find_if(configs.begin(), configs.end(),
+                           [&](const Config& c) { return c.name == name; });
+    if (it == configs.end()) {
+      Config& c = configs.emplace_back();
+      c.name = name;
+      c.grid = r.Bool(G::kGrid);
+      c.pages = r.Str(G::kPages);
+      it = configs.end() - 1;
+    }
+    it->insert.push_back(r.Float(G::kInsertRatio));
+    it->query.push_back(r.Float(G::kQueryRatio));
+    it->sized_faults.push_back(r.Float(G::kSizedFaultsPerInsert));
+    it->exhausted_faults.push_back(r.Float(G::kExhaustedFaultsPerInsert));
+    it->spread.push_back(r.Float(G::kSizedSpanPerLiveByte));
+    d.details.push_back(absl::StrFormat(
+        "N=%s, %s (%.0f%% fallback): insert %.1f vs %.1f ns = x%.2f [%.2f-%.2f], query %.1f vs "
+        "%.1f ns = x%.2f [%.2f-%.2f]; page faults per insert %.4f exhausted, %.4f sized%s%s",
+        Count(r.Float(G::kN)), name, r.Float(G::kFallbackPct), r.Float(G::kExhaustedInsertNs),
+        r.Float(G::kSizedInsertNs), r.Float(G::kInsertRatio), r.Float(G::kInsertRatioMin),
+        r.Float(G::kInsertRatioMax), r.Float(G::kExhaustedQueryNs), r.Float(G::kSizedQueryNs),
+        r.Float(G::kQueryRatio), r.Float(G::kQueryRatioMin), r.Float(G::kQueryRatioMax),
+        r.Float(G::kExhaustedFaultsPerInsert), r.Float(G::kSizedFaultsPerInsert),
+        r.IsNull(G::kSizedAnonHugeKb) || r.Int(G::kSizedAnonHugeKb) == 0
+            ? std::string()
+            : absl::StrFormat("; %s KiB on huge pages", Count(r.Float(G::kSizedAnonHugeKb))),
+        r.IsNull(G::kReferenceInsertRatio)
+            ? std::string()
+            : absl::StrFormat(" (reference insert x%.2f, query x%.2f)",
+                              r.Float(G::kReferenceInsertRatio), r.Float(G::kReferenceQueryRatio))));
+  }
+  if (configs.empty() || !configs.front().grid) return d;
+  const Config& grid = configs.front();
+  d.verdict = Finding4Holds(grid.Insert(), grid.Query()) ? kReproduced : kNotReproduced;
+  d.summary = absl::StrFormat("%s: median insert ratio x%.2f, query x%.2f", grid.name,
+                              grid.Insert(), grid.Query());
+  if (configs.size() > 1) {
+    // Each half of the finding, named per configuration (medians over N).
+    auto list = [&](auto&& keep, auto&& ratio) {
+      std::vector<std::string> names;
+      for (const Config& c : configs) {
+        if (keep(c)) names.push_back(absl::StrFormat("%s x%.2f", c.name, ratio(c)));
+      }
+      return std::make_pair(names.size(), names.empty() ? std::string("none")
+                                                         : absl::StrJoin(names, "; "));
+    };
+    auto insert = [](const Config& c) { return c.Insert(); };
+    auto query = [](const Config& c) { return c.Query(); };
+    const auto slow = list([](const Config& c) { return Finding4InsertsSlow(c.Insert()); }, insert);
+    const auto fast = list([](const Config& c) { return !Finding4InsertsSlow(c.Insert()); }, insert);
+    const auto same = list([](const Config& c) { return Finding4QueriesUnchanged(c.Query()); }, query);
+    const auto moved = list([](const Config& c) { return !Finding4QueriesUnchanged(c.Query()); },
+                            query);
+    const auto both = list([](const Config& c) { return Finding4Holds(c.Insert(), c.Query()); },
+                           insert);
+    absl::StrAppendFormat(
+        &d.summary,
+        ". Of %d configurations, inserts slow down in %d (%s) and not in %d (%s); queries stay "
+        "within %.0f%% in %d (%s) and move in %d (%s); the whole finding holds in %d (%s)",
+        configs.size(), slow.first, slow.second, fast.first, fast.second,
+        100 * kFinding4QueryTolerance, same.first, same.second, moved.first, moved.second,
+        both.first, both.second);
+    // The mechanism, measured. Inserts: a lazily touched sized pool takes a first-touch page fault
+    // per fresh 4 KiB page, which the exhausted one (its fallback reusing freed blocks) mostly
+    // does not. Queries: the sized bump pool leaves its live nodes spread over every slot it ever
+    // handed out.
+    std::vector<std::string> faults;
+    for (const char* pages : {"lazy", "prefault", "huge", "huge_prefault"}) {
+      for (const Config& c : configs) {
+        if (c.pages != pages) continue;
+        faults.push_back(absl::StrFormat("%s %.4f (exhausted %.4f)", pages, Median(c.sized_faults),
+                                         Median(c.exhausted_faults)));
+        break;
+      }
+    }
+    absl::StrAppendFormat(
+        &d.summary,
+        ". Page faults per insert in the sized pool: %s. The sized pool hands out x%.1f its live "
+        "bytes (a bump pool never reuses a freed slot), so its live nodes are spread wider than "
+        "the exhausted map's, whose fallback reuses freed blocks",
+        absl::StrJoin(faults, ", "), Median(grid.spread));
   }
   d.summary += "." + ReferenceRatios(reference);
-  // A cause is named only where this run measured it: the prefaulted re-measurement isolates page
-  // faults.
-  if (!holds && !prefaulted.insert.empty() && Median(prefaulted.insert) >= 1.10) {
-    d.summary += absl::StrFormat(
-        " With the pool's pages committed before the build, inserts do slow down (x%.2f): the "
-        "bump pool's first-touch page faults offset what the fallback costs.",
-        Median(prefaulted.insert));
-  }
-
   return d;
 }
 
@@ -451,23 +491,6 @@ Draft RecyclerServesLargerN(const Results& results) {
 }
 
 }  // namespace
-
-std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows) {
-  std::vector<PoolPair> pairs;
-  const std::vector<std::uint64_t> pools = GridPools(rows);
-  if (pools.size() < 2) return pairs;
-  const std::uint64_t small = pools.front(), large = pools.back();
-  for (const CellRecord& r : rows) {
-    if (!Is(r, kGrid, Policy::kBumpPool) || r.Count(F::kPoolSlots) != small ||
-        r.Count(F::kSeed) != 0 || r.Float(F::kFallbackPct) < 50.0) {
-      continue;
-    }
-    const CellRecord* sized = Find(rows, kGrid, Policy::kBumpPool, r.Count(F::kN), large);
-    if (sized == nullptr || sized->Count(F::kFallbackAllocations) > 0) continue;
-    pairs.push_back({r.Count(F::kN), small, large});
-  }
-  return pairs;
-}
 
 std::vector<FindingRecord> JudgeFindings(const Results& results, const Reference& reference) {
   return {DemandIsLinear(results, reference.cells).Done(),

@@ -13,15 +13,10 @@
 
 namespace experiments::pool_exhaustion {
 
-// The six findings, from every other section of `results`.
+// The six findings, from every other section of `results` (finding 4 from results.finding4_map,
+// finding4_map.h).
 std::vector<FindingRecord> JudgeFindings(const Results& results, const Reference& reference);
 
-// The N at which finding 4 compares the smallest and the largest pool (fallbacks >= 50% in the
-// smallest, none in the largest), from grid rows: also the cells re-measured prefaulted.
-struct PoolPair {
-  std::uint64_t n, small_pool, large_pool;
-};
-std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows);
 
 }  // namespace experiments::pool_exhaustion
 

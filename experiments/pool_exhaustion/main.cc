@@ -40,6 +40,7 @@
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
 #include "experiments/pool_exhaustion/console.h"
+#include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/measure.h"
 #include "experiments/pool_exhaustion/plan.h"
@@ -80,6 +81,12 @@ ABSL_FLAG(bool, prefault, false,
 ABSL_FLAG(bool, huge_pages, false,
           "the pools ask for transparent huge pages (madvise over a 2 MiB-aligned pool); the "
           "anon_huge_kb column shows whether the kernel granted them");
+ABSL_FLAG(std::string, finding4_fallbacks, "malloc,mimalloc,jemalloc,tcmalloc",
+          "finding 4's pairs (an exhausted and a sized pool at one N) are re-measured with each of "
+          "these fallbacks (names as for --fallback; empty: none)");
+ABSL_FLAG(std::string, finding4_pages, "lazy,prefault,huge",
+          "... and each of these page policies: lazy, prefault (every pool page committed first), "
+          "huge (transparent huge pages), huge_prefault (empty: none)");
 ABSL_FLAG(std::string, capacity_search_limit, "auto",
           "largest N tried when measuring how many keys a pool serves without fallback (auto: 20 x "
           "the largest --n, at least 1M, at most 20M)");
@@ -127,6 +134,16 @@ fs::path ReferenceDirectory(const char* argv0) {
   return relative;
 }
 
+// Exits with a usage error naming `flag` unless `name` is a fallback (allocators/registry.h).
+void CheckFallbackName(const char* flag, const std::string& name) {
+  std::vector<std::string> fallbacks;
+  for (std::string_view known : allocators::FallbackNames()) fallbacks.emplace_back(known);
+  if (std::find(fallbacks.begin(), fallbacks.end(), name) == fallbacks.end()) {
+    FlagError(flag, absl::StrCat("unknown fallback ", experiments::QuoteValue(name),
+                                 " (expected one of ", absl::StrJoin(fallbacks, ", "), ")"));
+  }
+}
+
 pe::Config ConfigFromFlags() {
   const bool sweep = absl::GetFlag(FLAGS_sweep);
   std::string n_text = absl::GetFlag(FLAGS_n);
@@ -146,11 +163,20 @@ pe::Config ConfigFromFlags() {
                                                                std::uint64_t{1} << 44));
   config.policies = ParsePolicies(absl::GetFlag(FLAGS_policies));
   config.fallback = absl::GetFlag(FLAGS_fallback);
-  std::vector<std::string> fallbacks;
-  for (std::string_view name : allocators::FallbackNames()) fallbacks.emplace_back(name);
-  if (std::find(fallbacks.begin(), fallbacks.end(), config.fallback) == fallbacks.end()) {
-    FlagError("fallback", absl::StrCat("unknown fallback ", experiments::QuoteValue(config.fallback),
-                                       " (expected one of ", absl::StrJoin(fallbacks, ", "), ")"));
+  CheckFallbackName("fallback", config.fallback);
+  if (const std::string text = absl::GetFlag(FLAGS_finding4_fallbacks); !text.empty()) {
+    std::vector<absl::string_view> known;
+    for (std::string_view name : allocators::FallbackNames()) {
+      known.emplace_back(name.data(), name.size());
+    }
+    for (std::size_t i : experiments::ParseNameList("finding4_fallbacks", text, known, "fallback")) {
+      config.finding4_fallbacks.emplace_back(known[i]);
+    }
+  }
+  if (const std::string pages = absl::GetFlag(FLAGS_finding4_pages); !pages.empty()) {
+    config.finding4_pages = experiments::ParseNameList(
+        "finding4_pages", pages, std::span<const pe::Pages>(pe::kAllPages), pe::PagesName,
+        "page policy");
   }
   config.seeds = absl::GetFlag(FLAGS_seeds);
   if (config.seeds < 1 || config.seeds > 100) FlagError("seeds", "must be in [1, 100]");
@@ -162,8 +188,7 @@ pe::Config ConfigFromFlags() {
   config.jobs = absl::GetFlag(FLAGS_jobs);
   if (config.jobs < 0 || config.jobs > 256) FlagError("jobs", "must be in [0, 256]");
   if (config.jobs == 0) config.jobs = sweep ? std::max(1u, std::thread::hardware_concurrency()) : 1;
-  config.prefault = absl::GetFlag(FLAGS_prefault);
-  config.huge_pages = absl::GetFlag(FLAGS_huge_pages);
+  config.pages = pe::Pages{absl::GetFlag(FLAGS_prefault), absl::GetFlag(FLAGS_huge_pages)};
   config.headroom_pct = absl::GetFlag(FLAGS_headroom);
   if (!(config.headroom_pct >= 0 && config.headroom_pct <= 1000)) {
     FlagError("headroom", "must be a number in [0, 1000] percent");
@@ -314,15 +339,14 @@ void Run::MeasurePhase2() {
   if (auto cell = pe::VerificationCell(results_.rows, config_.headroom_pct, predictor_)) {
     cells.emplace_back(*cell, pe::kVerification);
   }
-  for (const pe::Cell& cell : pe::PrefaultCells(results_.rows)) {
-    cells.emplace_back(cell, pe::kPrefaultCheck);
-  }
+  const std::vector<pe::CellPair> pairs =
+      pe::Finding4MapCells(results_.rows, config_.finding4_fallbacks, config_.finding4_pages);
   const std::vector<pe::CapacitySearch> searches = pe::CapacitySearches(results_.rows);
   const std::optional<std::size_t> block = pe::CostBlockBytes(results_.rows);
   Progress(absl::StrFormat(
-      "%s: phase 2: %d extra cells (finding 3's verification, finding 4 prefaulted), %d capacity "
-      "searches, %s",
-      kProgram, cells.size(), searches.size(),
+      "%s: phase 2: %d cells for finding 3's verification, %d for finding 4 by fallback and page "
+      "policy, %d capacity searches, %s",
+      kProgram, cells.size(), 2 * pairs.size(), searches.size(),
       block ? absl::StrFormat("allocation cost of %d-byte blocks", *block) : "no allocation cost"));
   for (const auto& [cell, role] : cells) {
     if (Has(cell, role)) continue;
@@ -332,6 +356,25 @@ void Run::MeasurePhase2() {
     Progress(absl::StrFormat("  %s: %s n=%d pool=%d: fallback %.1f%%, insert %.1f ns/op", role,
                              pe::PolicyName(cell.policy), cell.n, cell.pool_slots,
                              allocators::FallbackPct(m.stats), pe::Median(m.insert_ns)));
+  }
+  // Both cells of a pair or neither: they are measured interleaved, and persisted together.
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const pe::CellPair& pair = pairs[i];
+    if (Has(pair.exhausted, pe::kFinding4Map) && Has(pair.sized, pe::kFinding4Map)) continue;
+    const std::vector<pe::Measurement> m =
+        pe::MeasureInterleaved({pair.exhausted, pair.sized}, config_.repetitions);
+    for (const pe::Measurement& one : m) {
+      if (Has(one.cell, pe::kFinding4Map)) continue;
+      results_.rows.push_back(pe::MakeCellRecord(
+          one, pe::kFinding4Map, config_.repetitions,
+          predictor_.For(one.cell.policy, one.cell.n, one.cell.pool_slots)));
+    }
+    Persist(false);
+    Progress(absl::StrFormat(
+        "  [%d/%d] finding 4: n=%d, %s fallback, %s pages: insert %.1f vs %.1f ns/op", i + 1,
+        pairs.size(), pair.exhausted.n, pair.exhausted.fallback,
+        pe::PagesName(pair.exhausted.pages), pe::Median(m[0].insert_ns),
+        pe::Median(m[1].insert_ns)));
   }
   using P = experiments::schema::PoolCapacity::Field;
   for (const pe::CapacitySearch& search : searches) {
@@ -396,6 +439,7 @@ int Run::Execute() {
   }
   results_.recommendations = pe::Recommend(results_.rows, config_.headroom_pct, predictor_);
   results_.model_curve = pe::ModelCurve(config_.ns, predictor_);
+  results_.finding4_map = pe::Finding4Map(results_.rows, reference_.cells);
   results_.findings = pe::JudgeFindings(results_, reference_);
   Persist(true);
   store_.Publish();
@@ -405,6 +449,7 @@ int Run::Execute() {
                                config_.mode, results_.metadata.Str(M::kGitCommit),
                                config_.process_malloc);
   std::cout << pe::FormatTable(results_.rows, reference_.cells);
+  std::cout << pe::FormatFinding4Map(results_.finding4_map);
   std::cout << pe::FormatFindings(results_.findings, width);
   std::cout << pe::FormatSizing(results_, width);
   std::cout << absl::StrFormat("\nWrote %s and %s (run %s, %.1f s).\n",
@@ -485,21 +530,29 @@ int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
   const pe::Config config = ConfigFromFlags();
-  // A privately loaded library (a fallback by name) may need static TLS room: re-executes if so.
-  if (const allocators::PolicyInfo* info = allocators::FindPolicy(config.fallback);
-      info != nullptr && info->needs_static_tls) {
-    allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  // Every fallback by name: a privately loaded library may need static TLS room (re-executes if
+  // so), and one that cannot be loaded is a bad flag, found before anything is measured.
+  std::vector<std::pair<const char*, std::string>> fallbacks{{"fallback", config.fallback}};
+  for (const std::string& name : config.finding4_fallbacks) {
+    fallbacks.emplace_back("finding4_fallbacks", name);
   }
-  // A fallback whose library cannot be loaded is a bad flag, found before anything is measured.
-  try {
-    allocators::PolicyOptions options;
-    options.pool = {.capacity_slots = 1, .quiet = true};
-    options.fallback = config.fallback;
-    allocators::WithPolicy("bump_pool", options, [](auto policy) {
-      policy.deallocate(policy.allocate(64), 64);  // 8 slots: served by the fallback
-    });
-  } catch (const std::exception& error) {
-    FlagError("fallback", error.what());
+  for (const auto& [flag, name] : fallbacks) {
+    if (const allocators::PolicyInfo* info = allocators::FindPolicy(name);
+        info != nullptr && info->needs_static_tls) {
+      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+    }
+  }
+  for (const auto& [flag, name] : fallbacks) {
+    try {
+      allocators::PolicyOptions options;
+      options.pool = {.capacity_slots = 1, .quiet = true};
+      options.fallback = name;
+      allocators::WithPolicy("bump_pool", options, [](auto policy) {
+        policy.deallocate(policy.allocate(64), 64);  // 8 slots: served by the fallback
+      });
+    } catch (const std::exception& error) {
+      FlagError(flag, error.what());
+    }
   }
   const bool quiet = absl::GetFlag(FLAGS_quiet);
   try {

@@ -40,23 +40,17 @@ double NsPer(Clock::duration elapsed, std::uint64_t count) {
                           static_cast<double>(count);
 }
 
-allocators::PolicyOptions Options(std::uint64_t slots, bool prefault, bool huge_pages,
-                                  const std::string& fallback) {
+// Calls fn(policy_object) with a fresh policy of the cell's kind, pool, pages and fallback
+// (allocators/registry.h); n and seed are not the policy's business.
+template <class Fn>
+decltype(auto) WithPolicy(const Cell& cell, Fn&& fn) {
   allocators::PolicyOptions options;
   // The experiment reports utilization in every row; 40 warning lines would drown the table.
-  options.pool = {.capacity_slots = slots, .warn_utilization = 0.8, .quiet = true,
-                  .prefault = prefault, .huge_pages = huge_pages};
-  options.fallback = fallback;
-  return options;
-}
-
-// Calls fn(policy_object) with a fresh policy of the cell's kind (allocators/registry.h).
-template <class Fn>
-decltype(auto) WithPolicy(Policy policy, std::uint64_t pool_slots, bool prefault, bool huge_pages,
-                          const std::string& fallback, Fn&& fn) {
-  const absl::string_view name = PolicyName(policy);
-  return allocators::WithPolicy(std::string_view(name.data(), name.size()),
-                                Options(pool_slots, prefault, huge_pages, fallback),
+  options.pool = {.capacity_slots = cell.pool_slots, .warn_utilization = 0.8, .quiet = true,
+                  .prefault = cell.pages.prefault, .huge_pages = cell.pages.huge};
+  options.fallback = cell.fallback;
+  const absl::string_view name = PolicyName(cell.policy);
+  return allocators::WithPolicy(std::string_view(name.data(), name.size()), options,
                                 std::forward<Fn>(fn));
 }
 
@@ -136,35 +130,61 @@ std::optional<Policy> ParsePolicy(absl::string_view name) {
   return std::nullopt;
 }
 
-Measurement MeasureCell(const Cell& cell, int repetitions) {
-  if (repetitions < 1) throw std::invalid_argument("repetitions must be at least 1");
-  Measurement m;
-  m.cell = cell;
-  for (int rep = 0; rep < repetitions; ++rep) {
-    const Repetition result =
-        WithPolicy(cell.policy, cell.pool_slots, cell.prefault, cell.huge_pages, cell.fallback,
-                   [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
-    if (rep == 0) {
-      m.stats = result.stats;
-      m.anon_huge_kb = result.anon_huge_kb;
-    } else if (!(result.stats == m.stats)) {
-      throw std::runtime_error(absl::StrCat(
-          "allocation counts differ between repetitions for ", PolicyName(cell.policy),
-          " n=", cell.n, " pool=", cell.pool_slots, ": the map is not deterministic"));
-    }
-    m.insert_ns.push_back(result.insert_ns);
-    m.query_ns.push_back(result.query_ns);
-    m.minor_faults_per_insert.push_back(result.minor_faults_per_insert);
+absl::string_view PagesName(Pages pages) {
+  if (pages.huge) return pages.prefault ? "huge_prefault" : "huge";
+  return pages.prefault ? "prefault" : "lazy";
+}
+
+std::optional<Pages> ParsePages(absl::string_view name) {
+  for (Pages pages : kAllPages) {
+    if (PagesName(pages) == name) return pages;
   }
-  m.peak_rss_kb = PeakRssKb();
-  m.process_malloc = allocators::DetectProcessMalloc().NameAndVersion();
-  return m;
+  return std::nullopt;
+}
+
+std::vector<Measurement> MeasureInterleaved(const std::vector<Cell>& cells, int repetitions) {
+  if (repetitions < 1) throw std::invalid_argument("repetitions must be at least 1");
+  std::vector<Measurement> out(cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) out[i].cell = cells[i];
+  for (int rep = 0; rep < repetitions; ++rep) {
+    // Forward on even repetitions, backward on odd ones: a drift over the round (a warming cache,
+    // a neighbour's load) does not favour the cell that always goes first.
+    for (std::size_t k = 0; k < cells.size(); ++k) {
+      const std::size_t i = rep % 2 == 0 ? k : cells.size() - 1 - k;
+      const Cell& cell = cells[i];
+      Measurement& m = out[i];
+      const Repetition result =
+          WithPolicy(cell, [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
+      if (rep == 0) {
+        m.stats = result.stats;
+        m.anon_huge_kb = result.anon_huge_kb;
+      } else if (!(result.stats == m.stats)) {
+        throw std::runtime_error(absl::StrCat(
+            "allocation counts differ between repetitions for ", PolicyName(cell.policy),
+            " n=", cell.n, " pool=", cell.pool_slots, ": the map is not deterministic"));
+      }
+      m.insert_ns.push_back(result.insert_ns);
+      m.query_ns.push_back(result.query_ns);
+      m.minor_faults_per_insert.push_back(result.minor_faults_per_insert);
+    }
+  }
+  const long peak_rss_kb = PeakRssKb();
+  const std::string process_malloc = allocators::DetectProcessMalloc().NameAndVersion();
+  for (Measurement& m : out) {
+    m.peak_rss_kb = peak_rss_kb;
+    m.process_malloc = process_malloc;
+  }
+  return out;
+}
+
+Measurement MeasureCell(const Cell& cell, int repetitions) {
+  return std::move(MeasureInterleaved({cell}, repetitions).front());
 }
 
 std::uint64_t LargestNWithoutFallback(Policy policy, std::uint64_t pool_slots, std::uint64_t limit,
                                       const std::string& fallback) {
-  return WithPolicy(policy, pool_slots, /*prefault=*/false, /*huge_pages=*/false, fallback,
-                    [&](auto alloc) -> std::uint64_t {
+  const Cell cell{policy, 0, pool_slots, kLazyPages, 0, fallback};
+  return WithPolicy(cell, [&](auto alloc) -> std::uint64_t {
     StudyMap<decltype(alloc)> map(std::move(alloc));
     for (std::uint64_t i = 0; i < limit; ++i) {
       if (i % kChunk == 0) ThrowIfInterrupted();
@@ -206,7 +226,8 @@ std::vector<double> MeasureAllocationCost(CostPattern pattern, ServedBy served_b
   for (int rep = 0; rep < repetitions; ++rep) {
     ThrowIfInterrupted();
     // A fresh, untouched pool each time: first-touch page faults are part of a real bump's cost.
-    ns.push_back(WithPolicy(Policy::kBumpPool, slots, false, false, fallback, [&](auto pool) {
+    const Cell cell{Policy::kBumpPool, 0, slots, kLazyPages, 0, fallback};
+    ns.push_back(WithPolicy(cell, [&](auto pool) {
       return pattern == CostPattern::kBatch ? time_batch(pool) : time_grow(pool);
     }));
   }

@@ -31,15 +31,31 @@ inline bool HasPool(Policy policy) { return policy != Policy::kMalloc; }
 inline constexpr Policy kAllPolicies[] = {Policy::kBumpPool, Policy::kSlotRecycler,
                                           Policy::kMalloc};
 
+// How a pool's pages are backed: touched lazily as the bump reaches them, all committed before the
+// timed build (prefault), and/or advised onto transparent huge pages (huge). Finding 4 depends on
+// it: a lazily touched pool pays a first-touch fault per fresh page that a fallback does not.
+struct Pages {
+  bool prefault = false;  // commit every pool page before the timed build
+  bool huge = false;      // the pool asks for transparent huge pages (PoolOptions::huge_pages)
+  friend bool operator==(const Pages&, const Pages&) = default;
+};
+// "lazy", "prefault", "huge", "huge_prefault" (schema: finding4_ratio.pages).
+absl::string_view PagesName(Pages pages);
+std::optional<Pages> ParsePages(absl::string_view name);
+inline constexpr Pages kLazyPages{false, false};
+inline constexpr Pages kPrefaultPages{true, false};
+inline constexpr Pages kHugePages{false, true};
+inline constexpr Pages kHugePrefaultPages{true, true};
+inline constexpr Pages kAllPages[] = {kLazyPages, kPrefaultPages, kHugePages, kHugePrefaultPages};
+
 struct Cell {
   Policy policy = Policy::kBumpPool;
   std::uint64_t n = 0;
   std::uint64_t pool_slots = 0;  // 0 for kMalloc
-  bool prefault = false;         // commit every pool page before the timed build
+  Pages pages;                   // lazy for kMalloc
   std::uint64_t seed = 0;        // hash seed; 0 is the default hash
   // What serves the pool's fallbacks, by allocators/registry.h name ("malloc": the process's).
   std::string fallback{allocators::kDefaultFallback};
-  bool huge_pages = false;  // the pool asks for transparent huge pages (PoolOptions::huge_pages)
   friend bool operator==(const Cell&, const Cell&) = default;
 };
 
@@ -62,6 +78,10 @@ struct Measurement {
 // repetitions (they are deterministic by construction); allocators::PoolReserveError when the pool
 // cannot be reserved; experiments::Interrupted on Ctrl-C.
 Measurement MeasureCell(const Cell& cell, int repetitions);
+// The same for cells compared with each other (finding 4's pairs): repetition r of every cell, in
+// turn, before repetition r + 1 of any, in alternating order, so that insert_ns[r] of one is
+// comparable with insert_ns[r] of the others.
+std::vector<Measurement> MeasureInterleaved(const std::vector<Cell>& cells, int repetitions);
 
 // Inserts keys 0, 1, 2, ... into a map over a `pool_slots` pool until the first allocation falls
 // back, and returns how many keys went in without any fallback (at most `limit`). Every build of

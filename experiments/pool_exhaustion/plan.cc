@@ -14,7 +14,6 @@
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/process_memory.h"
-#include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
 namespace experiments::pool_exhaustion {
@@ -71,8 +70,12 @@ nlohmann::ordered_json Config::ToJson() const {
           {"fallback", fallback},
           {"seeds", seeds},
           {"repetitions", repetitions},
-          {"prefault", prefault},
-          {"huge_pages", huge_pages},
+          {"prefault", pages.prefault},
+          {"huge_pages", pages.huge},
+          {"finding4_fallbacks", absl::StrJoin(finding4_fallbacks, ",")},
+          {"finding4_pages", absl::StrJoin(finding4_pages, ",", [](std::string* out, Pages p) {
+             absl::StrAppend(out, PagesName(p));
+           })},
           {"headroom", headroom_pct},
           {"capacity_search_limit", capacity_search_limit},
           {"jobs", jobs},
@@ -103,12 +106,12 @@ std::vector<Cell> GridCells(const Config& config) {
     for (std::uint64_t n : config.ns) {
       for (Policy policy : config.policies) {
         if (!HasPool(policy)) {
-          if (seed == 0) cells.push_back({policy, n, 0, false, 0, config.fallback, false});
+          if (seed == 0) cells.push_back({policy, n, 0, kLazyPages, 0, config.fallback});
           continue;
         }
         for (std::uint64_t pool : config.pools) {
-          cells.push_back({policy, n, pool, config.prefault, static_cast<std::uint64_t>(seed),
-                           config.fallback, config.huge_pages});
+          cells.push_back({policy, n, pool, config.pages, static_cast<std::uint64_t>(seed),
+                           config.fallback});
         }
       }
     }
@@ -130,23 +133,7 @@ std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double
   if (largest == nullptr) return std::nullopt;
   const std::uint64_t n = largest->Count(F::kN);
   return Cell{Policy::kBumpPool, n, predictor.RecommendedSlots(Policy::kBumpPool, n, headroom_pct),
-              false, 0, largest->Str(F::kFallback), largest->Bool(F::kHugePages)};
-}
-
-std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows) {
-  std::vector<Cell> cells;
-  for (const CellRecord& r : rows) {
-    if (r.Str(F::kRole) == kGrid && r.Bool(F::kPrefault)) return cells;  // the grid is prefaulted
-  }
-  for (const PoolPair& p : Finding4Pairs(rows)) {
-    // The grid's fallback and page setting, prefaulted.
-    const std::string fallback = rows.empty() ? std::string(allocators::kDefaultFallback)
-                                               : rows.front().Str(F::kFallback);
-    const bool huge_pages = !rows.empty() && rows.front().Bool(F::kHugePages);
-    cells.push_back({Policy::kBumpPool, p.n, p.small_pool, true, 0, fallback, huge_pages});
-    cells.push_back({Policy::kBumpPool, p.n, p.large_pool, true, 0, fallback, huge_pages});
-  }
-  return cells;
+              largest->Bool(F::kHugePages) ? kHugePages : kLazyPages, 0, largest->Str(F::kFallback)};
 }
 
 std::vector<CapacitySearch> CapacitySearches(const std::vector<CellRecord>& rows) {

@@ -2,7 +2,8 @@
 // phases, and whether this machine can hold it.
 //
 // Phase 1 measures the grid (n x pools x policies). Phase 2's cells follow from the grid's records:
-// the recommended pool for the largest N (finding 3), finding 4's pairs re-measured prefaulted, the
+// the recommended pool for the largest N (finding 3), finding 4's pairs re-measured with other
+// fallbacks and page policies (finding4_map.h), the
 // largest N each pool serves, and the cost of one allocation (finding 5). CheckMemory bounds both
 // phases up front, so a run never measures for minutes and then fails for lack of memory.
 #ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_PLAN_H_
@@ -29,8 +30,11 @@ struct Config {
   std::string fallback{allocators::kDefaultFallback};  // what serves the pools' fallbacks (allocators/registry.h)
   int seeds = 1;  // hash seeds per pool cell: seed 0 timed (repetitions), the others counted once
   int repetitions = 5;
-  bool prefault = false;
-  bool huge_pages = false;  // the pools ask for transparent huge pages
+  Pages pages;  // the grid's pools' pages (--prefault, --huge_pages)
+  // Finding 4's pairs are re-measured with each of these fallbacks and page policies
+  // (finding4_map.h); the grid's own combination is not measured twice.
+  std::vector<std::string> finding4_fallbacks;
+  std::vector<Pages> finding4_pages;
   double headroom_pct = 20;
   std::uint64_t capacity_search_limit = 20'000'000;
   int jobs = 1;
@@ -55,7 +59,6 @@ int RepetitionsFor(const Cell& cell, int repetitions);
 // the demand model recommends for it (predicted demand + headroom), sized before the build.
 std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double headroom_pct,
                                      const Predictor& predictor);
-std::vector<Cell> PrefaultCells(const std::vector<CellRecord>& rows);
 struct CapacitySearch {
   Policy policy;
   std::uint64_t pool_slots;

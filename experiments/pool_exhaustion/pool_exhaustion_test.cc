@@ -9,6 +9,7 @@
 #include <string>
 
 #include "experiments/common/flags.h"
+#include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/measure.h"
 #include "experiments/pool_exhaustion/plan.h"
@@ -36,22 +37,22 @@ const Predictor& SharedPredictor() {
 
 CellRecord Measure(Policy policy, std::uint64_t n, std::uint64_t pool, int reps = 1,
                    std::uint64_t seed = 0) {
-  const Cell cell{policy, n, pool, false, seed};
+  const Cell cell{policy, n, pool, kLazyPages, seed};
   return MakeCellRecord(MeasureCell(cell, reps), kGrid, reps,
                         SharedPredictor().For(policy, n, pool));
 }
 
 TEST(MeasureTest, CountsAreDeterministic) {
-  const Measurement first = MeasureCell({Policy::kBumpPool, 5000, 16384, false, 0}, 2);
-  const Measurement second = MeasureCell({Policy::kBumpPool, 5000, 16384, false, 0}, 1);
+  const Measurement first = MeasureCell({Policy::kBumpPool, 5000, 16384, kLazyPages, 0}, 2);
+  const Measurement second = MeasureCell({Policy::kBumpPool, 5000, 16384, kLazyPages, 0}, 1);
   EXPECT_EQ(first.stats, second.stats);
   EXPECT_GT(first.stats.fallback_allocations, 0u);
   EXPECT_EQ(first.insert_ns.size(), 2u);
 }
 
 TEST(MeasureTest, SeedsChangeTheTrieNotTheMap) {
-  const Measurement a = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 0}, 1);
-  const Measurement b = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 7}, 1);
+  const Measurement a = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0}, 1);
+  const Measurement b = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 7}, 1);
   EXPECT_NE(a.stats.slots_demanded, b.stats.slots_demanded);
   EXPECT_EQ(b.stats.live_bytes > 0, true);
 }
@@ -62,8 +63,8 @@ TEST(MeasureTest, FirstAllocationThatDoesNotFitFallsBack) {
                                                         std::string(allocators::kDefaultFallback));
   ASSERT_GT(largest, 10u);
   ASSERT_LT(largest, 1'000'000u);
-  const Measurement fits = MeasureCell({Policy::kBumpPool, largest, kPool, false, 0}, 1);
-  const Measurement over = MeasureCell({Policy::kBumpPool, largest + 1, kPool, false, 0}, 1);
+  const Measurement fits = MeasureCell({Policy::kBumpPool, largest, kPool, kLazyPages, 0}, 1);
+  const Measurement over = MeasureCell({Policy::kBumpPool, largest + 1, kPool, kLazyPages, 0}, 1);
   EXPECT_EQ(fits.stats.fallback_allocations, 0u);
   EXPECT_LE(fits.stats.slots_demanded, kPool);
   EXPECT_GT(over.stats.fallback_allocations, 0u);
@@ -72,8 +73,8 @@ TEST(MeasureTest, FirstAllocationThatDoesNotFitFallsBack) {
 }
 
 TEST(MeasureTest, BumpDemandDoesNotDependOnThePool) {
-  const Measurement small = MeasureCell({Policy::kBumpPool, 3000, 1024, false, 0}, 1);
-  const Measurement large = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, false, 0}, 1);
+  const Measurement small = MeasureCell({Policy::kBumpPool, 3000, 1024, kLazyPages, 0}, 1);
+  const Measurement large = MeasureCell({Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0}, 1);
   EXPECT_EQ(small.stats.slots_demanded, large.stats.slots_demanded);
   EXPECT_EQ(small.stats.allocations, large.stats.allocations);
   EXPECT_EQ(large.stats.fallback_allocations, 0u);
@@ -82,11 +83,11 @@ TEST(MeasureTest, BumpDemandDoesNotDependOnThePool) {
 // A lazily mapped pool is faulted in by the build; a prefaulted one was before it. Huge pages
 // change where the pool lives, not what the map asks of it.
 TEST(MeasureTest, PageFaultsAndHugePagesAreMeasuredPerCell) {
-  Cell lazy{Policy::kBumpPool, 20000, 1 << 22, false, 0};
+  Cell lazy{Policy::kBumpPool, 20000, 1 << 22, kLazyPages, 0};
   Cell prefaulted = lazy;
-  prefaulted.prefault = true;
+  prefaulted.pages.prefault = true;
   Cell huge = lazy;
-  huge.huge_pages = true;
+  huge.pages.huge = true;
   const Measurement l = MeasureCell(lazy, 1);
   const Measurement p = MeasureCell(prefaulted, 1);
   const Measurement h = MeasureCell(huge, 1);
@@ -97,8 +98,8 @@ TEST(MeasureTest, PageFaultsAndHugePagesAreMeasuredPerCell) {
 }
 
 TEST(MeasureTest, RecyclerDemandStaysNearLiveSize) {
-  const Measurement recycler = MeasureCell({Policy::kSlotRecycler, 20000, 1 << 22, false, 0}, 1);
-  const Measurement bump = MeasureCell({Policy::kBumpPool, 20000, 1 << 22, false, 0}, 1);
+  const Measurement recycler = MeasureCell({Policy::kSlotRecycler, 20000, 1 << 22, kLazyPages, 0}, 1);
+  const Measurement bump = MeasureCell({Policy::kBumpPool, 20000, 1 << 22, kLazyPages, 0}, 1);
   ASSERT_EQ(recycler.stats.fallback_allocations, 0u);
   EXPECT_GT(recycler.stats.reused_allocations, 0u);
   EXPECT_LE(static_cast<double>(recycler.stats.slots_demanded),
@@ -108,7 +109,7 @@ TEST(MeasureTest, RecyclerDemandStaysNearLiveSize) {
 }
 
 TEST(RecordsTest, ACellRecordCarriesTheTelemetry) {
-  const Measurement m = MeasureCell({Policy::kSlotRecycler, 2000, 4096, false, 0}, 2);
+  const Measurement m = MeasureCell({Policy::kSlotRecycler, 2000, 4096, kLazyPages, 0}, 2);
   // The model's prediction travels with the measurement.
   const CellRecord r = MakeCellRecord(m, kGrid, 2, SharedPredictor().For(Policy::kSlotRecycler, 2000, 4096));
   EXPECT_EQ(r.Count(F::kSlotsDemanded), m.stats.slots_demanded);
@@ -203,8 +204,8 @@ TEST(PlanTest, DuplicateFreeGridInTableOrder) {
   config.policies = {Policy::kBumpPool, Policy::kMalloc};
   const std::vector<Cell> cells = GridCells(config);
   ASSERT_EQ(cells.size(), 6u);
-  EXPECT_EQ(cells[0], (Cell{Policy::kBumpPool, 1000, 64, false, 0}));
-  EXPECT_EQ(cells[2], (Cell{Policy::kMalloc, 1000, 0, false, 0}));
+  EXPECT_EQ(cells[0], (Cell{Policy::kBumpPool, 1000, 64, kLazyPages, 0}));
+  EXPECT_EQ(cells[2], (Cell{Policy::kMalloc, 1000, 0, kLazyPages, 0}));
 }
 
 TEST(PlanTest, VerificationPoolIsTheModelsRecommendation) {
@@ -297,6 +298,119 @@ TEST(FindingsTest, FallbackShareIsJudgedOnEveryExhaustedCell) {
   EXPECT_NE(f2.Str(G::kVerdict), "not_judged");
   EXPECT_EQ(f2.StrList(G::kDetails).size(), 2u);  // 1,000 keys fit: not exhausted
   EXPECT_EQ(findings[0].Str(G::kVerdict) == "not_judged", false);  // 3 sizes: judged
+}
+
+// A grid with one finding-4 pair (3,000 keys: a 1,024-slot pool sends nearly everything to the
+// fallback, a 1M-slot pool nothing), lazy pages and malloc.
+std::vector<CellRecord> PairGrid() {
+  return {Measure(Policy::kBumpPool, 3000, 1024), Measure(Policy::kBumpPool, 3000, 1 << 20)};
+}
+
+// `row` with repetition times (insert, query) and their medians.
+CellRecord WithTimes(CellRecord row, std::vector<double> insert, std::vector<double> query) {
+  const double insert_median = Median(insert), query_median = Median(query);
+  row.Set(F::kInsertNsReps, std::move(insert))
+      .Set(F::kQueryNsReps, std::move(query))
+      .Set(F::kInsertNsPerOp, insert_median)
+      .Set(F::kQueryNsPerOp, query_median);
+  return row;
+}
+
+// `row` as a finding4_map row with another configuration.
+CellRecord MapRow(CellRecord row, const std::string& fallback, Pages pages) {
+  row.Set(F::kRole, std::string(kFinding4Map))
+      .Set(F::kFallback, fallback)
+      .Set(F::kPrefault, pages.prefault)
+      .Set(F::kHugePages, pages.huge);
+  return row;
+}
+
+TEST(MeasureTest, InterleavedCellsCountAsAlone) {
+  const Cell exhausted{Policy::kBumpPool, 3000, 1024, kLazyPages, 0};
+  const Cell sized{Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0};
+  const std::vector<Measurement> both = MeasureInterleaved({exhausted, sized}, 3);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].cell, exhausted);
+  EXPECT_EQ(both[1].cell, sized);
+  EXPECT_EQ(both[0].stats, MeasureCell(exhausted, 1).stats);
+  EXPECT_EQ(both[1].stats, MeasureCell(sized, 1).stats);
+  EXPECT_EQ(both[0].insert_ns.size(), 3u);
+  EXPECT_EQ(both[1].query_ns.size(), 3u);
+  EXPECT_GT(both[0].stats.fallback_allocations, 0u);
+  EXPECT_EQ(both[1].stats.fallback_allocations, 0u);
+}
+
+TEST(Finding4MapTest, EveryCombinationAsAnExhaustedAndSizedPair) {
+  const std::vector<CellRecord> rows = PairGrid();
+  ASSERT_EQ(Finding4Pairs(rows).size(), 1u);
+  const std::vector<CellPair> pairs =
+      Finding4MapCells(rows, {"malloc", "mimalloc"}, {kLazyPages, kPrefaultPages});
+  ASSERT_EQ(pairs.size(), 4u);  // the grid's (malloc, lazy) included: interleaved this time
+  EXPECT_EQ(pairs[0].exhausted, (Cell{Policy::kBumpPool, 3000, 1024, kLazyPages, 0, "malloc"}));
+  EXPECT_EQ(pairs[0].sized, (Cell{Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0, "malloc"}));
+  EXPECT_EQ(pairs[1].exhausted.fallback, "mimalloc");
+  EXPECT_EQ(pairs[3].sized, (Cell{Policy::kBumpPool, 3000, 1 << 20, kPrefaultPages, 0, "mimalloc"}));
+  EXPECT_TRUE(Finding4MapCells(rows, {}, {kLazyPages}).empty());
+  // No pair (one pool): nothing to map.
+  EXPECT_TRUE(Finding4MapCells({rows[0]}, {"mimalloc"}, {kLazyPages}).empty());
+}
+
+TEST(Finding4MapTest, PairedRatiosPerConfigurationAndTheVerdictNamesThem) {
+  std::vector<CellRecord> rows = PairGrid();
+  // The grid (malloc, lazy): the exhausted pool is faster, as on glibc...
+  rows[0] = WithTimes(rows[0], {100, 90, 300}, {50, 50, 50});
+  rows[1] = WithTimes(rows[1], {200, 300, 100}, {50, 50, 50});
+  // ... and prefaulted, slower: repetition r against repetition r, x2, x3 and x1.
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kPrefaultPages), {300, 90, 100}, {52, 50, 51}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kPrefaultPages), {150, 30, 100}, {50, 50, 50}));
+  // mimalloc's sized cell is missing: no record for that configuration.
+  rows.push_back(MapRow(rows[0], "mimalloc", kPrefaultPages));
+
+  using G = schema::Finding4Ratio::Field;
+  Results results;
+  results.rows = rows;
+  results.finding4_map = Finding4Map(rows, {});
+  ASSERT_EQ(results.finding4_map.size(), 2u);
+  const Finding4Record& grid = results.finding4_map[0];  // from the grid rows: the map lacks it
+  EXPECT_TRUE(grid.Bool(G::kGrid));
+  EXPECT_EQ(grid.Str(G::kPages), "lazy");
+  EXPECT_DOUBLE_EQ(grid.Float(G::kInsertRatio), 0.5);  // median of x0.5, x0.3, x3
+  EXPECT_DOUBLE_EQ(grid.Float(G::kInsertRatioMin), 0.3);
+  EXPECT_DOUBLE_EQ(grid.Float(G::kInsertRatioMax), 3.0);
+  EXPECT_FALSE(grid.Bool(G::kHolds));
+  EXPECT_TRUE(grid.IsNull(G::kReferenceInsertRatio));  // the study has no 3,000-key cell
+  const Finding4Record& pre = results.finding4_map[1];
+  EXPECT_FALSE(pre.Bool(G::kGrid));
+  EXPECT_EQ(pre.Str(G::kPages), "prefault");
+  EXPECT_DOUBLE_EQ(pre.Float(G::kInsertRatio), 2.0);  // not 300/150 over the medians' 100/100
+  EXPECT_DOUBLE_EQ(pre.Float(G::kQueryRatio), 1.02);
+  EXPECT_TRUE(pre.Bool(G::kHolds));
+
+  using H = schema::Finding::Field;
+  const FindingRecord f4 = JudgeFindings(results, Reference{})[3];
+  EXPECT_EQ(f4.Int(H::kId), 4);
+  EXPECT_EQ(f4.Str(H::kVerdict), "not_reproduced");  // judged in the grid's configuration
+  const std::string summary = f4.Str(H::kSummary);
+  EXPECT_NE(summary.find("inserts slow down in 1 (malloc"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("prefault pages x2.00) and not in 1 (malloc"), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("lazy pages x0.50)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("the whole finding holds in 1 (malloc"), std::string::npos) << summary;
+  EXPECT_EQ(f4.StrList(H::kDetails).size(), 2u);
+
+  // The grid's configuration re-measured by the map: the map's interleaved pair is used.
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kLazyPages), {300, 300, 300}, {50, 50, 50}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kLazyPages), {100, 100, 100}, {50, 50, 50}));
+  results.finding4_map = Finding4Map(rows, {});
+  ASSERT_EQ(results.finding4_map.size(), 2u);
+  EXPECT_DOUBLE_EQ(results.finding4_map[0].Float(G::kInsertRatio), 3.0);
+  EXPECT_EQ(JudgeFindings(results, Reference{})[3].Str(H::kVerdict), "reproduced");
+
+  // The criterion's edges.
+  EXPECT_TRUE(Finding4Holds(1.10, 1.15));
+  EXPECT_FALSE(Finding4Holds(1.09, 1.0));
+  EXPECT_FALSE(Finding4Holds(2.0, 1.16));
+  EXPECT_FALSE(Finding4Holds(2.0, 0.84));
 }
 
 TEST(SizingTest, RecommendsFromTheModelBesideTheMeasurement) {

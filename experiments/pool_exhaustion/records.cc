@@ -31,8 +31,8 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kFallback: return m.cell.fallback;
     case F::kN: return static_cast<std::int64_t>(m.cell.n);
     case F::kPoolSlots: return static_cast<std::int64_t>(m.cell.pool_slots);
-    case F::kPrefault: return m.cell.prefault;
-    case F::kHugePages: return m.cell.huge_pages;
+    case F::kPrefault: return m.cell.pages.prefault;
+    case F::kHugePages: return m.cell.pages.huge;
     case F::kSeed: return static_cast<std::int64_t>(m.cell.seed);
     case F::kRepetitions: return std::int64_t{repetitions};
     case F::kAllocations: return static_cast<std::int64_t>(s.allocations);
@@ -132,14 +132,17 @@ CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t b
 
 Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPolicy)); }
 
+Pages PagesOf(const CellRecord& r) {
+  return Pages{r.Bool(CellField::kPrefault), r.Bool(CellField::kHugePages)};
+}
+
 Cell CellOf(const CellRecord& r) {
   return Cell{PolicyOf(r),
               r.Count(CellField::kN),
               r.Count(CellField::kPoolSlots),
-              r.Bool(CellField::kPrefault),
+              PagesOf(r),
               r.Count(CellField::kSeed),
-              r.Str(CellField::kFallback),
-              r.Bool(CellField::kHugePages)};
+              r.Str(CellField::kFallback)};
 }
 
 nlohmann::ordered_json ToJson(const Results& results) {
@@ -149,6 +152,7 @@ nlohmann::ordered_json ToJson(const Results& results) {
   json["capacities"] = JsonArray(results.capacities);
   json["allocation_costs"] = JsonArray(results.allocation_costs);
   json["findings"] = JsonArray(results.findings);
+  json["finding4_map"] = JsonArray(results.finding4_map);
   json["sizing_fits"] = JsonArray(results.sizing_fits);
   json["recommendations"] = JsonArray(results.recommendations);
   json["model_curve"] = JsonArray(results.model_curve);
@@ -157,9 +161,9 @@ nlohmann::ordered_json ToJson(const Results& results) {
 
 Results ResultsFromJson(const nlohmann::ordered_json& json) {
   if (!json.is_object()) throw SchemaError("expected a JSON object");
-  static const char* const kSections[] = {"metadata",    "rows",           "capacities",
-                                          "allocation_costs", "findings", "sizing_fits",
-                                          "recommendations", "model_curve"};
+  static const char* const kSections[] = {
+      "metadata", "rows",        "capacities",      "allocation_costs", "findings",
+      "finding4_map", "sizing_fits", "recommendations", "model_curve"};
   for (const auto& [key, value] : json.items()) {
     if (std::find(std::begin(kSections), std::end(kSections), key) == std::end(kSections)) {
       throw SchemaError(absl::StrCat("unknown section '", key, "'"));
@@ -175,6 +179,8 @@ Results ResultsFromJson(const nlohmann::ordered_json& json) {
   results.allocation_costs =
       FromJsonArray<schema::AllocationCost>(json["allocation_costs"], "allocation_costs");
   results.findings = FromJsonArray<schema::Finding>(json["findings"], "findings");
+  results.finding4_map =
+      FromJsonArray<schema::Finding4Ratio>(json["finding4_map"], "finding4_map");
   results.sizing_fits = FromJsonArray<schema::SizingFit>(json["sizing_fits"], "sizing_fits");
   results.recommendations =
       FromJsonArray<schema::Recommendation>(json["recommendations"], "recommendations");
@@ -182,6 +188,7 @@ Results ResultsFromJson(const nlohmann::ordered_json& json) {
   CheckUniqueKeys(results.rows, "rows");
   CheckUniqueKeys(results.capacities, "capacities");
   CheckUniqueKeys(results.allocation_costs, "allocation_costs");
+  CheckUniqueKeys(results.finding4_map, "finding4_map");
   return results;
 }
 

@@ -22,6 +22,7 @@ using CellRecord = Record<schema::PoolCell>;
 using CapacityRecord = Record<schema::PoolCapacity>;
 using CostRecord = Record<schema::AllocationCost>;
 using FindingRecord = Record<schema::Finding>;
+using Finding4Record = Record<schema::Finding4Ratio>;
 using FitRecord = Record<schema::SizingFit>;
 using RecommendationRecord = Record<schema::Recommendation>;
 using ModelPointRecord = Record<schema::ModelPoint>;
@@ -33,7 +34,7 @@ using CellField = schema::PoolCell::Field;
 // The role of a measured cell (schema: pool_cell.role).
 inline constexpr absl::string_view kGrid = "grid";
 inline constexpr absl::string_view kVerification = "verification";
-inline constexpr absl::string_view kPrefaultCheck = "prefault_check";
+inline constexpr absl::string_view kFinding4Map = "finding4_map";
 
 // `prediction`: the demand model's, for the same cell (predict.h).
 CellRecord MakeCellRecord(const Measurement& m, absl::string_view role, int repetitions,
@@ -47,6 +48,7 @@ CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t b
 // The cell a record describes (role aside).
 Cell CellOf(const CellRecord& r);
 Policy PolicyOf(const CellRecord& r);
+Pages PagesOf(const CellRecord& r);
 
 // Everything one run produces; pool_exhaustion.json holds it all, pool_exhaustion.csv the rows.
 struct Results {
@@ -55,6 +57,7 @@ struct Results {
   std::vector<CapacityRecord> capacities;
   std::vector<CostRecord> allocation_costs;
   std::vector<FindingRecord> findings;
+  std::vector<Finding4Record> finding4_map;  // finding4_map.h
   std::vector<FitRecord> sizing_fits;
   std::vector<RecommendationRecord> recommendations;
   std::vector<ModelPointRecord> model_curve;

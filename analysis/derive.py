@@ -208,7 +208,7 @@ def growing_vs_others(cells, matrix_rows=None):
     and retained RSS from the timeline cells, and the matrix's insert_seq median ns per insert
     (one thread, same process malloc, policy and N; NaN where the matrix did not measure it; the
     matrix sizes its fixed pools to fit the build)."""
-    cols = ["process_malloc", "n", "policy", "slots_demanded", "fallback_allocations",
+    cols = ["process_malloc", "n", "policy", "pool_slots", "slots_demanded", "fallback_allocations",
             "pool_chunks", "anon_rss_peak_kb", "retained_kb", "insert_ns_per_op"]
     build = cells[cells["workload"] == "build"]
     live = None
@@ -230,7 +230,7 @@ def growing_vs_others(cells, matrix_rows=None):
                 if len(m) and not pd.isna(m["ns_per_op"].iloc[0]):
                     ns = float(m["ns_per_op"].iloc[0])
             out.append({"process_malloc": malloc, "n": int(n), "policy": policy,
-                        "slots_demanded": r["slots_demanded"],
+                        "pool_slots": r["pool_slots"], "slots_demanded": r["slots_demanded"],
                         "fallback_allocations": r["fallback_allocations"],
                         "pool_chunks": r["pool_chunks"], "anon_rss_peak_kb": r["anon_rss_peak_kb"],
                         "retained_kb": r["retained_kb"], "insert_ns_per_op": ns})

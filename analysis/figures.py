@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from analysis import output  # noqa: E402
+from analysis import output, schema  # noqa: E402
 
 matplotlib.rcParams.update({
     "svg.hashsalt": "hamt-alloc",  # stable ids: identical inputs give identical SVGs
@@ -266,14 +266,15 @@ def fallback_predicted_vs_measured(rows, out_dir, name="fig_h_fallback_predicted
     return _save(fig, out_dir, name)
 
 
-PAGES_COLORS = {"lazy": "tab:orange", "prefault": "tab:blue", "huge": "tab:green",
-                "huge_prefault": "tab:olive"}
+PAGES_COLORS = dict(zip(
+    next(f["values"] for f in schema.RECORDS["finding4_ratio"]["fields"] if f["name"] == "pages"),
+    ["tab:orange", "tab:blue", "tab:green", "tab:olive"]))
 
 
 def finding4_map(f4, out_dir, name="fig_m_finding4_map"):
     """(m) finding 4's insert ratio (exhausted over sized pool) per fallback (x) and page policy
     (bars), one panel per N; whiskers: smallest and largest repetition; the study's ratio and the
-    criterion's x1.10 as lines."""
+    criterion's threshold as lines."""
     ns = sorted(f4["n"].unique())
     fallbacks = list(dict.fromkeys(f4["fallback"]))
     pages = [p for p in PAGES_COLORS if p in set(f4["pages"])]
@@ -301,11 +302,13 @@ def finding4_map(f4, out_dir, name="fig_m_finding4_map"):
         if len(refs):
             ax.axhline(float(refs.iloc[0]), color="tab:red", linestyle="--", linewidth=1,
                        label="study x%.2f" % float(refs.iloc[0]))
-        ax.axhline(1.10, color="black", linestyle=":", linewidth=1, label="x1.10")
+        criterion = schema.CONSTANTS["finding4_min_insert_ratio"]
+        ax.axhline(criterion, color="black", linestyle=":", linewidth=1, label="x%.2f" % criterion)
         ax.axhline(1.0, color="gray", linewidth=0.6)
         ax.set_xticks(range(len(fallbacks)))
         ax.set_xticklabels(fallbacks, rotation=20)
-        ax.set_title("N = {:,} ({:.0f}% fallback)".format(int(n), float(at_n["fallback_pct"].iloc[0])))
+        ax.set_title("N = {:,} ({:.0f}% fallback)".format(int(n),
+                                                           float(at_n["fallback_pct"].iloc[0])))
         ax.set_yscale("log")  # ratios: x2 and x0.5 are as far from 1
         ax.set_yticks([0.25, 0.5, 1, 2, 4, 8])
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: "x%g" % v))

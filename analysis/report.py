@@ -258,7 +258,7 @@ def provenance(inp, md):
 # Finding 4's table: the finding4_ratio columns shown, and their formats (report_test checks every
 # cell against the file).
 FINDING4_COLUMNS = [
-    ("n", "int"), ("fallback", None), ("pages", None), ("fallback_pct", "pct"),
+    ("n", "int"), ("fallback", None), ("pages", None), ("grid", "yesno"), ("fallback_pct", "pct"),
     ("exhausted_insert_ns", "num"), ("sized_insert_ns", "num"), ("insert_ratio", "ratio"),
     ("insert_ratio_min", "ratio"), ("insert_ratio_max", "ratio"), ("reference_insert_ratio", "ratio"),
     ("query_ratio", "ratio"), ("query_ratio_min", "ratio"), ("query_ratio_max", "ratio"),
@@ -275,7 +275,7 @@ def finding4_formats():
 
 
 def finding4_section(rs, md, figs, tex, fig_dir):
-    from analysis import figures, tables as T
+    from analysis import figures, schema, tables as T
 
     f4 = rs.sections.get("finding4_map")
     if f4 is None or f4.empty:
@@ -288,7 +288,9 @@ def finding4_section(rs, md, figs, tex, fig_dir):
               "smallest and largest; `reference`: the study's (macOS, Apple M4 Pro). Faults: minor "
               "page faults per insert (getrusage); huge KiB: AnonHugePages after the sized pool's "
               "build; span per live byte: the bytes the sized pool handed out per byte live after "
-              "its build (a bump pool never reuses a freed slot). `malloc` is the process's (%s). Finding 4's verdict is judged in the run's own "
+              "its build (a bump pool never reuses a freed slot); `grid`: the run's own "
+              "configuration, re-measured like the others. `malloc` is the process's (%s). "
+              "Finding 4's verdict is judged in the run's own "
               "configuration (%s) and names every other above.\n"
               % (T.fmt_int(f4["exhausted_pool"].iloc[0]), T.fmt_int(f4["sized_pool"].iloc[0]),
                  f4["process_malloc"].iloc[0],
@@ -303,8 +305,9 @@ def finding4_section(rs, md, figs, tex, fig_dir):
     prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
     figs(figures.finding4_map(f4, fig_dir, prefix + "fig_m_finding4_map"))
     _img(md, prefix + "fig_m_finding4_map", "(m) finding 4: insert time, exhausted over sized "
-         "pool, per fallback and page policy (bars: median; whiskers: smallest and largest "
-         "repetition), one panel per N; dashed: the study's ratio; dotted: the criterion's x1.10")
+         "pool, per fallback and page policy (bars: median paired ratio; whiskers: smallest and "
+         "largest repetition), one panel per N; dashed: the study's ratio; dotted: the "
+         "criterion's x%.2f" % schema.CONSTANTS["finding4_min_insert_ratio"])
 
 
 def pool_section(rs, ref, md, figs, tex, fig_dir):
@@ -523,7 +526,8 @@ def column_formats(columns):
 
 
 GROWING_COLUMNS = [
-    ("process_malloc", None), ("n", "int"), ("policy", None), ("slots_demanded", "int"),
+    ("process_malloc", None), ("n", "int"), ("policy", None), ("pool_slots", "int"),
+    ("slots_demanded", "int"),
     ("fallback_allocations", "int"), ("pool_chunks", "int"), ("anon_rss_peak_kb", "int"),
     ("retained_kb", "int"), ("insert_ns_per_op", "float")]
 
@@ -560,8 +564,9 @@ def timeline_section(sets, matrix, md, figs, tex, fig_dir):
     if not growing.empty:
         md.append("### The growing pool against the bump pool, the recycler and malloc (build)\n")
         md.append("A pool that adds chunks instead of falling back, at each N the timeline built "
-                  "it: demand, fallbacks, chunks and RSS from the timeline cells (fixed pools of "
-                  "the timeline's --pool_slots); ns per insert from the allocator matrix's "
+                  "it: demand, fallbacks, chunks and RSS from the timeline cells (`pool_slots`: a "
+                  "fixed pool's capacity, a growing pool's first chunk); ns per insert from the "
+                  "allocator matrix's "
                   "insert_seq (one thread, same process malloc and N; its fixed pools are sized to "
                   "fit; `-`: the matrix did not measure that cell, e.g. N = 10M needs `--large`).\n")
         md.append(T.markdown(growing, column_formats(GROWING_COLUMNS)))

@@ -67,10 +67,16 @@ class RealOutputTest(unittest.TestCase):
             self.assertEqual(header, [c for c, _ in report.FINDING4_COLUMNS])
             self.assertEqual(len(table), len(records), stem)
             formats = report.finding4_formats()
+            names = [c for c, _ in report.FINDING4_COLUMNS]
             for shown, (_, row) in zip(table, records.iterrows()):
-                for i, (col, _) in enumerate(report.FINDING4_COLUMNS):
+                for i, col in enumerate(names):
                     expected = formats[col](row[col]) if col in formats else str(row[col])
                     self.assertEqual(shown[i], expected, "%s %s" % (stem, col))
+                # A few cells spelled out, not through the report's own formats.
+                self.assertEqual(shown[names.index("n")], "{:,}".format(int(row["n"])))
+                self.assertEqual(shown[names.index("insert_ratio")], "%.2f" % row["insert_ratio"])
+                self.assertEqual(shown[names.index("grid")], "yes" if row["grid"] else "no")
+                self.assertEqual(shown[names.index("holds")], "yes" if row["holds"] else "no")
             self.assertIn("fig_m_finding4_map.png" if stem == "pool_exhaustion"
                           else "sweep_fig_m_finding4_map.png", section)
 

@@ -41,6 +41,8 @@ def _schema_path():
 with open(_schema_path(), encoding="utf-8") as _f:
     SCHEMA = json.load(_f)
 VERSION = SCHEMA["version"]
+# Named numbers the experiments and the analysis share (schema.json "constants").
+CONSTANTS = {name: c["value"] for name, c in SCHEMA.get("constants", {}).items()}
 RECORDS = SCHEMA["records"]
 
 

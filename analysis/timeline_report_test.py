@@ -85,7 +85,7 @@ class TimelineReportTest(unittest.TestCase):
         build = cells[cells["workload"] == "build"]
         testing.assert_table_shows_rows(
             self, self.md, "### The growing pool against", report.GROWING_COLUMNS,
-            build.assign(insert_ns_per_op=float("nan")), ("policy", "n"))
+            build.assign(insert_ns_per_op=float("nan")), ("process_malloc", "policy", "n"))
         growing = build[build["policy"] == "growing_pool"]
         self.assertTrue((growing["fallback_allocations"] == 0).all())
         self.assertTrue((growing["pool_chunks"] >= 1).all())

@@ -89,40 +89,44 @@ std::string FormatFinding4Map(const std::vector<Finding4Record>& map) {
   using G = schema::Finding4Ratio::Field;
   if (map.empty()) return "";
   constexpr const char* kFormat =
-      "  %10s %-10s %-13s %5s | %8s %8s %7s %7s | %8s %8s %7s %7s | %8s %8s | %9s %5s | %s\n";
+      "  %10s %-10s %-15s %5s | %8s %8s %7s %7s | %8s %8s %7s %7s | %8s %8s | %9s %5s | %s\n";
   std::string out = absl::StrFormat(
       "\nFinding 4 by fallback and page policy (exhausted %s-slot pool over sized %s-slot pool; "
       "malloc: %s)\n",
-      FormatCount(map.front().Float(G::kExhaustedPool)), FormatCount(map.front().Float(G::kSizedPool)),
-      map.front().Str(G::kProcessMalloc));
-  absl::StrAppendFormat(&out, kFormat, "N", "fallback", "pages", "fb %", "insert", "insert", "ratio",
-                        "ref", "query", "query", "ratio", "ref", "faults/", "faults/", "huge KiB",
-                        "span/", "holds");
-  absl::StrAppendFormat(&out, kFormat, "keys", "", "", "", "exh. ns", "sized ns", "", "", "exh. ns",
-                        "sized ns", "", "", "ins exh", "ins szd", "sized", "live", "");
-  out += "  " + std::string(162, '-') + "\n";
+      FormatCount(map.front().Float(G::kExhaustedPool)),
+      FormatCount(map.front().Float(G::kSizedPool)), map.front().Str(G::kProcessMalloc));
+  absl::StrAppendFormat(&out, kFormat, "N", "fallback", "pages", "fb %", "insert", "insert",
+                        "paired", "ref", "query", "query", "paired", "ref", "faults/", "faults/",
+                        "huge KiB", "span/", "holds");
+  absl::StrAppendFormat(&out, kFormat, "keys", "", "", "", "exh. ns", "sized ns", "ratio", "",
+                        "exh. ns", "sized ns", "ratio", "", "ins exh", "ins szd", "sized", "live",
+                        "");
+  out += "  " + std::string(164, '-') + "\n";
   auto ref = [](const Finding4Record& r, G field) {
     return r.IsNull(field) ? std::string("-") : absl::StrFormat("x%.2f", r.Float(field));
+  };
+  auto num = [](const Finding4Record& r, G field, int digits, const char* prefix = "") {
+    return absl::StrFormat("%s%.*f", prefix, digits, r.Float(field));
   };
   for (const Finding4Record& r : map) {
     absl::StrAppendFormat(
         &out, kFormat, FormatCount(r.Float(G::kN)), r.Str(G::kFallback),
         absl::StrCat(r.Str(G::kPages), r.Bool(G::kGrid) ? " *" : ""),
-        absl::StrFormat("%.0f", r.Float(G::kFallbackPct)),
-        absl::StrFormat("%.1f", r.Float(G::kExhaustedInsertNs)),
-        absl::StrFormat("%.1f", r.Float(G::kSizedInsertNs)),
-        absl::StrFormat("x%.2f", r.Float(G::kInsertRatio)), ref(r, G::kReferenceInsertRatio),
-        absl::StrFormat("%.1f", r.Float(G::kExhaustedQueryNs)),
-        absl::StrFormat("%.1f", r.Float(G::kSizedQueryNs)),
-        absl::StrFormat("x%.2f", r.Float(G::kQueryRatio)), ref(r, G::kReferenceQueryRatio),
-        absl::StrFormat("%.4f", r.Float(G::kExhaustedFaultsPerInsert)),
-        absl::StrFormat("%.4f", r.Float(G::kSizedFaultsPerInsert)),
-        r.IsNull(G::kSizedAnonHugeKb) ? std::string("-") : FormatCount(r.Float(G::kSizedAnonHugeKb)),
-        absl::StrFormat("%.1f", r.Float(G::kSizedSpanPerLiveByte)), r.Bool(G::kHolds) ? "yes" : "no");
+        num(r, G::kFallbackPct, 0), num(r, G::kExhaustedInsertNs, 1),
+        num(r, G::kSizedInsertNs, 1), num(r, G::kInsertRatio, 2, "x"),
+        ref(r, G::kReferenceInsertRatio), num(r, G::kExhaustedQueryNs, 1),
+        num(r, G::kSizedQueryNs, 1), num(r, G::kQueryRatio, 2, "x"),
+        ref(r, G::kReferenceQueryRatio), num(r, G::kExhaustedFaultsPerInsert, 4),
+        num(r, G::kSizedFaultsPerInsert, 4),
+        r.IsNull(G::kSizedAnonHugeKb) ? std::string("-")
+                                      : FormatCount(r.Float(G::kSizedAnonHugeKb)),
+        num(r, G::kSizedSpanPerLiveByte, 1), r.Bool(G::kHolds) ? "yes" : "no");
   }
-  out += "  *: the run's own configuration (the grid). ref: the reference study (macOS, Apple M4 "
-         "Pro). faults: minor page faults per insert (getrusage). huge KiB: AnonHugePages after "
-         "the sized pool's build. span/live: bytes the sized pool handed out per live byte.\n";
+  out += "  *: the run's own configuration, re-measured like the others (each exhausted cell "
+         "interleaved with its sized one); paired ratio: median of the per-repetition ratios. "
+         "ref: the reference study (macOS, Apple M4 Pro). faults: minor page faults per insert "
+         "(getrusage). huge KiB: AnonHugePages after the sized pool's build. span/live: bytes the "
+         "sized pool handed out per live byte.\n";
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "allocators/stats.h"
 #include "experiments/common/statistics.h"
 
@@ -49,20 +50,25 @@ std::optional<double> ReferenceRatio(const std::vector<ReferenceRecord>& referen
                                      const PoolPair& pair, R field) {
   const ReferenceRecord* exhausted = FindReference(reference, pair.n, pair.exhausted_pool);
   const ReferenceRecord* sized = FindReference(reference, pair.n, pair.sized_pool);
-  if (exhausted == nullptr || sized == nullptr || exhausted->IsNull(field) || sized->IsNull(field)) {
+  if (exhausted == nullptr || sized == nullptr || exhausted->IsNull(field) ||
+      sized->IsNull(field)) {
     return std::nullopt;
   }
   return exhausted->Float(field) / sized->Float(field);
 }
 
-// exhausted / sized, repetition r against repetition r (both cells have the same repetitions).
+// exhausted / sized, repetition r against repetition r: the two cells were measured interleaved,
+// so repetition r of each ran at the same time.
 std::vector<double> RepetitionRatios(const CellRecord& exhausted, const CellRecord& sized,
                                      F field) {
   const std::vector<double>& a = exhausted.Reps(field);
   const std::vector<double>& b = sized.Reps(field);
+  if (a.empty() || a.size() != b.size()) {
+    throw SchemaError(absl::StrCat("finding 4 at n=", exhausted.Count(F::kN), ": ", a.size(),
+                                   " and ", b.size(), " repetitions are not a pair"));
+  }
   std::vector<double> ratios;
-  for (std::size_t r = 0; r < std::min(a.size(), b.size()); ++r) ratios.push_back(a[r] / b[r]);
-  if (ratios.empty()) throw SchemaError("finding 4: a cell without repetitions");
+  for (std::size_t r = 0; r < a.size(); ++r) ratios.push_back(a[r] / std::max(b[r], 1e-9));
   return ratios;
 }
 
@@ -104,8 +110,10 @@ Finding4Record MakeRecord(const PoolPair& pair, const Config& config, bool grid,
       case G::kSizedSpanPerLiveByte:
         return static_cast<double>(sized.Count(F::kHighWaterSlots) * allocators::kSlotBytes) /
                static_cast<double>(std::max<std::uint64_t>(1, sized.Count(F::kLiveBytes)));
-      case G::kReferenceInsertRatio: return optional(ReferenceRatio(reference, pair, R::kInsertNsPerOp));
-      case G::kReferenceQueryRatio: return optional(ReferenceRatio(reference, pair, R::kQueryNsPerOp));
+      case G::kReferenceInsertRatio:
+        return optional(ReferenceRatio(reference, pair, R::kInsertNsPerOp));
+      case G::kReferenceQueryRatio:
+        return optional(ReferenceRatio(reference, pair, R::kQueryNsPerOp));
       case G::kHolds: return Finding4Holds(insert, query);
     }
     throw SchemaError("finding4_ratio: unknown field");
@@ -114,10 +122,12 @@ Finding4Record MakeRecord(const PoolPair& pair, const Config& config, bool grid,
 
 }  // namespace
 
-bool Finding4InsertsSlow(double insert_ratio) { return insert_ratio >= kFinding4MinInsertRatio; }
+bool Finding4InsertsSlow(double insert_ratio) {
+  return insert_ratio >= schema::kFinding4MinInsertRatio;
+}
 
 bool Finding4QueriesUnchanged(double query_ratio) {
-  return std::abs(query_ratio - 1.0) <= kFinding4QueryTolerance;
+  return std::abs(query_ratio - 1.0) <= schema::kFinding4QueryTolerance;
 }
 
 bool Finding4Holds(double insert_ratio, double query_ratio) {
@@ -125,17 +135,13 @@ bool Finding4Holds(double insert_ratio, double query_ratio) {
 }
 
 std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows) {
-  std::vector<std::uint64_t> pools;
-  for (const CellRecord& r : rows) {
-    if (r.Str(F::kRole) == kGrid && HasPool(PolicyOf(r))) pools.push_back(r.Count(F::kPoolSlots));
-  }
   std::vector<PoolPair> pairs;
-  if (pools.empty()) return pairs;
-  const std::uint64_t small = *std::min_element(pools.begin(), pools.end());
-  const std::uint64_t large = *std::max_element(pools.begin(), pools.end());
-  if (small == large) return pairs;
+  const std::vector<std::uint64_t> pools = GridPools(rows);
+  if (pools.size() < 2) return pairs;
+  const std::uint64_t small = pools.front(), large = pools.back();
   for (const CellRecord& r : rows) {
-    if (!IsBump(r, kGrid) || r.Count(F::kPoolSlots) != small || r.Float(F::kFallbackPct) < 50.0) {
+    if (!IsBump(r, kGrid) || r.Count(F::kPoolSlots) != small ||
+        r.Float(F::kFallbackPct) < schema::kFinding4MinFallbackPct) {
       continue;
     }
     const CellRecord* sized = Find(rows, kGrid, ConfigOf(r), r.Count(F::kN), large);
@@ -149,16 +155,25 @@ std::vector<CellPair> Finding4MapCells(const std::vector<CellRecord>& rows,
                                        const std::vector<std::string>& fallbacks,
                                        const std::vector<Pages>& pages) {
   std::vector<CellPair> cells;
+  const std::optional<Config> grid = GridConfig(rows);
+  if (!grid) return cells;
+  // The grid's configuration first (finding 4 is judged in it), then every combination.
+  std::vector<Config> configs{*grid};
+  for (const Pages& p : pages) {
+    for (const std::string& fallback : fallbacks) {
+      if (!(Config{fallback, p} == *grid)) configs.push_back({fallback, p});
+    }
+  }
   for (const PoolPair& pair : Finding4Pairs(rows)) {
-    for (const Pages& p : pages) {
-      for (const std::string& fallback : fallbacks) {
-        cells.push_back({{Policy::kBumpPool, pair.n, pair.exhausted_pool, p, 0, fallback},
-                         {Policy::kBumpPool, pair.n, pair.sized_pool, p, 0, fallback}});
-      }
+    for (const Config& c : configs) {
+      cells.push_back({{Policy::kBumpPool, pair.n, pair.exhausted_pool, c.pages, 0, c.fallback},
+                       {Policy::kBumpPool, pair.n, pair.sized_pool, c.pages, 0, c.fallback}});
     }
   }
   return cells;
 }
+
+int Finding4Repetitions(int repetitions) { return std::max(2, repetitions + repetitions % 2); }
 
 std::vector<Finding4Record> Finding4Map(const std::vector<CellRecord>& rows,
                                         const std::vector<ReferenceRecord>& reference) {
@@ -174,18 +189,11 @@ std::vector<Finding4Record> Finding4Map(const std::vector<CellRecord>& rows,
     }
   }
   for (const PoolPair& pair : Finding4Pairs(rows)) {
-    for (const Pages& pages : kAllPages) {
-      for (const Config& config : configs) {
-        if (!(config.pages == pages)) continue;
-        const CellRecord* exhausted = Find(rows, kFinding4Map, config, pair.n, pair.exhausted_pool);
-        const CellRecord* sized = Find(rows, kFinding4Map, config, pair.n, pair.sized_pool);
-        if ((exhausted == nullptr || sized == nullptr) && config == *grid) {
-          exhausted = Find(rows, kGrid, config, pair.n, pair.exhausted_pool);
-          sized = Find(rows, kGrid, config, pair.n, pair.sized_pool);
-        }
-        if (exhausted == nullptr || sized == nullptr) continue;
-        out.push_back(MakeRecord(pair, config, config == *grid, *exhausted, *sized, reference));
-      }
+    for (const Config& config : configs) {
+      const CellRecord* exhausted = Find(rows, kFinding4Map, config, pair.n, pair.exhausted_pool);
+      const CellRecord* sized = Find(rows, kFinding4Map, config, pair.n, pair.sized_pool);
+      if (exhausted == nullptr || sized == nullptr) continue;
+      out.push_back(MakeRecord(pair, config, config == *grid, *exhausted, *sized, reference));
     }
   }
   return out;

@@ -3,9 +3,10 @@
 // fallbacks and on how the pool's pages are backed: a fallback malloc may hand back the block just
 // freed, still warm in cache, while a lazily touched bump pool first-touches a fresh page every
 // 4 KiB. So the pairs it compares (an exhausted and a sized pool at one N) are re-measured with
-// every fallback of --finding4_fallbacks and page policy of --finding4_pages, and each
-// configuration gets one finding4_ratio record (schema.json): its ratios, page faults and huge
-// pages, beside the study's ratio. findings.cc judges finding 4 from these records.
+// every fallback of --finding4_fallbacks and page policy of --finding4_pages, the grid's own
+// configuration always among them, the two cells of a pair interleaved; each configuration gets
+// one finding4_ratio record (schema.json): its paired ratios, page faults and huge pages, beside
+// the study's ratio. findings.cc judges finding 4 from these records.
 #ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_FINDING4_MAP_H_
 #define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_FINDING4_MAP_H_
 
@@ -18,34 +19,34 @@
 
 namespace experiments::pool_exhaustion {
 
-// Finding 4's criterion, in one configuration: inserts at least 10% slower with the exhausted
-// pool, queries within 15% of the sized pool's.
-inline constexpr double kFinding4MinInsertRatio = 1.10;
-inline constexpr double kFinding4QueryTolerance = 0.15;
+// Finding 4's criterion in one configuration (thresholds: schema.json "constants").
 bool Finding4InsertsSlow(double insert_ratio);
 bool Finding4QueriesUnchanged(double query_ratio);
 bool Finding4Holds(double insert_ratio, double query_ratio);  // both
 
 // The N at which finding 4 compares the smallest and the largest grid pool: bump_pool grid rows
-// (seed 0) where the smallest sends >= 50% of allocations to the fallback and the largest none.
+// (seed 0) where the smallest sends >= kFinding4MinFallbackPct of allocations to the fallback and
+// the largest none.
 struct PoolPair {
   std::uint64_t n, exhausted_pool, sized_pool;
 };
 std::vector<PoolPair> Finding4Pairs(const std::vector<CellRecord>& rows);
 
 // Phase 2's finding4_map cells: both pools of every pair with every fallback x pages combination,
-// the grid's own included (its grid cells were measured apart, not interleaved). Each pair is
-// measured with MeasureInterleaved.
+// and the grid's own configuration (re-measured: its grid cells were measured apart). Each pair is
+// measured with MeasureInterleaved, Finding4Repetitions(repetitions) times.
 struct CellPair {
   Cell exhausted, sized;
 };
 std::vector<CellPair> Finding4MapCells(const std::vector<CellRecord>& rows,
                                        const std::vector<std::string>& fallbacks,
                                        const std::vector<Pages>& pages);
+// At least two and even: MeasureInterleaved alternates which cell goes first, so each does as
+// often (--sweep's single repetition would always time the exhausted cell first).
+int Finding4Repetitions(int repetitions);
 
-// One record per (pair N, fallback, pages) whose two cells were measured, from finding4_map rows;
-// the grid's configuration from grid rows when the map lacks it. By N, then pages, then fallback
-// in the order measured.
+// One record per (pair N, fallback, pages) whose two finding4_map cells were measured: by N, the
+// grid's configuration first, then the others in the order measured.
 std::vector<Finding4Record> Finding4Map(const std::vector<CellRecord>& rows,
                                         const std::vector<ReferenceRecord>& reference);
 

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "experiments/common/console.h"
 #include "allocators/registry.h"
+#include "experiments/common/console.h"
 #include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
@@ -58,16 +58,6 @@ struct Draft {
 
 bool Is(const CellRecord& r, absl::string_view role, Policy policy) {
   return r.Str(F::kRole) == role && PolicyOf(r) == policy;
-}
-
-std::vector<std::uint64_t> GridPools(const std::vector<CellRecord>& rows) {
-  std::vector<std::uint64_t> pools;
-  for (const CellRecord& r : rows) {
-    if (r.Str(F::kRole) == kGrid && HasPool(PolicyOf(r))) pools.push_back(r.Count(F::kPoolSlots));
-  }
-  std::sort(pools.begin(), pools.end());
-  pools.erase(std::unique(pools.begin(), pools.end()), pools.end());
-  return pools;
 }
 
 std::string RefNote(const ReferenceRecord* ref, schema::ReferenceRow::Field field,
@@ -264,7 +254,7 @@ Draft SizedPoolHasNoFallback(const Results& results,
   return d;
 }
 
-// A finding-4 configuration as prose: "malloc fallback (glibc 2.36), lazy pages".
+// A finding-4 configuration as prose: "malloc (glibc 2.36), lazy pages".
 std::string ConfigName(const Finding4Record& r) {
   using G = schema::Finding4Ratio::Field;
   const std::string& fallback = r.Str(G::kFallback);
@@ -275,48 +265,64 @@ std::string ConfigName(const Finding4Record& r) {
                          r.Str(G::kPages));
 }
 
+// " (reference insert x2.02, query x1.03)", each where the study reported it.
+std::string ReferenceNote(const Finding4Record& r) {
+  using G = schema::Finding4Ratio::Field;
+  std::vector<std::string> parts;
+  if (!r.IsNull(G::kReferenceInsertRatio)) {
+    parts.push_back(absl::StrFormat("insert x%.2f", r.Float(G::kReferenceInsertRatio)));
+  }
+  if (!r.IsNull(G::kReferenceQueryRatio)) {
+    parts.push_back(absl::StrFormat("query x%.2f", r.Float(G::kReferenceQueryRatio)));
+  }
+  return parts.empty() ? "" : absl::StrCat(" (reference ", absl::StrJoin(parts, ", "), ")");
+}
+
 // 4. Inserts slow down when fallbacks dominate; queries do not.
 Draft InsertsSlowQueriesDoNot(const Results& results,
                               const std::vector<ReferenceRecord>& reference) {
   using G = schema::Finding4Ratio::Field;
   Draft d(4, "Inserts slow down when fallbacks dominate; queries do not",
           absl::StrFormat(
-              "median insert ratio exhausted/sized pool >= x%.2f and median query ratio within "
-              "%.0f%% of 1, over every N where the smallest pool sends >= 50%% of allocations to "
-              "the fallback and the largest none; judged in the run's configuration and named for "
-              "every fallback and page policy measured (finding4_map)",
-              kFinding4MinInsertRatio, 100 * kFinding4QueryTolerance));
-  d.needs = "bump_pool cells at one N with two pools: one sending >= 50% of allocations to the "
+              "median over N of the paired insert ratio exhausted/sized pool >= x%.2f and of the "
+              "query ratio within %.0f%% of 1, over every N where the smallest pool sends >= "
+              "%.0f%% of allocations to the fallback and the largest none, the two measured "
+              "interleaved; judged in the run's configuration and named for every fallback and "
+              "page policy measured (finding4_map)",
+              schema::kFinding4MinInsertRatio, 100 * schema::kFinding4QueryTolerance,
+              schema::kFinding4MinFallbackPct));
+  d.needs = "bump_pool cells at one N with two pools: one sending most allocations to the "
             "fallback, one with none (e.g. --n=100K --pools=65536,4194304)";
-  // Every configuration's ratios over N, in the order measured (the grid's first).
-  struct Config {
+  // Every configuration's ratios over N, in the order measured.
+  struct Tally {
     std::string name;
     bool grid = false;
-    std::string pages;
-    std::vector<double> insert, query, sized_faults, exhausted_faults, spread;
+    Pages pages;
+    std::vector<double> insert, query, sized_faults, exhausted_faults, span;
     double Insert() const { return Median(insert); }
     double Query() const { return Median(query); }
   };
-  std::vector<Config> configs;
+  std::vector<Tally> tallies;
   for (const Finding4Record& r : results.finding4_map) {
     const std::string name = ConfigName(r);
-    auto it = std::find_if(configs.begin(), configs.end(),
-                           [&](const Config& c) { return c.name == name; });
-    if (it == configs.end()) {
-      Config& c = configs.emplace_back();
-      c.name = name;
-      c.grid = r.Bool(G::kGrid);
-      c.pages = r.Str(G::kPages);
-      it = configs.end() - 1;
+    auto it = std::find_if(tallies.begin(), tallies.end(),
+                           [&](const Tally& t) { return t.name == name; });
+    if (it == tallies.end()) {
+      Tally& t = tallies.emplace_back();
+      t.name = name;
+      t.grid = r.Bool(G::kGrid);
+      t.pages = *ParsePages(r.Str(G::kPages));
+      it = tallies.end() - 1;
     }
     it->insert.push_back(r.Float(G::kInsertRatio));
     it->query.push_back(r.Float(G::kQueryRatio));
     it->sized_faults.push_back(r.Float(G::kSizedFaultsPerInsert));
     it->exhausted_faults.push_back(r.Float(G::kExhaustedFaultsPerInsert));
-    it->spread.push_back(r.Float(G::kSizedSpanPerLiveByte));
+    it->span.push_back(r.Float(G::kSizedSpanPerLiveByte));
     d.details.push_back(absl::StrFormat(
-        "N=%s, %s (%.0f%% fallback): insert %.1f vs %.1f ns = x%.2f [%.2f-%.2f], query %.1f vs "
-        "%.1f ns = x%.2f [%.2f-%.2f]; page faults per insert %.4f exhausted, %.4f sized%s%s",
+        "N=%s, %s (%.0f%% fallback): insert %.1f vs %.1f ns (medians), paired x%.2f [%.2f-%.2f]; "
+        "query %.1f vs %.1f ns, paired x%.2f [%.2f-%.2f]; page faults per insert %.4f exhausted, "
+        "%.4f sized%s%s",
         Count(r.Float(G::kN)), name, r.Float(G::kFallbackPct), r.Float(G::kExhaustedInsertNs),
         r.Float(G::kSizedInsertNs), r.Float(G::kInsertRatio), r.Float(G::kInsertRatioMin),
         r.Float(G::kInsertRatioMax), r.Float(G::kExhaustedQueryNs), r.Float(G::kSizedQueryNs),
@@ -325,61 +331,57 @@ Draft InsertsSlowQueriesDoNot(const Results& results,
         r.IsNull(G::kSizedAnonHugeKb) || r.Int(G::kSizedAnonHugeKb) == 0
             ? std::string()
             : absl::StrFormat("; %s KiB on huge pages", Count(r.Float(G::kSizedAnonHugeKb))),
-        r.IsNull(G::kReferenceInsertRatio)
-            ? std::string()
-            : absl::StrFormat(" (reference insert x%.2f, query x%.2f)",
-                              r.Float(G::kReferenceInsertRatio), r.Float(G::kReferenceQueryRatio))));
+        ReferenceNote(r)));
   }
-  if (configs.empty() || !configs.front().grid) return d;
-  const Config& grid = configs.front();
-  d.verdict = Finding4Holds(grid.Insert(), grid.Query()) ? kReproduced : kNotReproduced;
-  d.summary = absl::StrFormat("%s: median insert ratio x%.2f, query x%.2f", grid.name,
-                              grid.Insert(), grid.Query());
-  if (configs.size() > 1) {
+  const auto grid = std::find_if(tallies.begin(), tallies.end(),
+                                 [](const Tally& t) { return t.grid; });
+  if (grid == tallies.end()) return d;
+  d.verdict = Finding4Holds(grid->Insert(), grid->Query()) ? kReproduced : kNotReproduced;
+  d.summary = absl::StrFormat("%s: median insert ratio x%.2f, query x%.2f", grid->name,
+                              grid->Insert(), grid->Query());
+  if (tallies.size() > 1) {
     // Each half of the finding, named per configuration (medians over N).
     auto list = [&](auto&& keep, auto&& ratio) {
       std::vector<std::string> names;
-      for (const Config& c : configs) {
-        if (keep(c)) names.push_back(absl::StrFormat("%s x%.2f", c.name, ratio(c)));
+      for (const Tally& t : tallies) {
+        if (keep(t)) names.push_back(absl::StrFormat("%s x%.2f", t.name, ratio(t)));
       }
-      return std::make_pair(names.size(), names.empty() ? std::string("none")
-                                                         : absl::StrJoin(names, "; "));
+      return std::make_pair(names.size(),
+                            names.empty() ? std::string("none") : absl::StrJoin(names, "; "));
     };
-    auto insert = [](const Config& c) { return c.Insert(); };
-    auto query = [](const Config& c) { return c.Query(); };
-    const auto slow = list([](const Config& c) { return Finding4InsertsSlow(c.Insert()); }, insert);
-    const auto fast = list([](const Config& c) { return !Finding4InsertsSlow(c.Insert()); }, insert);
-    const auto same = list([](const Config& c) { return Finding4QueriesUnchanged(c.Query()); }, query);
-    const auto moved = list([](const Config& c) { return !Finding4QueriesUnchanged(c.Query()); },
-                            query);
-    const auto both = list([](const Config& c) { return Finding4Holds(c.Insert(), c.Query()); },
-                           insert);
+    auto insert = [](const Tally& t) { return t.Insert(); };
+    auto query = [](const Tally& t) { return t.Query(); };
+    const auto slow = list([](const Tally& t) { return Finding4InsertsSlow(t.Insert()); }, insert);
+    const auto fast = list([](const Tally& t) { return !Finding4InsertsSlow(t.Insert()); }, insert);
+    const auto same =
+        list([](const Tally& t) { return Finding4QueriesUnchanged(t.Query()); }, query);
+    const auto moved =
+        list([](const Tally& t) { return !Finding4QueriesUnchanged(t.Query()); }, query);
+    const auto both =
+        list([](const Tally& t) { return Finding4Holds(t.Insert(), t.Query()); }, insert);
     absl::StrAppendFormat(
         &d.summary,
         ". Of %d configurations, inserts slow down in %d (%s) and not in %d (%s); queries stay "
         "within %.0f%% in %d (%s) and move in %d (%s); the whole finding holds in %d (%s)",
-        configs.size(), slow.first, slow.second, fast.first, fast.second,
-        100 * kFinding4QueryTolerance, same.first, same.second, moved.first, moved.second,
-        both.first, both.second);
-    // The mechanism, measured. Inserts: a lazily touched sized pool takes a first-touch page fault
-    // per fresh 4 KiB page, which the exhausted one (its fallback reusing freed blocks) mostly
-    // does not. Queries: the sized bump pool leaves its live nodes spread over every slot it ever
-    // handed out.
+        tallies.size(), slow.first, slow.second, fast.first, fast.second,
+        100 * schema::kFinding4QueryTolerance, same.first, same.second, moved.first,
+        moved.second, both.first, both.second);
+    // What was measured of the mechanism: first-touch page faults per page policy (a lazily
+    // touched sized pool faults once per fresh 4 KiB page), and how widely the sized pool spreads
+    // its live nodes (a bump pool never reuses a freed slot).
     std::vector<std::string> faults;
-    for (const char* pages : {"lazy", "prefault", "huge", "huge_prefault"}) {
-      for (const Config& c : configs) {
-        if (c.pages != pages) continue;
-        faults.push_back(absl::StrFormat("%s %.4f (exhausted %.4f)", pages, Median(c.sized_faults),
-                                         Median(c.exhausted_faults)));
+    for (const Pages& pages : kAllPages) {
+      for (const Tally& t : tallies) {
+        if (!(t.pages == pages)) continue;
+        faults.push_back(absl::StrFormat("%s %.4f (exhausted %.4f)", PagesName(pages),
+                                         Median(t.sized_faults), Median(t.exhausted_faults)));
         break;
       }
     }
-    absl::StrAppendFormat(
-        &d.summary,
-        ". Page faults per insert in the sized pool: %s. The sized pool hands out x%.1f its live "
-        "bytes (a bump pool never reuses a freed slot), so its live nodes are spread wider than "
-        "the exhausted map's, whose fallback reuses freed blocks",
-        absl::StrJoin(faults, ", "), Median(grid.spread));
+    absl::StrAppendFormat(&d.summary,
+                          ". Page faults per insert in the sized pool: %s. The sized pool handed "
+                          "out x%.1f its live bytes",
+                          absl::StrJoin(faults, ", "), Median(grid->span));
   }
   d.summary += "." + ReferenceRatios(reference);
   return d;

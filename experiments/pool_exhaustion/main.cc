@@ -134,14 +134,17 @@ fs::path ReferenceDirectory(const char* argv0) {
   return relative;
 }
 
-// Exits with a usage error naming `flag` unless `name` is a fallback (allocators/registry.h).
-void CheckFallbackName(const char* flag, const std::string& name) {
-  std::vector<std::string> fallbacks;
-  for (std::string_view known : allocators::FallbackNames()) fallbacks.emplace_back(known);
-  if (std::find(fallbacks.begin(), fallbacks.end(), name) == fallbacks.end()) {
-    FlagError(flag, absl::StrCat("unknown fallback ", experiments::QuoteValue(name),
-                                 " (expected one of ", absl::StrJoin(fallbacks, ", "), ")"));
+// The fallbacks named by `flag` (a comma-separated list of allocators/registry.h names), each once.
+std::vector<std::string> ParseFallbacks(const char* flag, const std::string& text) {
+  std::vector<absl::string_view> known;
+  for (std::string_view name : allocators::FallbackNames()) {
+    known.emplace_back(name.data(), name.size());
   }
+  std::vector<std::string> names;
+  for (std::size_t i : experiments::ParseNameList(flag, text, known, "fallback")) {
+    names.emplace_back(known[i]);
+  }
+  return names;
 }
 
 pe::Config ConfigFromFlags() {
@@ -163,15 +166,11 @@ pe::Config ConfigFromFlags() {
                                                                std::uint64_t{1} << 44));
   config.policies = ParsePolicies(absl::GetFlag(FLAGS_policies));
   config.fallback = absl::GetFlag(FLAGS_fallback);
-  CheckFallbackName("fallback", config.fallback);
+  if (ParseFallbacks("fallback", config.fallback).size() != 1) {
+    FlagError("fallback", "expected one fallback");
+  }
   if (const std::string text = absl::GetFlag(FLAGS_finding4_fallbacks); !text.empty()) {
-    std::vector<absl::string_view> known;
-    for (std::string_view name : allocators::FallbackNames()) {
-      known.emplace_back(name.data(), name.size());
-    }
-    for (std::size_t i : experiments::ParseNameList("finding4_fallbacks", text, known, "fallback")) {
-      config.finding4_fallbacks.emplace_back(known[i]);
-    }
+    config.finding4_fallbacks = ParseFallbacks("finding4_fallbacks", text);
   }
   if (const std::string pages = absl::GetFlag(FLAGS_finding4_pages); !pages.empty()) {
     config.finding4_pages = experiments::ParseNameList(
@@ -344,9 +343,9 @@ void Run::MeasurePhase2() {
   const std::vector<pe::CapacitySearch> searches = pe::CapacitySearches(results_.rows);
   const std::optional<std::size_t> block = pe::CostBlockBytes(results_.rows);
   Progress(absl::StrFormat(
-      "%s: phase 2: %d cells for finding 3's verification, %d for finding 4 by fallback and page "
-      "policy, %d capacity searches, %s",
-      kProgram, cells.size(), 2 * pairs.size(), searches.size(),
+      "%s: phase 2: %d cell(s) for finding 3's verification, %d pairs for finding 4 by fallback "
+      "and page policy, %d capacity searches, %s",
+      kProgram, cells.size(), pairs.size(), searches.size(),
       block ? absl::StrFormat("allocation cost of %d-byte blocks", *block) : "no allocation cost"));
   for (const auto& [cell, role] : cells) {
     if (Has(cell, role)) continue;
@@ -357,21 +356,29 @@ void Run::MeasurePhase2() {
                              pe::PolicyName(cell.policy), cell.n, cell.pool_slots,
                              allocators::FallbackPct(m.stats), pe::Median(m.insert_ns)));
   }
-  // Both cells of a pair or neither: they are measured interleaved, and persisted together.
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    const pe::CellPair& pair = pairs[i];
+  // Both cells of a pair or neither: they are measured interleaved and persisted together (a
+  // lone half, which only a damaged file could hold, is measured again with its partner).
+  const int repetitions = pe::Finding4Repetitions(config_.repetitions);
+  std::size_t done = 0;
+  for (const pe::CellPair& pair : pairs) {
+    done += Has(pair.exhausted, pe::kFinding4Map) && Has(pair.sized, pe::kFinding4Map);
+  }
+  for (const pe::CellPair& pair : pairs) {
     if (Has(pair.exhausted, pe::kFinding4Map) && Has(pair.sized, pe::kFinding4Map)) continue;
+    std::erase_if(results_.rows, [&](const pe::CellRecord& r) {
+      return r.Str(pe::CellField::kRole) == pe::kFinding4Map &&
+             (pe::CellOf(r) == pair.exhausted || pe::CellOf(r) == pair.sized);
+    });
     const std::vector<pe::Measurement> m =
-        pe::MeasureInterleaved({pair.exhausted, pair.sized}, config_.repetitions);
+        pe::MeasureInterleaved({pair.exhausted, pair.sized}, repetitions);
     for (const pe::Measurement& one : m) {
-      if (Has(one.cell, pe::kFinding4Map)) continue;
       results_.rows.push_back(pe::MakeCellRecord(
-          one, pe::kFinding4Map, config_.repetitions,
+          one, pe::kFinding4Map, repetitions,
           predictor_.For(one.cell.policy, one.cell.n, one.cell.pool_slots)));
     }
     Persist(false);
     Progress(absl::StrFormat(
-        "  [%d/%d] finding 4: n=%d, %s fallback, %s pages: insert %.1f vs %.1f ns/op", i + 1,
+        "  [%d/%d] finding 4: n=%d, %s fallback, %s pages: insert %.1f vs %.1f ns/op", ++done,
         pairs.size(), pair.exhausted.n, pair.exhausted.fallback,
         pe::PagesName(pair.exhausted.pages), pe::Median(m[0].insert_ns),
         pe::Median(m[1].insert_ns)));
@@ -529,20 +536,21 @@ pe::Results LoadForResume(const experiments::RunStore& store, const Files& files
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
-  const pe::Config config = ConfigFromFlags();
-  // Every fallback by name: a privately loaded library may need static TLS room (re-executes if
-  // so), and one that cannot be loaded is a bad flag, found before anything is measured.
-  std::vector<std::pair<const char*, std::string>> fallbacks{{"fallback", config.fallback}};
-  for (const std::string& name : config.finding4_fallbacks) {
-    fallbacks.emplace_back("finding4_fallbacks", name);
-  }
-  for (const auto& [flag, name] : fallbacks) {
-    if (const allocators::PolicyInfo* info = allocators::FindPolicy(name);
-        info != nullptr && info->needs_static_tls) {
-      allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+  // A privately loaded fallback (jemalloc) needs static TLS room: re-execute with it first, so
+  // that nothing below (notes, checks) happens twice.
+  for (const std::string& text :
+       {absl::GetFlag(FLAGS_fallback), absl::GetFlag(FLAGS_finding4_fallbacks)}) {
+    for (absl::string_view name : absl::StrSplit(text, ',')) {
+      if (const allocators::PolicyInfo* info = allocators::FindPolicy(std::string(name));
+          info != nullptr && info->needs_static_tls) {
+        allocators::ReexecWithStaticTlsIfNeeded(argc, argv);
+      }
     }
   }
-  for (const auto& [flag, name] : fallbacks) {
+  pe::Config config = ConfigFromFlags();
+  // A fallback whose library cannot be loaded is a bad flag, found before anything is measured;
+  // finding 4's default list leaves it out instead, with a note.
+  auto loads = [](const std::string& name) -> std::optional<std::string> {
     try {
       allocators::PolicyOptions options;
       options.pool = {.capacity_slots = 1, .quiet = true};
@@ -550,10 +558,24 @@ int Main(int argc, char** argv) {
       allocators::WithPolicy("bump_pool", options, [](auto policy) {
         policy.deallocate(policy.allocate(64), 64);  // 8 slots: served by the fallback
       });
+      return std::nullopt;
     } catch (const std::exception& error) {
-      FlagError(flag, error.what());
+      return error.what();
     }
+  };
+  if (const auto error = loads(config.fallback)) FlagError("fallback", *error);
+  std::vector<std::string> loadable;
+  for (const std::string& name : config.finding4_fallbacks) {
+    if (const auto error = loads(name)) {
+      if (experiments::FlagWasSpecified("finding4_fallbacks")) {
+        FlagError("finding4_fallbacks", *error);
+      }
+      Note(absl::StrCat("finding 4's map leaves out ", name, ": ", *error));
+      continue;
+    }
+    loadable.push_back(name);
   }
+  config.finding4_fallbacks = std::move(loadable);
   const bool quiet = absl::GetFlag(FLAGS_quiet);
   try {
     pe::CheckMemory(config);

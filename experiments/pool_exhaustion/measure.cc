@@ -147,14 +147,12 @@ std::vector<Measurement> MeasureInterleaved(const std::vector<Cell>& cells, int 
   std::vector<Measurement> out(cells.size());
   for (std::size_t i = 0; i < cells.size(); ++i) out[i].cell = cells[i];
   for (int rep = 0; rep < repetitions; ++rep) {
-    // Forward on even repetitions, backward on odd ones: a drift over the round (a warming cache,
-    // a neighbour's load) does not favour the cell that always goes first.
     for (std::size_t k = 0; k < cells.size(); ++k) {
-      const std::size_t i = rep % 2 == 0 ? k : cells.size() - 1 - k;
+      const std::size_t i = InterleavedIndex(k, cells.size(), rep);
       const Cell& cell = cells[i];
       Measurement& m = out[i];
-      const Repetition result =
-          WithPolicy(cell, [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
+      const Repetition result = WithPolicy(
+          cell, [&](auto policy) { return RunOnce(std::move(policy), cell.n, cell.seed); });
       if (rep == 0) {
         m.stats = result.stats;
         m.anon_huge_kb = result.anon_huge_kb;
@@ -175,6 +173,10 @@ std::vector<Measurement> MeasureInterleaved(const std::vector<Cell>& cells, int 
     m.process_malloc = process_malloc;
   }
   return out;
+}
+
+std::size_t InterleavedIndex(std::size_t k, std::size_t count, int rep) {
+  return rep % 2 == 0 ? k : count - 1 - k;
 }
 
 Measurement MeasureCell(const Cell& cell, int repetitions) {

@@ -82,6 +82,10 @@ Measurement MeasureCell(const Cell& cell, int repetitions);
 // turn, before repetition r + 1 of any, in alternating order, so that insert_ns[r] of one is
 // comparable with insert_ns[r] of the others.
 std::vector<Measurement> MeasureInterleaved(const std::vector<Cell>& cells, int repetitions);
+// The cell MeasureInterleaved measures k-th (of `count`) in repetition `rep`: forward on even
+// repetitions, backward on odd ones, so that a drift over a round (a warming cache, a neighbour's
+// load) does not favour the cell that would always go first.
+std::size_t InterleavedIndex(std::size_t k, std::size_t count, int rep);
 
 // Inserts keys 0, 1, 2, ... into a map over a `pool_slots` pool until the first allocation falls
 // back, and returns how many keys went in without any fallback (at most `limit`). Every build of

@@ -187,6 +187,19 @@ void CheckMemory(const Config& config) {
                                              FormatCount(n), FormatCount(pool))));
     needs.back().flag = "n";
   }
+  // A prefaulted pool commits all of itself: the grid's (--prefault) and finding 4's map cells.
+  bool prefault = config.pages.prefault;
+  for (const Pages& p : config.finding4_pages) prefault |= p.prefault;
+  if (prefault && !config.ns.empty()) {
+    const double n = static_cast<double>(*std::max_element(config.ns.begin(), config.ns.end()));
+    for (std::uint64_t pool : config.pools) {
+      Need need = CellNeed(Policy::kBumpPool, n, static_cast<double>(pool),
+                           absl::StrFormat("a prefaulted %s-slot pool", FormatCount(pool)));
+      need.touched = kMaxOverheadPerKey * n + 8.0 * static_cast<double>(pool);
+      need.flag = "pools";
+      needs.push_back(need);
+    }
+  }
   for (std::uint64_t pool : config.pools) {
     const double keys = std::min(static_cast<double>(config.capacity_search_limit),
                                  static_cast<double>(pool));  // >= 1 slot per key, bounded

@@ -32,7 +32,7 @@ struct Config {
   int repetitions = 5;
   Pages pages;  // the grid's pools' pages (--prefault, --huge_pages)
   // Finding 4's pairs are re-measured with each of these fallbacks and page policies
-  // (finding4_map.h); the grid's own combination is not measured twice.
+  // (finding4_map.h), as is the grid's own combination.
   std::vector<std::string> finding4_fallbacks;
   std::vector<Pages> finding4_pages;
   double headroom_pct = 20;

@@ -340,29 +340,46 @@ TEST(MeasureTest, InterleavedCellsCountAsAlone) {
   EXPECT_EQ(both[1].stats.fallback_allocations, 0u);
 }
 
-TEST(Finding4MapTest, EveryCombinationAsAnExhaustedAndSizedPair) {
+TEST(MeasureTest, InterleavingAlternatesWhichCellGoesFirst) {
+  EXPECT_EQ(InterleavedIndex(0, 2, 0), 0u);
+  EXPECT_EQ(InterleavedIndex(1, 2, 0), 1u);
+  EXPECT_EQ(InterleavedIndex(0, 2, 1), 1u);
+  EXPECT_EQ(InterleavedIndex(1, 2, 1), 0u);
+  EXPECT_EQ(InterleavedIndex(0, 3, 3), 2u);
+  // Finding 4's pairs: an even count, so each cell goes first as often.
+  EXPECT_EQ(Finding4Repetitions(1), 2);
+  EXPECT_EQ(Finding4Repetitions(2), 2);
+  EXPECT_EQ(Finding4Repetitions(5), 6);
+}
+
+TEST(Finding4MapTest, TheGridsConfigurationThenEveryCombinationAsPairs) {
   const std::vector<CellRecord> rows = PairGrid();
   ASSERT_EQ(Finding4Pairs(rows).size(), 1u);
   const std::vector<CellPair> pairs =
-      Finding4MapCells(rows, {"malloc", "mimalloc"}, {kLazyPages, kPrefaultPages});
-  ASSERT_EQ(pairs.size(), 4u);  // the grid's (malloc, lazy) included: interleaved this time
+      Finding4MapCells(rows, {"mimalloc", "malloc"}, {kPrefaultPages, kLazyPages});
+  ASSERT_EQ(pairs.size(), 4u);  // the grid's (malloc, lazy) first, then the other three
   EXPECT_EQ(pairs[0].exhausted, (Cell{Policy::kBumpPool, 3000, 1024, kLazyPages, 0, "malloc"}));
   EXPECT_EQ(pairs[0].sized, (Cell{Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0, "malloc"}));
   EXPECT_EQ(pairs[1].exhausted.fallback, "mimalloc");
-  EXPECT_EQ(pairs[3].sized, (Cell{Policy::kBumpPool, 3000, 1 << 20, kPrefaultPages, 0, "mimalloc"}));
-  EXPECT_TRUE(Finding4MapCells(rows, {}, {kLazyPages}).empty());
+  EXPECT_EQ(pairs[1].exhausted.pages, kPrefaultPages);
+  EXPECT_EQ(pairs[3].sized, (Cell{Policy::kBumpPool, 3000, 1 << 20, kLazyPages, 0, "mimalloc"}));
+  // Empty lists: the grid's configuration alone, so finding 4 is still judged on a pair.
+  ASSERT_EQ(Finding4MapCells(rows, {}, {}).size(), 1u);
   // No pair (one pool): nothing to map.
   EXPECT_TRUE(Finding4MapCells({rows[0]}, {"mimalloc"}, {kLazyPages}).empty());
 }
 
 TEST(Finding4MapTest, PairedRatiosPerConfigurationAndTheVerdictNamesThem) {
   std::vector<CellRecord> rows = PairGrid();
-  // The grid (malloc, lazy): the exhausted pool is faster, as on glibc...
-  rows[0] = WithTimes(rows[0], {100, 90, 300}, {50, 50, 50});
-  rows[1] = WithTimes(rows[1], {200, 300, 100}, {50, 50, 50});
-  // ... and prefaulted, slower: repetition r against repetition r, x2, x3 and x1.
-  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kPrefaultPages), {300, 90, 100}, {52, 50, 51}));
-  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kPrefaultPages), {150, 30, 100}, {50, 50, 50}));
+  // The grid's configuration (malloc, lazy) re-measured: the exhausted pool is faster, as on
+  // glibc. Its grid rows' times are not used.
+  rows[0] = WithTimes(rows[0], {1, 1, 1}, {50, 50, 50});
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kLazyPages), {100, 90, 300}, {50, 50, 50}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kLazyPages), {200, 300, 100}, {50, 50, 50}));
+  // Prefaulted, slower: repetition r against repetition r, x2, x3 and x1.
+  const Pages prefault = kPrefaultPages;
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", prefault), {300, 90, 100}, {52, 50, 51}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", prefault), {150, 30, 100}, {50, 50, 50}));
   // mimalloc's sized cell is missing: no record for that configuration.
   rows.push_back(MapRow(rows[0], "mimalloc", kPrefaultPages));
 
@@ -371,7 +388,7 @@ TEST(Finding4MapTest, PairedRatiosPerConfigurationAndTheVerdictNamesThem) {
   results.rows = rows;
   results.finding4_map = Finding4Map(rows, {});
   ASSERT_EQ(results.finding4_map.size(), 2u);
-  const Finding4Record& grid = results.finding4_map[0];  // from the grid rows: the map lacks it
+  const Finding4Record& grid = results.finding4_map[0];
   EXPECT_TRUE(grid.Bool(G::kGrid));
   EXPECT_EQ(grid.Str(G::kPages), "lazy");
   EXPECT_DOUBLE_EQ(grid.Float(G::kInsertRatio), 0.5);  // median of x0.5, x0.3, x3
@@ -398,19 +415,50 @@ TEST(Finding4MapTest, PairedRatiosPerConfigurationAndTheVerdictNamesThem) {
   EXPECT_NE(summary.find("the whole finding holds in 1 (malloc"), std::string::npos) << summary;
   EXPECT_EQ(f4.StrList(H::kDetails).size(), 2u);
 
-  // The grid's configuration re-measured by the map: the map's interleaved pair is used.
-  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kLazyPages), {300, 300, 300}, {50, 50, 50}));
-  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kLazyPages), {100, 100, 100}, {50, 50, 50}));
-  results.finding4_map = Finding4Map(rows, {});
-  ASSERT_EQ(results.finding4_map.size(), 2u);
-  EXPECT_DOUBLE_EQ(results.finding4_map[0].Float(G::kInsertRatio), 3.0);
-  EXPECT_EQ(JudgeFindings(results, Reference{})[3].Str(H::kVerdict), "reproduced");
+  // Without the grid's configuration in the map, finding 4 is not judged on unpaired grid rows.
+  std::vector<CellRecord> no_grid;
+  for (const CellRecord& r : rows) {
+    if (r.Str(F::kRole) == kGrid || r.Bool(F::kPrefault)) no_grid.push_back(r);
+  }
+  results.finding4_map = Finding4Map(no_grid, {});
+  ASSERT_EQ(results.finding4_map.size(), 1u);
+  EXPECT_EQ(JudgeFindings(results, Reference{})[3].Str(H::kVerdict), "not_judged");
 
   // The criterion's edges.
   EXPECT_TRUE(Finding4Holds(1.10, 1.15));
   EXPECT_FALSE(Finding4Holds(1.09, 1.0));
   EXPECT_FALSE(Finding4Holds(2.0, 1.16));
   EXPECT_FALSE(Finding4Holds(2.0, 0.84));
+}
+
+TEST(Finding4MapTest, APrefaultedGridIsJudgedInItsOwnConfiguration) {
+  std::vector<CellRecord> rows = PairGrid();
+  for (CellRecord& r : rows) r.Set(F::kPrefault, true);
+  // The lazy configuration is measured first (kAllPages order) but is not the grid's.
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kLazyPages), {100, 100}, {50, 50}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kLazyPages), {200, 200}, {50, 50}));
+  rows.push_back(WithTimes(MapRow(rows[0], "malloc", kPrefaultPages), {300, 300}, {50, 50}));
+  rows.push_back(WithTimes(MapRow(rows[1], "malloc", kPrefaultPages), {100, 100}, {50, 50}));
+  // The study's figures at this N, insert times only: the query ratio stays null.
+  Reference reference;
+  reference.cells = ParseReferenceCsv<schema::ReferenceRow>(
+      "n,pool_slots,slots_demanded,utilization_pct,fallback_pct,total_allocations,"
+      "fallback_allocations,insert_ns_per_op,query_ns_per_op\n"
+      "3000,1024,,,,,,400,\n3000,1048576,,,,,,200,\n");
+  Results results;
+  results.rows = rows;
+  results.finding4_map = Finding4Map(rows, reference.cells);
+  using G = schema::Finding4Ratio::Field;
+  ASSERT_EQ(results.finding4_map.size(), 2u);
+  EXPECT_TRUE(results.finding4_map[0].Bool(G::kGrid));
+  EXPECT_EQ(results.finding4_map[0].Str(G::kPages), "prefault");
+  EXPECT_DOUBLE_EQ(results.finding4_map[0].Float(G::kReferenceInsertRatio), 2.0);
+  EXPECT_TRUE(results.finding4_map[0].IsNull(G::kReferenceQueryRatio));
+  using H = schema::Finding::Field;
+  const FindingRecord f4 = JudgeFindings(results, reference)[3];
+  EXPECT_EQ(f4.Str(H::kVerdict), "reproduced");  // x3 prefaulted, not lazy's x0.5
+  EXPECT_NE(f4.StrList(H::kDetails)[0].find("(reference insert x2.00)"), std::string::npos)
+      << f4.StrList(H::kDetails)[0];
 }
 
 TEST(SizingTest, RecommendsFromTheModelBesideTheMeasurement) {

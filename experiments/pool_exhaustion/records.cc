@@ -1,5 +1,6 @@
 #include "experiments/pool_exhaustion/records.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -134,6 +135,18 @@ Policy PolicyOf(const CellRecord& r) { return *ParsePolicy(r.Str(CellField::kPol
 
 Pages PagesOf(const CellRecord& r) {
   return Pages{r.Bool(CellField::kPrefault), r.Bool(CellField::kHugePages)};
+}
+
+std::vector<std::uint64_t> GridPools(const std::vector<CellRecord>& rows) {
+  std::vector<std::uint64_t> pools;
+  for (const CellRecord& r : rows) {
+    if (r.Str(CellField::kRole) == kGrid && HasPool(PolicyOf(r))) {
+      pools.push_back(r.Count(CellField::kPoolSlots));
+    }
+  }
+  std::sort(pools.begin(), pools.end());
+  pools.erase(std::unique(pools.begin(), pools.end()), pools.end());
+  return pools;
 }
 
 Cell CellOf(const CellRecord& r) {

@@ -49,6 +49,8 @@ CostRecord MakeCostRecord(CostPattern pattern, ServedBy served_by, std::size_t b
 Cell CellOf(const CellRecord& r);
 Policy PolicyOf(const CellRecord& r);
 Pages PagesOf(const CellRecord& r);
+// The distinct pool sizes of the grid's pooled rows, ascending.
+std::vector<std::uint64_t> GridPools(const std::vector<CellRecord>& rows);
 
 // Everything one run produces; pool_exhaustion.json holds it all, pool_exhaustion.csv the rows.
 struct Results {

@@ -54,6 +54,10 @@ def cc(schema):
            "",
            "inline constexpr int kVersion = %d;" % schema["version"],
            ""]
+    for name, constant in schema.get("constants", {}).items():
+        out.append("// %s" % constant["description"])
+        out.append("inline constexpr double k%s = %r;" % (camel(name), float(constant["value"])))
+    out.append("")
     for rname, record in schema["records"].items():
         fields = record["fields"]
         out.append("struct %s {" % camel(rname))

@@ -62,27 +62,38 @@ def _alpha(text):
     return v
 
 
+class _Once(argparse.Action):
+    """A flag that takes one value: given twice, an error (the first value is not silently
+    replaced)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest + "_given", False):
+            parser.error("%s given twice" % option_string)
+        setattr(namespace, self.dest + "_given", True)
+        setattr(namespace, self.dest, values)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="analysis",
         description="Result files -> Markdown report, PNG+SVG figures, LaTeX tables; or compare "
                     "two runs. Relative paths are resolved against the workspace root.")
-    p.add_argument("--pool-results", default=None, metavar="DIR",
+    p.add_argument("--pool-results", action=_Once, default=None, metavar="DIR",
                    help="pool_exhaustion results directory (default %s)" % DEFAULT_POOL)
-    p.add_argument("--matrix-results", default=None, metavar="DIR",
+    p.add_argument("--matrix-results", action=_Once, default=None, metavar="DIR",
                    help="allocator_matrix results directory (default %s)" % DEFAULT_MATRIX)
-    p.add_argument("--timeline-results", default=None, metavar="DIR",
+    p.add_argument("--timeline-results", action=_Once, default=None, metavar="DIR",
                    help="memory_timeline results: one run's directory, or a directory of one "
                         "per process malloc (default %s)" % DEFAULT_TIMELINE)
-    p.add_argument("--churn-results", default=None, metavar="DIR",
+    p.add_argument("--churn-results", action=_Once, default=None, metavar="DIR",
                    help="persistent_churn results: one run's directory, or a directory of one "
                         "per process malloc (default %s)" % DEFAULT_CHURN)
-    p.add_argument("--replay-results", default=None, metavar="DIR",
+    p.add_argument("--replay-results", action=_Once, default=None, metavar="DIR",
                    help="replay results: one run's directory, or a directory of one per process "
                         "malloc (default %s)" % DEFAULT_REPLAY)
-    p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="CSV",
+    p.add_argument("--reference", action=_Once, default=DEFAULT_REFERENCE, metavar="CSV",
                    help="the reference study's figures (default %(default)s)")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    p.add_argument("--out", action=_Once, default=DEFAULT_OUT, metavar="DIR",
                    help="output directory (default %(default)s)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="report an interrupted or failed run's results (flagged) instead of "

@@ -249,6 +249,12 @@ class InputsTest(unittest.TestCase):
         self.assertIn("no such directory", err)
         self.assertEqual(len(err.strip().splitlines()), 1)
 
+    def test_a_directory_flag_given_twice_is_an_error(self):
+        rc, _, err = testing.run(["--timeline-results", self.pool_dir, "--timeline-results",
+                                  self.pool_dir, "--out", testing.tmpdir("twice")])
+        self.assertEqual(rc, 2)
+        self.assertIn("--timeline-results given twice", err)
+
     def test_an_incomplete_run_is_refused_or_flagged(self):
         copy = testing.tmpdir("incomplete")
         src = testing.published(self.pool_dir, "pool_exhaustion")

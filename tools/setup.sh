@@ -26,6 +26,11 @@ declare -A why=(
   [llvm-14]="llvm-symbolizer-14: readable stacks in the clang fuzzer's sanitizer reports"
   [valgrind]="memcheck test of the pool-exhaustion run"
   [mount]="mount(8): the full-disk test mounts a 64 KB tmpfs (a minimal root can lack it)"
+  [slurmctld]="Slurm's controller: the job-array test runs a single-node cluster (experiments/slurm)"
+  [slurmd]="Slurm's node daemon, for the same test"
+  [slurm-client]="sbatch, squeue, scontrol, sinfo: submitting sharded sweeps (experiments/slurm)"
+  [munge]="Slurm's authentication daemon, for the same test"
+  [iproute2]="ss(8): the Slurm test picks free ports for its daemons"
 )
 
 missing=()

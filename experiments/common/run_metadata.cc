@@ -1,5 +1,7 @@
 #include "experiments/common/run_metadata.h"
 
+#include <gnu/libc-version.h>
+
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -100,12 +102,29 @@ std::string BinaryFingerprint() {
   return absl::StrCat(size, ":", absl::Hex(hash, absl::kZeroPad16));
 }
 
+std::string LibcVersion() { return absl::StrCat("glibc ", gnu_get_libc_version()); }
+
+std::string KernelRelease() {
+  utsname uts{};
+  return ::uname(&uts) == 0 ? absl::StrCat(uts.sysname, " ", uts.release) : std::string("unknown");
+}
+
+std::string HostClass() {
+  static const std::string host = [] {
+    const std::string facts =
+        absl::StrCat(CpuModel(), "|", std::thread::hardware_concurrency(), "|", KernelRelease(),
+                     "|", LibcVersion(), "|", allocators::DetectProcessMalloc().Describe());
+    std::uint64_t hash = 14695981039346656037ull;  // FNV-1a, as BinaryFingerprint
+    for (unsigned char c : facts) hash = (hash ^ c) * 1099511628211ull;
+    return absl::StrCat(absl::Hex(hash >> 16, absl::kZeroPad12));
+  }();
+  return host;
+}
+
 Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const std::string& mode,
                                            const std::string& run_id, int argc, char** argv,
                                            const nlohmann::ordered_json& config) {
-  utsname uts{};
-  const std::string kernel =
-      ::uname(&uts) == 0 ? absl::StrCat(uts.sysname, " ", uts.release) : std::string("unknown");
+  const std::string kernel = KernelRelease();
   return RecordFrom<schema::RunMetadata>([&](schema::RunMetadata::Field field) -> Value {
     using F = schema::RunMetadata::Field;
     switch (field) {  // no default: a new schema field must be written here
@@ -122,6 +141,8 @@ Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const 
       case F::kCpuCount: return static_cast<std::int64_t>(std::thread::hardware_concurrency());
       case F::kKernel: return kernel;
       case F::kProcessMalloc: return allocators::DetectProcessMalloc().Describe();
+      case F::kLibc: return LibcVersion();
+      case F::kHost: return HostClass();
       case F::kArgv: return std::vector<std::string>(argv, argv + argc);
       case F::kConfig: return config;
       case F::kComplete: return false;

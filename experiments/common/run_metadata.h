@@ -30,6 +30,14 @@ std::string BinaryFingerprint();
 // "model name" from /proc/cpuinfo, or "unknown".
 std::string CpuModel();
 
+// "glibc 2.36", and "Linux 6.1.0-..." (uname), or "unknown".
+std::string LibcVersion();
+std::string KernelRelease();
+
+// The host class this process runs on: 12 hex digits hashing the CPU model, core count, kernel,
+// C library and process allocator (run_metadata.host). Timings compare only within one class.
+std::string HostClass();
+
 // The compiler and the build mode this binary was compiled with, e.g. "g++ 12.2.0" and
 // "-O2 (bazel -c opt), NDEBUG".
 std::string CompilerDescription();

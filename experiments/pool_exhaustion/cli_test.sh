@@ -48,6 +48,8 @@ check_bad_input() {
   expect_usage_error "--pools" --pools=lots
   expect_usage_error "--pools" --pools=17592186044416
   expect_usage_error "--policies" --policies=arena
+  expect_usage_error "--shard" --shard=4/4
+  expect_usage_error "--shard" --shard=1
   expect_usage_error "--finding4_pages" --finding4_pages=giant
   expect_usage_error "--finding4_fallbacks" --finding4_fallbacks=malloc,nope
   expect_usage_error "--repetitions" --repetitions=0

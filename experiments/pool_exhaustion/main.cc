@@ -39,6 +39,7 @@
 #include "experiments/common/output.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
+#include "experiments/pool_exhaustion/conclude.h"
 #include "experiments/pool_exhaustion/console.h"
 #include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/findings.h"
@@ -46,6 +47,7 @@
 #include "experiments/pool_exhaustion/plan.h"
 #include "experiments/pool_exhaustion/predict.h"
 #include "experiments/pool_exhaustion/records.h"
+#include "experiments/pool_exhaustion/shards.h"
 #include "experiments/pool_exhaustion/sizing.h"
 
 ABSL_FLAG(std::string, n, "1000,10000,50000,100000",
@@ -87,6 +89,10 @@ ABSL_FLAG(std::string, finding4_fallbacks, "malloc,mimalloc,jemalloc,tcmalloc",
 ABSL_FLAG(std::string, finding4_pages, "lazy,prefault,huge",
           "... and each of these page policies: lazy, prefault (every pool page committed first), "
           "huge (transparent huge pages), huge_prefault (empty: none)");
+ABSL_FLAG(std::string, shard, "",
+          "I/N: measure part I (0..N-1) of the grid only, e.g. one task of a Slurm job array "
+          "(experiments/slurm/); merge the N shards' --out directories with "
+          "bazel run //experiments:merge");
 ABSL_FLAG(std::string, capacity_search_limit, "auto",
           "largest N tried when measuring how many keys a pool serves without fallback (auto: 20 x "
           "the largest --n, at least 1M, at most 20M)");
@@ -124,14 +130,7 @@ std::vector<std::uint64_t> Distinct(const char* flag, std::vector<std::uint64_t>
 
 fs::path ReferenceDirectory(const char* argv0) {
   if (const std::string flag = absl::GetFlag(FLAGS_reference); !flag.empty()) return flag;
-  const fs::path relative = "experiments/reference";
-  // `bazel run` starts us in the runfiles tree; a direct run finds it beside the binary.
-  for (const fs::path& candidate :
-       {relative, fs::path(std::string(argv0) + ".runfiles/hamt_alloc") / relative,
-        experiments::WorkspaceDirectory() / relative}) {
-    if (fs::exists(candidate / pe::kReferenceCells)) return candidate;
-  }
-  return relative;
+  return pe::DefaultReferenceDirectory(argv0);
 }
 
 // The fallbacks named by `flag` (a comma-separated list of allocators/registry.h names), each once.
@@ -160,6 +159,14 @@ pe::Config ConfigFromFlags() {
   }
   pe::Config config;
   config.mode = sweep ? "sweep" : "default";
+  if (const std::string shard = absl::GetFlag(FLAGS_shard); !shard.empty()) {
+    const std::optional<pe::Shard> parsed = pe::ParseShard(shard);
+    if (!parsed) {
+      FlagError("shard", absl::StrCat("expected I/N with 0 <= I < N, got ",
+                                      experiments::QuoteValue(shard)));
+    }
+    config.shard = pe::ShardName(*parsed);
+  }
   config.ns = Distinct("n", experiments::ParseCountList("n", n_text, 1, 1'000'000'000));
   // 2^44 slots = 128 TiB, all of a process's address space.
   config.pools = Distinct("pools", experiments::ParseCountList("pools", pools_text, 0,
@@ -242,6 +249,7 @@ class Run {
   Files files_;
   pe::Results results_;
   pe::Predictor predictor_;
+  std::optional<pe::ShardWork> work_;  // a shard's part of the plan (--shard); unset: all of it
   pe::Config config_;
   pe::Reference reference_;
   bool quiet_;
@@ -273,7 +281,7 @@ void Run::Add(pe::CellRecord record) {
 }
 
 void Run::MeasureGrid() {
-  const std::vector<pe::Cell> cells = pe::GridCells(config_);
+  const std::vector<pe::Cell> cells = work_ ? work_->cells : pe::GridCells(config_);
   std::vector<const pe::Cell*> pending;
   for (const pe::Cell& cell : cells) {
     if (!Has(cell, pe::kGrid)) pending.push_back(&cell);
@@ -334,14 +342,19 @@ void Run::MeasureGrid() {
 void Run::MeasurePhase2() {
   // Everything here follows from the grid's records (plan.h); each result is persisted as soon as
   // it is measured, so --resume skips it.
+  // A shard does only its capacity searches: the other items need the whole grid (shards.h).
   std::vector<std::pair<pe::Cell, absl::string_view>> cells;
-  if (auto cell = pe::VerificationCell(results_.rows, config_.headroom_pct, predictor_)) {
-    cells.emplace_back(*cell, pe::kVerification);
+  std::vector<pe::CellPair> pairs;
+  std::optional<std::size_t> block;
+  if (!work_) {
+    if (auto cell = pe::VerificationCell(results_.rows, config_.headroom_pct, predictor_)) {
+      cells.emplace_back(*cell, pe::kVerification);
+    }
+    pairs = pe::Finding4MapCells(results_.rows, config_.finding4_fallbacks, config_.finding4_pages);
+    block = pe::CostBlockBytes(results_.rows);
   }
-  const std::vector<pe::CellPair> pairs =
-      pe::Finding4MapCells(results_.rows, config_.finding4_fallbacks, config_.finding4_pages);
-  const std::vector<pe::CapacitySearch> searches = pe::CapacitySearches(results_.rows);
-  const std::optional<std::size_t> block = pe::CostBlockBytes(results_.rows);
+  const std::vector<pe::CapacitySearch> searches =
+      work_ ? work_->searches : pe::CapacitySearches(config_);
   Progress(absl::StrFormat(
       "%s: phase 2: %d cell(s) for finding 3's verification, %d pairs for finding 4 by fallback "
       "and page policy, %d capacity searches, %s",
@@ -419,6 +432,11 @@ void Run::MeasurePhase2() {
 
 int Run::Execute() {
   using M = experiments::schema::RunMetadata::Field;
+  if (!config_.shard.empty()) {
+    work_ = pe::WorkOf(config_, *pe::ParseShard(config_.shard), predictor_);
+    Progress(absl::StrFormat("%s: shard %s: %d grid cells, %d capacity searches", kProgram,
+                             config_.shard, work_->cells.size(), work_->searches.size()));
+  }
   try {
     MeasureGrid();
     MeasurePhase2();
@@ -440,16 +458,19 @@ int Run::Execute() {
                                  results_.rows.size(), store_.run_dir().string());
     throw;
   }
-  results_.sizing_fits.clear();
-  for (pe::Policy policy : pe::kAllPolicies) {
-    if (auto fit = pe::FitDemand(results_.rows, policy)) results_.sizing_fits.push_back(*fit);
-  }
-  results_.recommendations = pe::Recommend(results_.rows, config_.headroom_pct, predictor_);
-  results_.model_curve = pe::ModelCurve(config_.ns, predictor_);
-  results_.finding4_map = pe::Finding4Map(results_.rows, reference_.cells);
-  results_.findings = pe::JudgeFindings(results_, reference_);
+  if (!work_) pe::Conclude(results_, config_, predictor_, reference_);
   Persist(true);
   store_.Publish();
+  if (work_) {
+    std::cout << absl::StrFormat(
+        "Shard %s of the pool-exhaustion study (%s): %d cells and %d capacity searches in %s "
+        "(%.1f s). Merge every shard's --out directory with: bazel run //experiments:merge -- "
+        "--out=DIR SHARD_DIR...\n",
+        config_.shard, results_.metadata.Str(M::kGitCommit), results_.rows.size(),
+        results_.capacities.size(), store_.dir().string(),
+        results_.metadata.Float(M::kDurationSeconds));
+    return 0;
+  }
 
   const int width = experiments::ConsoleWidth();
   std::cout << absl::StrFormat("Pool-exhaustion study, %s run (%s); process malloc: %s\n\n",

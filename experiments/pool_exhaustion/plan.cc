@@ -7,9 +7,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "allocators/stats.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
@@ -64,6 +66,7 @@ nlohmann::ordered_json Config::ToJson() const {
   std::vector<std::string> names;
   for (Policy p : policies) names.emplace_back(PolicyName(p));
   return {{"mode", mode},
+          {"shard", shard},
           {"n", List(ns)},
           {"pools", List(pools)},
           {"policies", absl::StrJoin(names, ",")},
@@ -81,6 +84,59 @@ nlohmann::ordered_json Config::ToJson() const {
           {"jobs", jobs},
           {"process_malloc", process_malloc},
           {"binary", binary}};
+}
+
+Config ConfigFromJson(const nlohmann::ordered_json& json) {
+  auto get = [&](const char* key) -> const nlohmann::ordered_json& {
+    if (!json.is_object() || !json.contains(key)) {
+      throw SchemaError(absl::StrCat("config: no setting '", key, "'"));
+    }
+    return json.at(key);
+  };
+  auto counts = [&](const char* key) {
+    std::vector<std::uint64_t> values;
+    for (absl::string_view v : absl::StrSplit(get(key).get<std::string>(), ',', absl::SkipEmpty())) {
+      std::uint64_t value = 0;
+      if (!absl::SimpleAtoi(v, &value)) throw SchemaError(absl::StrCat("config: bad ", key));
+      values.push_back(value);
+    }
+    return values;
+  };
+  try {
+    Config c;
+    c.mode = get("mode").get<std::string>();
+    c.shard = get("shard").get<std::string>();
+    c.ns = counts("n");
+    c.pools = counts("pools");
+    for (absl::string_view name : absl::StrSplit(get("policies").get<std::string>(), ',',
+                                                 absl::SkipEmpty())) {
+      const std::optional<Policy> policy = ParsePolicy(name);
+      if (!policy) throw SchemaError(absl::StrCat("config: unknown policy '", name, "'"));
+      c.policies.push_back(*policy);
+    }
+    c.fallback = get("fallback").get<std::string>();
+    c.seeds = get("seeds").get<int>();
+    c.repetitions = get("repetitions").get<int>();
+    c.pages = Pages{get("prefault").get<bool>(), get("huge_pages").get<bool>()};
+    for (absl::string_view name : absl::StrSplit(get("finding4_fallbacks").get<std::string>(), ',',
+                                                 absl::SkipEmpty())) {
+      c.finding4_fallbacks.emplace_back(name);
+    }
+    for (absl::string_view name : absl::StrSplit(get("finding4_pages").get<std::string>(), ',',
+                                                 absl::SkipEmpty())) {
+      const std::optional<Pages> pages = ParsePages(name);
+      if (!pages) throw SchemaError(absl::StrCat("config: unknown pages '", name, "'"));
+      c.finding4_pages.push_back(*pages);
+    }
+    c.headroom_pct = get("headroom").get<double>();
+    c.capacity_search_limit = get("capacity_search_limit").get<std::uint64_t>();
+    c.jobs = get("jobs").get<int>();
+    c.process_malloc = get("process_malloc").get<std::string>();
+    c.binary = get("binary").get<std::string>();
+    return c;
+  } catch (const nlohmann::json::exception& error) {
+    throw SchemaError(absl::StrCat("config: ", error.what()));
+  }
 }
 
 std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
@@ -136,21 +192,16 @@ std::optional<Cell> VerificationCell(const std::vector<CellRecord>& rows, double
               largest->Bool(F::kHugePages) ? kHugePages : kLazyPages, 0, largest->Str(F::kFallback)};
 }
 
-std::vector<CapacitySearch> CapacitySearches(const std::vector<CellRecord>& rows) {
-  std::vector<std::uint64_t> pools;
-  bool bump = false, recycler = false;
-  for (const CellRecord& r : rows) {
-    if (r.Str(F::kRole) != kGrid) continue;
-    bump |= PolicyOf(r) == Policy::kBumpPool;
-    recycler |= PolicyOf(r) == Policy::kSlotRecycler;
-    if (HasPool(PolicyOf(r))) pools.push_back(r.Count(F::kPoolSlots));
-  }
+std::vector<CapacitySearch> CapacitySearches(const Config& config) {
+  const auto has = [&](Policy p) {
+    return std::find(config.policies.begin(), config.policies.end(), p) != config.policies.end();
+  };
+  std::vector<std::uint64_t> pools = config.pools;
   std::sort(pools.begin(), pools.end());
-  pools.erase(std::unique(pools.begin(), pools.end()), pools.end());
   std::vector<CapacitySearch> searches;
   for (std::uint64_t pool : pools) {
-    if (bump) searches.push_back({Policy::kBumpPool, pool});
-    if (recycler) searches.push_back({Policy::kSlotRecycler, pool});
+    if (has(Policy::kBumpPool)) searches.push_back({Policy::kBumpPool, pool});
+    if (has(Policy::kSlotRecycler)) searches.push_back({Policy::kSlotRecycler, pool});
   }
   return searches;
 }

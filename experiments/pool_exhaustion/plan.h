@@ -25,6 +25,7 @@ namespace experiments::pool_exhaustion {
 // equal; they are recorded as metadata.config.
 struct Config {
   std::string mode;  // "default" or "sweep"
+  std::string shard;  // "I/N" (shards.h): this run measures part I of N of the grid; "" for all
   std::vector<std::uint64_t> ns, pools;
   std::vector<Policy> policies;
   std::string fallback{allocators::kDefaultFallback};  // what serves the pools' fallbacks (allocators/registry.h)
@@ -42,6 +43,10 @@ struct Config {
 
   nlohmann::ordered_json ToJson() const;
 };
+
+// The settings of ToJson() back (what GridCells and CapacitySearches need, and the rest as they
+// were); throws SchemaError naming the setting a damaged file lacks.
+Config ConfigFromJson(const nlohmann::ordered_json& json);
 
 // The first setting in which `recorded` (a run's metadata.config) differs from `current`, as
 // "--n: 1000,10000 then, 1000 now"; nullopt when they are equal.
@@ -63,7 +68,8 @@ struct CapacitySearch {
   Policy policy;
   std::uint64_t pool_slots;
 };
-std::vector<CapacitySearch> CapacitySearches(const std::vector<CellRecord>& rows);
+// One per (pool, pool policy) of the grid: how many keys each pool serves.
+std::vector<CapacitySearch> CapacitySearches(const Config& config);
 // The mean node-array size at the largest N of the bump pool, rounded up to whole slots; nullopt
 // without a bump_pool row.
 std::optional<std::size_t> CostBlockBytes(const std::vector<CellRecord>& rows);

@@ -9,11 +9,13 @@
 #include <string>
 
 #include "experiments/common/flags.h"
+#include "experiments/common/run_metadata.h"
 #include "experiments/pool_exhaustion/finding4_map.h"
 #include "experiments/pool_exhaustion/findings.h"
 #include "experiments/pool_exhaustion/measure.h"
 #include "experiments/pool_exhaustion/plan.h"
 #include "experiments/pool_exhaustion/records.h"
+#include "experiments/pool_exhaustion/shards.h"
 #include "experiments/pool_exhaustion/sizing.h"
 #include "gtest/gtest.h"
 
@@ -140,7 +142,8 @@ TEST(RecordsTest, ResultsRoundTripAndRejectDuplicates) {
   results.metadata.Set(M::kSchemaVersion, schema::kVersion)
       .Set(M::kMode, "default").Set(M::kRunId, "r").Set(M::kDate, "d").Set(M::kGitCommit, "c")
       .Set(M::kCompiler, "g").Set(M::kBuildFlags, "b").Set(M::kCpuModel, "m").Set(M::kCpuCount, 2)
-      .Set(M::kKernel, "k").Set(M::kProcessMalloc, "glibc").Set(M::kArgv, std::vector<std::string>{"a"})
+      .Set(M::kKernel, "k").Set(M::kProcessMalloc, "glibc").Set(M::kLibc, "glibc 2.36")
+      .Set(M::kHost, "h").Set(M::kArgv, std::vector<std::string>{"a"})
       .Set(M::kConfig, nlohmann::ordered_json::object()).Set(M::kComplete, true)
       .Set(M::kSessions, 1).Set(M::kDurationSeconds, 1.5);
   results.rows.push_back(Measure(Policy::kBumpPool, 1000, 4096));
@@ -459,6 +462,124 @@ TEST(Finding4MapTest, APrefaultedGridIsJudgedInItsOwnConfiguration) {
   EXPECT_EQ(f4.Str(H::kVerdict), "reproduced");  // x3 prefaulted, not lazy's x0.5
   EXPECT_NE(f4.StrList(H::kDetails)[0].find("(reference insert x2.00)"), std::string::npos)
       << f4.StrList(H::kDetails)[0];
+}
+
+TEST(ShardsTest, ParsesIOfN) {
+  EXPECT_EQ(ParseShard("0/4"), (Shard{0, 4}));
+  EXPECT_EQ(ParseShard("3/4"), (Shard{3, 4}));
+  for (const char* bad : {"4/4", "-1/4", "1/0", "a/b", "3", "1/2/3", "", "1/100001"}) {
+    EXPECT_FALSE(ParseShard(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(ShardName({2, 7}), "2/7");
+}
+
+Config SmallSweep() {
+  Config config;
+  config.mode = "sweep";
+  config.ns = {1000, 3000, 10000};
+  config.pools = {16384, 65536};
+  config.policies = {Policy::kBumpPool, Policy::kSlotRecycler, Policy::kMalloc};
+  config.seeds = 2;
+  config.repetitions = 1;
+  config.capacity_search_limit = 100'000;
+  return config;
+}
+
+TEST(ShardsTest, EveryCellAndSearchInExactlyOneShard) {
+  Config config = SmallSweep();
+  const std::vector<Cell> plan = GridCells(config);
+  const std::vector<CapacitySearch> searches = CapacitySearches(config);
+  std::vector<int> owners(plan.size(), 0);
+  std::size_t searched = 0;
+  for (int i = 0; i < 4; ++i) {
+    const ShardWork work = WorkOf(config, {i, 4}, SharedPredictor());
+    EXPECT_FALSE(work.cells.empty()) << i;
+    for (const Cell& c : work.cells) {
+      const auto it = std::find(plan.begin(), plan.end(), c);
+      ASSERT_NE(it, plan.end());
+      ++owners[it - plan.begin()];
+    }
+    searched += work.searches.size();
+    // Deterministic: the same shard planned again gets the same work.
+    EXPECT_EQ(WorkOf(config, {i, 4}, SharedPredictor()).cells, work.cells);
+  }
+  for (int owner : owners) EXPECT_EQ(owner, 1);
+  EXPECT_EQ(searched, searches.size());
+  // One shard: everything.
+  EXPECT_EQ(WorkOf(config, {0, 1}, SharedPredictor()).cells.size(), plan.size());
+}
+
+// Shard `i` of 2 of a tiny grid, measured for real, as a complete published result would hold it.
+Results MeasuredShard(Config config, int i) {
+  config.shard = ShardName({i, 2});
+  Results r;
+  char arg0[] = "pool_exhaustion";
+  char* argv[] = {arg0};
+  r.metadata = NewRunMetadata("pool_exhaustion", config.mode, "run", 1, argv, config.ToJson());
+  r.metadata.Set(schema::RunMetadata::Field::kComplete, true);
+  const ShardWork work = WorkOf(config, {i, 2}, SharedPredictor());
+  for (const Cell& c : work.cells) {
+    r.rows.push_back(MakeCellRecord(MeasureCell(c, 1), kGrid, 1,
+                                    SharedPredictor().For(c.policy, c.n, c.pool_slots)));
+  }
+  for (const CapacitySearch& s : work.searches) {
+    r.capacities.push_back(MakeCapacityRecord(
+        s.policy, s.pool_slots,
+        LargestNWithoutFallback(s.policy, s.pool_slots, config.capacity_search_limit, "malloc"),
+        config.capacity_search_limit, "malloc"));
+  }
+  return r;
+}
+
+TEST(ShardsTest, MergeReassemblesThePlanAndRefusesWhatDoesNotFit) {
+  Config config;
+  config.mode = "sweep";
+  config.ns = {1000, 2000, 3000};
+  config.pools = {4096};
+  config.policies = {Policy::kBumpPool, Policy::kMalloc};
+  config.repetitions = 1;
+  config.capacity_search_limit = 50'000;
+  const Results a = MeasuredShard(config, 0), b = MeasuredShard(config, 1);
+  std::vector<std::string> notes;
+  const Results merged = MergeShards({{"a", a}, {"b", b}}, notes);
+  const std::vector<Cell> plan = GridCells(config);
+  ASSERT_EQ(merged.rows.size(), plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i) EXPECT_EQ(CellOf(merged.rows[i]), plan[i]);
+  EXPECT_EQ(merged.capacities.size(), 1u);
+  EXPECT_EQ(merged.metadata.Object(schema::RunMetadata::Field::kConfig)["shard"], "");
+  EXPECT_TRUE(merged.metadata.Bool(schema::RunMetadata::Field::kComplete));
+
+  auto refused = [&](std::vector<std::pair<std::string, Results>> shards) {
+    try {
+      MergeShards(shards, notes);
+    } catch (const MergeError& error) {
+      return std::string(error.what());
+    }
+    return std::string("merged");
+  };
+  EXPECT_NE(refused({{"a", a}}).find("shard 1/2 is missing"), std::string::npos);
+  EXPECT_NE(refused({{"a", a}, {"a2", a}}).find("shard 0/2 given twice: a and a2"),
+            std::string::npos);
+  Results incomplete = b;
+  incomplete.metadata.Set(schema::RunMetadata::Field::kComplete, false);
+  EXPECT_NE(refused({{"a", a}, {"b", incomplete}}).find("b: shard 1/2 is incomplete"),
+            std::string::npos);
+  Config other = config;
+  other.repetitions = 3;
+  Results different = b;
+  different.metadata.Set(schema::RunMetadata::Field::kConfig, [&] {
+    other.shard = "1/2";
+    return other.ToJson();
+  }());
+  EXPECT_NE(refused({{"a", a}, {"b", different}}).find("--repetitions"), std::string::npos);
+  Results twice = b;
+  twice.rows.push_back(a.rows.front());
+  EXPECT_NE(refused({{"a", a}, {"b", twice}}).find("was measured by a and by b"),
+            std::string::npos);
+  Results lacking = b;
+  lacking.rows.pop_back();
+  EXPECT_NE(refused({{"a", a}, {"b", lacking}}).find("is missing from every shard"),
+            std::string::npos);
 }
 
 TEST(SizingTest, RecommendsFromTheModelBesideTheMeasurement) {

@@ -9,6 +9,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "allocators/stats.h"
+#include "experiments/common/output.h"
+#include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
 
 namespace experiments::pool_exhaustion {
@@ -66,6 +68,7 @@ Value CellValue(CellField field, const Measurement& m, absl::string_view role, i
     case F::kMinorFaultsPerInsert: return Median(m.minor_faults_per_insert);
     case F::kAnonHugeKb: return m.anon_huge_kb < 0 ? Value() : Value(m.anon_huge_kb);
     case F::kProcessMalloc: return m.process_malloc;
+    case F::kHost: return HostClass();
     case F::kModelSlotsDemanded: return optional(p.slots_demanded);
     case F::kModelSlotsPerEntry:
       return p.slots_demanded ? Value(PerKey(1, m.cell.n) * *p.slots_demanded) : Value();
@@ -221,6 +224,17 @@ std::vector<Record<S>> ParseReferenceCsv(absl::string_view csv_text) {
 template std::vector<ReferenceRecord> ParseReferenceCsv<schema::ReferenceRow>(absl::string_view);
 template std::vector<ReferenceCostRecord> ParseReferenceCsv<schema::ReferenceCost>(
     absl::string_view);
+
+std::filesystem::path DefaultReferenceDirectory(const char* argv0) {
+  namespace fs = std::filesystem;
+  const fs::path relative = "experiments/reference";
+  for (const fs::path& candidate :
+       {relative, fs::path(std::string(argv0) + ".runfiles/hamt_alloc") / relative,
+        WorkspaceDirectory() / relative}) {
+    if (fs::exists(candidate / kReferenceCells)) return candidate;
+  }
+  return relative;
+}
 
 Reference ReadReference(const std::filesystem::path& dir) {
   Reference reference;

@@ -82,6 +82,9 @@ inline constexpr const char* kReferenceCosts = "allocation_cost_reference.csv";
 // Parses a reference CSV of record type S ('#' lines are comments). Throws SchemaError "line N".
 template <class S>
 std::vector<Record<S>> ParseReferenceCsv(absl::string_view csv_text);
+// experiments/reference: where `bazel run` (the runfiles tree) or a direct run of the binary
+// (beside it, or in the workspace) finds it.
+std::filesystem::path DefaultReferenceDirectory(const char* argv0);
 // Reads both files from `dir`; throws std::runtime_error naming the file and line.
 Reference ReadReference(const std::filesystem::path& dir);
 

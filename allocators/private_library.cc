@@ -147,6 +147,10 @@ const TcmallocApi& Tcmalloc() {
 // Only in sanitizer builds; a binary that defines its own __lsan_default_suppressions must add
 // this line to it.
 extern "C" const char* __lsan_default_suppressions() { return "leak:libtcmalloc_minimal.so\n"; }
+// ... and says nothing of it: LeakSanitizer would otherwise list the suppressions it used on
+// stderr at every exit of every program that loads tcmalloc privately (6 lines after a one-line
+// error message).
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
 #endif
 
 #if defined(HAMT_THREAD_SANITIZER)

@@ -30,9 +30,11 @@ def _pool_cells(rows):
     # Only hash seed 0 is timed with every repetition; the other seeds are measured once, for
     # their counts (experiments/pool_exhaustion/plan.h), so their times are not compared.
     for _, r in rows[rows["seed"] == 0].iterrows():
-        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s%s" % (
+        # The host class is part of the cell: times from two classes are never compared.
+        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s%s/host:%s" % (
             r["role"], r["policy"], r["fallback"], r["n"], r["pool_slots"],
-            "/prefault" if r["prefault"] else "", "/huge_pages" if r["huge_pages"] else "")
+            "/prefault" if r["prefault"] else "", "/huge_pages" if r["huge_pages"] else "",
+            r["host"])
         for metric in ("insert", "query"):
             out.append({"cell": cell, "metric": metric + "_ns_per_op",
                         "reps": list(r[metric + "_ns_reps"]),

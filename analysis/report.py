@@ -328,6 +328,12 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
     rows = rs.sections["rows"]
     grid = derive.grid(rows)
     md.append("## Pool exhaustion (%s run)\n" % rs.metadata.get("mode", "?"))
+    hosts = sorted(set(rows["host"]))
+    if len(hosts) > 1:
+        md.append("**The cells were measured on %d host classes** (%s: a merged sharded run). "
+                  "Counts are comparable; times are not across classes, and the time columns and "
+                  "figures below mix them: compare times only between rows of one `host`.\n"
+                  % (len(hosts), ", ".join("`%s`" % h for h in hosts)))
     md.append("### Findings of the reference study\n")
     findings = rs.sections["findings"]
     if findings.empty:

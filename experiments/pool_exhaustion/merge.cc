@@ -51,19 +51,21 @@ constexpr const char* kUsage =
     "--out=DIR SHARD_DIR...";
 
 // A Bazel test's undeclared outputs (test.outputs/outputs.zip, e.g. sweep_shard_test's) unpacked
-// into a fresh temporary directory `root`: the directory in it that holds a published result.
-std::string Unzip(const std::string& zip, std::string& root) {
+// into a fresh temporary directory `root`: the directory in it that holds a published result, or
+// an error.
+std::string Unzip(const std::string& zip, std::string& root, std::string& error) {
   std::string pattern = (fs::temp_directory_path() / "hamt-merge-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    Fail(absl::StrCat(zip, ": cannot make a temporary directory"), 1);
+    error = absl::StrCat(zip, ": cannot make a temporary directory");
+    return "";
   }
   root = pattern;
   const experiments::ChildExit exit =
       experiments::RunProgramInChild("/usr/bin/python3", {"-m", "zipfile", "-e", zip, pattern});
   if (exit.status != 0) {
-    Fail(absl::StrCat(zip, ": cannot unpack it (python3 -m zipfile: ",
-                      experiments::DescribeStatus(exit.status), ")"),
-         experiments::kUsageErrorExit);
+    error = absl::StrCat(zip, ": cannot unpack it (python3 -m zipfile: ",
+                         experiments::DescribeStatus(exit.status), ")");
+    return "";
   }
   for (const auto& entry : fs::recursive_directory_iterator(pattern)) {
     const std::string name = entry.path().filename().string();
@@ -71,32 +73,78 @@ std::string Unzip(const std::string& zip, std::string& root) {
       return entry.path().parent_path().string();
     }
   }
-  Fail(absl::StrCat(zip, ": holds no pool-exhaustion result"), experiments::kUsageErrorExit);
+  error = absl::StrCat(zip, ": holds no pool-exhaustion result");
+  return "";
 }
 
-// The published result in `dir` (a shard's --out, or a test's outputs.zip), whichever mode it ran.
-pe::Results ReadShard(const std::string& given) {
-  // An unpacked zip's files are read into memory: its temporary directory goes when this returns.
-  struct Cleanup {
-    std::string root;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!root.empty()) fs::remove_all(root, ignored);
-    }
-  } cleanup;
-  const std::string dir = absl::EndsWith(given, ".zip") ? Unzip(given, cleanup.root) : given;
+// The published result in `dir`; an error when there is none, when the directory holds both
+// modes' results (a reused --out), or when a newer run of the shard was interrupted (the published
+// one is then stale).
+std::string ReadPublished(const std::string& given, const fs::path& dir, pe::Results& out) {
+  std::vector<std::string> stems;
   for (const char* stem : {"pool_exhaustion_sweep", "pool_exhaustion"}) {
-    const fs::path json = fs::path(dir) / (std::string(stem) + ".json");
-    if (!fs::exists(json)) continue;
-    try {
-      return pe::ResultsFromJson(
-          nlohmann::ordered_json::parse(experiments::ReadWholeFile(json)));
-    } catch (const std::exception& error) {
-      Fail(absl::StrCat(json.string(), ": ", error.what()), experiments::kUsageErrorExit);
+    if (fs::exists(dir / (std::string(stem) + ".json")) ||
+        fs::exists(dir / (std::string(stem) + ".runs"))) {
+      stems.emplace_back(stem);
     }
   }
-  Fail(absl::StrCat(given, ": no published pool-exhaustion result (pool_exhaustion[_sweep].json)"),
-       experiments::kUsageErrorExit);
+  if (stems.size() > 1) {
+    return absl::StrCat(given, ": holds both a default and a --sweep run: one mode per shard "
+                        "directory");
+  }
+  if (stems.empty()) {
+    return absl::StrCat(given, ": no pool-exhaustion run (pool_exhaustion[_sweep].json)");
+  }
+  const std::string& stem = stems.front();
+  // The newest run, by id (UTC time first), against the published one.
+  std::string newest, published;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir / (stem + ".runs"), ec)) {
+    newest = std::max(newest, entry.path().filename().string());
+  }
+  if (const fs::path target = fs::read_symlink(dir / (stem + ".current"), ec); !ec) {
+    published = target.filename().string();
+  }
+  if (published.empty()) {
+    return absl::StrCat(given, ": the shard has not finished", newest.empty() ? "" : " (run ",
+                        newest, newest.empty() ? "" : " was interrupted: rerun it with the same "
+                                                      "flags and --resume)");
+  }
+  if (newest > published) {
+    return absl::StrCat(given, ": run ", newest, " is newer than the published ", published,
+                        " and did not finish: finish it with the same flags and --resume, or "
+                        "remove it");
+  }
+  const fs::path json = dir / (stem + ".json");
+  try {
+    out = pe::ResultsFromJson(nlohmann::ordered_json::parse(experiments::ReadWholeFile(json)));
+  } catch (const std::exception& error) {
+    return absl::StrCat(json.string(), ": ", error.what());
+  }
+  return "";
+}
+
+// A shard's --out directory or a test's outputs.zip; relative to where `bazel run` was started.
+pe::Results ReadShard(std::string given) {
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && fs::path(given).is_relative()) {
+    given = (fs::path(cwd) / given).string();
+  }
+  pe::Results results;
+  std::string root, error;
+  if (absl::EndsWith(given, ".zip")) {
+    const std::string dir = Unzip(given, root, error);
+    if (error.empty()) error = ReadPublished(given, dir, results);
+  } else {
+    error = ReadPublished(given, given, results);
+  }
+  // An unpacked zip was read into memory: its temporary directory goes, whatever happened.
+  if (!root.empty()) {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+  if (!error.empty()) Fail(error, experiments::kUsageErrorExit);
+  return results;
 }
 
 int Main(int argc, char** argv) {

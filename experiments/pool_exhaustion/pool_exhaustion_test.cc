@@ -549,6 +549,22 @@ TEST(ShardsTest, MergeReassemblesThePlanAndRefusesWhatDoesNotFit) {
   EXPECT_EQ(merged.metadata.Object(schema::RunMetadata::Field::kConfig)["shard"], "");
   EXPECT_TRUE(merged.metadata.Bool(schema::RunMetadata::Field::kComplete));
 
+  // What the host decides, not the flags, may differ: --jobs (cores), the process malloc's
+  // description, finding 4's loadable fallbacks.
+  Results other_host = b;
+  other_host.metadata.Set(schema::RunMetadata::Field::kConfig, [&] {
+    Config c = config;
+    c.shard = "1/2";
+    c.jobs = 64;
+    c.process_malloc = "glibc 2.99";
+    c.finding4_fallbacks = {"malloc"};
+    return c.ToJson();
+  }());
+  EXPECT_EQ(MergeShards({{"a", a}, {"b", other_host}}, notes).rows.size(), plan.size());
+  // The config reads back as it was written.
+  Config round = ConfigFromJson(config.ToJson());
+  EXPECT_EQ(round.ToJson(), config.ToJson());
+
   auto refused = [&](std::vector<std::pair<std::string, Results>> shards) {
     try {
       MergeShards(shards, notes);

@@ -1,6 +1,7 @@
 #include "experiments/pool_exhaustion/shards.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <set>
@@ -18,6 +19,17 @@ namespace {
 using F = CellField;
 using M = schema::RunMetadata::Field;
 using P = schema::PoolCapacity::Field;
+
+// A shard's config without what legitimately differs between shards: the shard itself, and what
+// the host decides rather than the flags (--jobs defaults to the cores, the process malloc's
+// description names its version, finding 4's fallbacks leave out a library a node lacks; shards
+// never measure finding 4).
+nlohmann::ordered_json WithoutHostSettings(nlohmann::ordered_json config) {
+  for (const char* key : {"shard", "jobs", "process_malloc", "finding4_fallbacks"}) {
+    config.erase(key);
+  }
+  return config;
+}
 
 std::string Describe(const Cell& c) {
   return absl::StrFormat("%s n=%d pool=%d seed %d", PolicyName(c.policy), c.n, c.pool_slots,
@@ -45,16 +57,20 @@ ShardWork WorkOf(const Config& config, const Shard& shard, const Predictor& pred
   // pool's first fallback, which the demand model expects at exhaustion_n.
   const std::vector<Cell> cells = GridCells(config);
   const std::vector<CapacitySearch> searches = CapacitySearches(config);
-  std::vector<double> cost;
+  // Costs are whole numbers: a last-bit difference in the model's floating point between two
+  // machines' libm must not flip a near tie, and with it the assignment.
+  std::vector<std::uint64_t> cost;
   for (const Cell& c : cells) {
     const double n = static_cast<double>(c.n);
-    cost.push_back(RepetitionsFor(c, config.repetitions) *
-                   (2 * n + predictor.For(c.policy, c.n, c.pool_slots).allocations));
+    cost.push_back(static_cast<std::uint64_t>(std::llround(
+        RepetitionsFor(c, config.repetitions) *
+        (2 * n + predictor.For(c.policy, c.n, c.pool_slots).allocations))));
   }
   const double limit = static_cast<double>(config.capacity_search_limit);
   for (const CapacitySearch& s : searches) {
     const Prediction p = predictor.For(s.policy, config.capacity_search_limit, s.pool_slots);
-    cost.push_back(std::min(limit, p.exhaustion_n.value_or(limit)));
+    cost.push_back(
+        static_cast<std::uint64_t>(std::llround(std::min(limit, p.exhaustion_n.value_or(limit)))));
   }
   // Longest first, each to the least loaded shard (ties: plan order, lowest shard): the same
   // assignment on every machine.
@@ -62,7 +78,7 @@ ShardWork WorkOf(const Config& config, const Shard& shard, const Predictor& pred
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
-  std::vector<double> load(shard.count, 0.0);
+  std::vector<std::uint64_t> load(shard.count, 0);
   std::vector<bool> mine(cost.size(), false);
   for (std::size_t item : order) {
     const auto least = std::min_element(load.begin(), load.end()) - load.begin();
@@ -93,6 +109,10 @@ Results MergeShards(const std::vector<std::pair<std::string, Results>>& shards,
     const std::optional<Shard> shard =
         ParseShard(config.contains("shard") ? config["shard"].get<std::string>() : "");
     if (!shard) throw MergeError(absl::StrCat(dir, ": not a shard of a sharded run (no --shard)"));
+    if (r.metadata.Int(M::kSchemaVersion) != schema::kVersion) {
+      throw MergeError(absl::StrCat(dir, ": schema version ", r.metadata.Int(M::kSchemaVersion),
+                                    "; this merge reads version ", schema::kVersion));
+    }
     if (!r.metadata.Bool(M::kComplete)) {
       throw MergeError(absl::StrCat(dir, ": shard ", ShardName(*shard),
                                     " is incomplete (finish it with --resume)"));
@@ -110,8 +130,8 @@ Results MergeShards(const std::vector<std::pair<std::string, Results>>& shards,
       throw MergeError(absl::StrCat(dir, ": measured at commit ", r.metadata.Str(M::kGitCommit),
                                     ", ", first_dir, " at ", commit));
     }
-    config["shard"] = reference_config["shard"];
-    if (const auto difference = ConfigDifference(reference_config, config)) {
+    if (const auto difference =
+            ConfigDifference(WithoutHostSettings(reference_config), WithoutHostSettings(config))) {
       throw MergeError(absl::StrCat(dir, ": measured with other settings than ", first_dir, " (",
                                     *difference, ")"));
     }
@@ -135,6 +155,7 @@ Results MergeShards(const std::vector<std::pair<std::string, Results>>& shards,
     seconds += r.metadata.Float(M::kDurationSeconds);
     sessions += r.metadata.Int(M::kSessions);
     for (const CellRecord& row : r.rows) {
+      hosts.insert(row.Str(F::kHost));  // a resumed shard may have moved to another node
       if (row.Str(F::kRole) != kGrid) {
         throw MergeError(absl::StrCat(dir, ": a ", row.Str(F::kRole), " row: not a shard's"));
       }
@@ -188,6 +209,9 @@ Results MergeShards(const std::vector<std::pair<std::string, Results>>& shards,
   notes.push_back(absl::StrFormat("merged %d shards: %d cells, %d capacity searches, %.1f s of "
                                   "measuring",
                                   count, merged.rows.size(), merged.capacities.size(), seconds));
+  notes.push_back("sharded runs measure the grid and the capacity searches only: finding 3's "
+                  "verification, finding 4's map and finding 5's allocation cost need an "
+                  "unsharded run");
   return merged;
 }
 

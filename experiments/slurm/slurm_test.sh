@@ -38,7 +38,7 @@ submitted=$("$submit" --shards=4 --out="$out" --binary="$binary" --merge="$merge
 echo "$submitted"
 source "$out/jobs"  # array_job, merge_job, shards
 echo "jobs submitted: array $array_job ($shards tasks), merge $merge_job (afterok)"
-cluster_wait_job "$merge_job" 300 || fail "the merge job did not finish: $(squeue 2>&1)"
+cluster_wait_job "$merge_job" 240 || fail "the merge job did not finish: $(squeue 2>&1)"
 states=$(cluster_job_state "$array_job")
 completed=$(grep -c '^COMPLETED$' <<<"$states")
 echo "array tasks completed: $completed/$shards"

@@ -46,12 +46,21 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+[[ "$shards" =~ ^[0-9]+$ ]] && shards=$((10#$shards))  # "010" is ten, not octal eight
 [[ "$shards" =~ ^[0-9]+$ && $shards -ge 1 && $shards -le 10000 ]] ||
-  die "--shards: expected a number of array tasks in 1..10000, got '$shards'"
+  die "--shards: expected a number of array tasks in 1..10000 (Slurm's MaxArraySize is 1001 unless the cluster raises it), got '$shards'"
 [[ "$out" == /* ]] || die "--out: expected an absolute directory on a shared file system, got '$out'"
+jobs_given=0
 for f in "${flags[@]+"${flags[@]}"}"; do
-  case "$f" in --shard=*|--out=*|--resume) die "$f: the script sets it for each shard" ;; esac
+  case "$f" in
+    --shard|--shard=*|--out|--out=*) die "$f: the script sets it for each shard" ;;
+    --resume|--resume=*) die "$f: tasks start from scratch; to finish one that failed, rerun its command from $out/slurm/task.sh with --resume" ;;
+    --jobs|--jobs=*) jobs_given=1 ;;
+  esac
 done
+# A task on a whole node times its cells one at a time (--jobs=1): parallel cells share memory
+# bandwidth. Sharing nodes (--no-exclusive) is for counts only.
+if [[ ${#exclusive[@]} -gt 0 && $jobs_given -eq 0 ]]; then flags+=(--jobs=1); fi
 [[ -x "$binary" ]] || die "--binary: $binary is not an executable (bazel build //experiments/pool_exhaustion:pool_exhaustion_glibc)"
 [[ -x "$merge" ]] || die "--merge: $merge is not an executable (bazel build //experiments:merge)"
 if [[ $dry -eq 0 ]]; then
@@ -59,27 +68,37 @@ if [[ $dry -eq 0 ]]; then
   mkdir -p "$out/slurm" || die "--out: cannot create $out/slurm"
 fi
 
-# The task's command: Slurm expands SLURM_ARRAY_TASK_ID in the task's shell, so it stays quoted.
-task="exec $(printf '%q ' "$binary" --quiet "${flags[@]+"${flags[@]}"}")"
-task+="--shard=\${SLURM_ARRAY_TASK_ID}/$shards --out=$(printf '%q' "$out")/shard_\${SLURM_ARRAY_TASK_ID}"
+# Each task runs task.sh with the binary and its flags as arguments, which sbatch passes through
+# exactly (no shell quoting: --wrap would hand a string to /bin/sh); the script adds the task's
+# shard and directory. The merge job runs run.sh the same way.
 shard_dirs=()
 for ((i = 0; i < shards; i++)); do shard_dirs+=("$out/shard_$i"); done
-merge_cmd="exec $(printf '%q ' "$merge" --quiet --out="$out/merged" "${shard_dirs[@]}")"
-
-array_args=(--parsable --job-name=hamt-sweep --array="0-$((shards - 1))" "${exclusive[@]}"
-            "${extra[@]+"${extra[@]}"}" --output="$out/slurm/sweep_%A_%a.out" --wrap="$task")
+task_script="#!/usr/bin/env bash
+# Written by submit_sweep.sh: task \$SLURM_ARRAY_TASK_ID of $shards measures that shard.
+exec \"\$@\" --shard=\"\$SLURM_ARRAY_TASK_ID/$shards\" --out=$(printf '%q' "$out")/shard_\"\$SLURM_ARRAY_TASK_ID\"
+"
+run_script='#!/usr/bin/env bash
+exec "$@"
+'
+common=(--parsable --chdir="$workspace" "${extra[@]+"${extra[@]}"}")
+array_args=("${common[@]}" --job-name=hamt-sweep --array="0-$((shards - 1))" "${exclusive[@]}"
+            --output="$out/slurm/sweep_%A_%a.out" "$out/slurm/task.sh" "$binary" --quiet
+            "${flags[@]+"${flags[@]}"}")
+merge_args=("${common[@]}" --job-name=hamt-merge --kill-on-invalid-dep=yes
+            --output="$out/slurm/merge_%j.out" "$out/slurm/run.sh" "$merge" --quiet
+            --out="$out/merged" "${shard_dirs[@]}")
 if [[ $dry -eq 1 ]]; then
   printf 'sbatch'; printf ' %q' "${array_args[@]}"; printf '\n'
-  printf 'sbatch --parsable --job-name=hamt-merge --dependency=afterok:ARRAY_JOB_ID'
-  printf ' --kill-on-invalid-dep=yes --output=%q --wrap=%q\n' "$out/slurm/merge_%j.out" "$merge_cmd"
+  printf 'sbatch --dependency=afterok:ARRAY_JOB_ID'; printf ' %q' "${merge_args[@]}"; printf '\n'
   exit 0
 fi
+printf '%s' "$task_script" >"$out/slurm/task.sh" && printf '%s' "$run_script" >"$out/slurm/run.sh" &&
+  chmod +x "$out/slurm/task.sh" "$out/slurm/run.sh" || die "--out: cannot write $out/slurm"
 array_job=$(sbatch "${array_args[@]}") || die "sbatch of the array failed"
 array_job=${array_job%%;*}
 # A failed task would leave an afterok job pending for ever: --kill-on-invalid-dep cancels it.
-merge_job=$(sbatch --parsable --job-name=hamt-merge --dependency="afterok:$array_job" \
-  --kill-on-invalid-dep=yes "${extra[@]+"${extra[@]}"}" --output="$out/slurm/merge_%j.out" \
-  --wrap="$merge_cmd") || { scancel "$array_job"; die "sbatch of the merge job failed (array $array_job cancelled)"; }
+merge_job=$(sbatch --dependency="afterok:$array_job" "${merge_args[@]}") ||
+  { scancel "$array_job"; die "sbatch of the merge job failed (array $array_job cancelled)"; }
 merge_job=${merge_job%%;*}
 printf 'array_job=%s\nmerge_job=%s\nshards=%s\n' "$array_job" "$merge_job" "$shards" >"$out/jobs"
 echo "submit_sweep: array job $array_job ($shards tasks) and merge job $merge_job (after every task succeeds); merged result: $out/merged"

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -88,15 +89,23 @@ std::string GitCommit() {
   return commit;
 }
 
+namespace {
+
+// 64-bit FNV-1a of `bytes`, continuing from `hash`.
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+std::uint64_t Fnv1a(std::uint64_t hash, absl::string_view bytes) {
+  for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ULL;
+  return hash;
+}
+
+}  // namespace
+
 std::string BinaryFingerprint() {
   std::ifstream in("/proc/self/exe", std::ios::binary);
-  std::uint64_t hash = 0xcbf29ce484222325ULL, size = 0;
+  std::uint64_t hash = kFnvOffset, size = 0;
   std::array<char, 1 << 16> buffer{};
   while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      hash = (hash ^ static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)])) *
-             0x100000001b3ULL;
-    }
+    hash = Fnv1a(hash, absl::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
     size += static_cast<std::uint64_t>(in.gcount());
   }
   return absl::StrCat(size, ":", absl::Hex(hash, absl::kZeroPad16));
@@ -114,9 +123,7 @@ std::string HostClass() {
     const std::string facts =
         absl::StrCat(CpuModel(), "|", std::thread::hardware_concurrency(), "|", KernelRelease(),
                      "|", LibcVersion(), "|", allocators::DetectProcessMalloc().Describe());
-    std::uint64_t hash = 14695981039346656037ull;  // FNV-1a, as BinaryFingerprint
-    for (unsigned char c : facts) hash = (hash ^ c) * 1099511628211ull;
-    return absl::StrCat(absl::Hex(hash >> 16, absl::kZeroPad12));
+    return absl::StrCat(absl::Hex(Fnv1a(kFnvOffset, facts) >> 16, absl::kZeroPad12));
   }();
   return host;
 }

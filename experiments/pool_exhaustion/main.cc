@@ -85,10 +85,11 @@ ABSL_FLAG(bool, huge_pages, false,
           "anon_huge_kb column shows whether the kernel granted them");
 ABSL_FLAG(std::string, finding4_fallbacks, "malloc,mimalloc,jemalloc,tcmalloc",
           "finding 4's pairs (an exhausted and a sized pool at one N) are re-measured with each of "
-          "these fallbacks (names as for --fallback; empty: none)");
+          "these fallbacks (names as for --fallback; the run's own --fallback and pages are "
+          "always among them)");
 ABSL_FLAG(std::string, finding4_pages, "lazy,prefault,huge",
           "... and each of these page policies: lazy, prefault (every pool page committed first), "
-          "huge (transparent huge pages), huge_prefault (empty: none)");
+          "huge (transparent huge pages), huge_prefault");
 ABSL_FLAG(std::string, shard, "",
           "I/N: measure part I (0..N-1) of the grid only, e.g. one task of a Slurm job array "
           "(experiments/slurm/); merge the N shards' --out directories with "
@@ -624,7 +625,7 @@ int Main(int argc, char** argv) {
   } catch (const experiments::OutputError& error) {
     FlagError("out", error.what());
   }
-  const std::string stem = config.mode == "sweep" ? "pool_exhaustion_sweep" : "pool_exhaustion";
+  const std::string stem = pe::StemFor(config.mode);
   const Files files{stem + ".csv", stem + ".json"};
   std::optional<experiments::RunStore> store;
   try {

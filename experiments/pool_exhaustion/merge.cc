@@ -69,7 +69,8 @@ std::string Unzip(const std::string& zip, std::string& root, std::string& error)
   }
   for (const auto& entry : fs::recursive_directory_iterator(pattern)) {
     const std::string name = entry.path().filename().string();
-    if (name == "pool_exhaustion_sweep.json" || name == "pool_exhaustion.json") {
+    if (name == absl::StrCat(pe::kSweepStem, ".json") ||
+        name == absl::StrCat(pe::kDefaultStem, ".json")) {
       return entry.path().parent_path().string();
     }
   }
@@ -82,7 +83,7 @@ std::string Unzip(const std::string& zip, std::string& root, std::string& error)
 // one is then stale).
 std::string ReadPublished(const std::string& given, const fs::path& dir, pe::Results& out) {
   std::vector<std::string> stems;
-  for (const char* stem : {"pool_exhaustion_sweep", "pool_exhaustion"}) {
+  for (const char* stem : {pe::kSweepStem, pe::kDefaultStem}) {
     if (fs::exists(dir / (std::string(stem) + ".json")) ||
         fs::exists(dir / (std::string(stem) + ".runs"))) {
       stems.emplace_back(stem);
@@ -182,7 +183,7 @@ int Main(int argc, char** argv) {
   } catch (const experiments::OutputError& error) {
     FlagError("out", error.what());
   }
-  const std::string stem = config.mode == "sweep" ? "pool_exhaustion_sweep" : "pool_exhaustion";
+  const std::string stem = pe::StemFor(config.mode);
   auto note = [](const std::string& line) { std::cerr << kProgram << ": " << line << "\n"; };
   experiments::RunStore store = [&] {
     try {

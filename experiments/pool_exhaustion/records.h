@@ -31,6 +31,13 @@ using ReferenceCostRecord = Record<schema::ReferenceCost>;
 using MetadataRecord = Record<schema::RunMetadata>;
 using CellField = schema::PoolCell::Field;
 
+// The file stem of a run's results (<stem>.csv, <stem>.json, <stem>.runs/): one per mode.
+inline constexpr const char* kDefaultStem = "pool_exhaustion";
+inline constexpr const char* kSweepStem = "pool_exhaustion_sweep";
+inline std::string StemFor(absl::string_view mode) {
+  return mode == "sweep" ? kSweepStem : kDefaultStem;
+}
+
 // The role of a measured cell (schema: pool_cell.role).
 inline constexpr absl::string_view kGrid = "grid";
 inline constexpr absl::string_view kVerification = "verification";

@@ -4,7 +4,9 @@ kind: pool_exhaustion (default or sweep), allocator_matrix, a Google Benchmark J
 per-malloc experiments' directories (replay, persistent_churn, memory_timeline: results/<name>/
 or one of its <malloc>/ subdirectories). A value measured once per cell (churn's and the
 timeline's counts and memory) has no p-value: a change beyond the threshold counts as a
-regression, marked "measured once"."""
+regression, marked "measured once". Every timed cell (pool cells, matrix rows, replay rows) is
+keyed on the host class that measured it: times of two classes are never compared, and two runs
+that share no class say so in one line."""
 
 import math
 import os
@@ -18,6 +20,12 @@ from analysis import load, schema
 from analysis.schema import InputError
 
 
+# Every compared cell: its name, the metric, its repetitions and median, and the host class that
+# measured it (None for counts and memory, which compare across classes). A timed cell's name
+# ends in /host:<class>, so times of two classes never meet in one row.
+CELL_COLUMNS = ["cell", "metric", "reps", "median", "host"]
+
+
 class Comparison:
     def __init__(self, kind, cells, notes):
         self.kind = kind
@@ -25,20 +33,26 @@ class Comparison:
         self.notes = notes
 
 
+def _timed(cell, host, metric, reps, median):
+    """A timed cell: keyed on the host class that measured it."""
+    return {"cell": "%s/host:%s" % (cell, host), "metric": metric, "reps": reps,
+            "median": median, "host": host}
+
+
 def _pool_cells(rows):
     out = []
     # Only hash seed 0 is timed with every repetition; the other seeds are measured once, for
     # their counts (experiments/pool_exhaustion/plan.h), so their times are not compared.
     for _, r in rows[rows["seed"] == 0].iterrows():
-        # The host class is part of the cell: times from two classes are never compared.
-        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s%s/host:%s" % (
+        # The host class is part of the cell: times from two classes are never compared. It no
+        # longer covers the process malloc (run_metadata.host), which is a treatment: its own part.
+        cell = "%s/%s/fallback:%s/n:%d/pool:%d%s%s/malloc:%s" % (
             r["role"], r["policy"], r["fallback"], r["n"], r["pool_slots"],
             "/prefault" if r["prefault"] else "", "/huge_pages" if r["huge_pages"] else "",
-            r["host"])
+            r["process_malloc"])
         for metric in ("insert", "query"):
-            out.append({"cell": cell, "metric": metric + "_ns_per_op",
-                        "reps": list(r[metric + "_ns_reps"]),
-                        "median": float(r[metric + "_ns_per_op"])})
+            out.append(_timed(cell, r["host"], metric + "_ns_per_op",
+                              list(r[metric + "_ns_reps"]), float(r[metric + "_ns_per_op"])))
     return out
 
 
@@ -50,12 +64,13 @@ def _matrix_cells(rows):
             continue
         cell = "%s/%s/%s/keys:%d%s" % (r["process_malloc"], r["workload"], r["policy"], r["n"],
                                        "/threads:%d" % r["threads"] if r["threads"] != 1 else "")
-        out.append({"cell": cell, "metric": "ns_per_op", "reps": list(r["ns_per_op_reps"]),
-                    "median": float(r["ns_per_op"])})
+        out.append(_timed(cell, r["host"], "ns_per_op", list(r["ns_per_op_reps"]),
+                          float(r["ns_per_op"])))
     return out
 
 
-def _replay_cells(rows):
+def _replay_cells(rows, host):
+    """replay_row carries no host column: the run's (run_metadata.host) measured every row."""
     out = []
     for _, r in rows.iterrows():
         for metric in ("ns_per_event", "ns_per_alloc", "ns_per_free"):
@@ -63,9 +78,9 @@ def _replay_cells(rows):
             if reps:
                 # The malloc's name without its version, as the matrix's cells: a library upgrade
                 # is what a comparison may be run to judge.
-                out.append({"cell": "%s/%s/%s" % (str(r["process_malloc"]).split()[0], r["trace"],
-                                                  r["policy"]),
-                            "metric": metric, "reps": reps, "median": float(np.median(reps))})
+                out.append(_timed("%s/%s/%s" % (str(r["process_malloc"]).split()[0], r["trace"],
+                                                r["policy"]),
+                                  host, metric, reps, float(np.median(reps))))
     return out
 
 
@@ -78,20 +93,22 @@ def _single_cells(rows, key, metrics):
             v = r[metric]
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 continue
-            out.append({"cell": cell, "metric": metric, "reps": [float(v)], "median": float(v)})
+            out.append({"cell": cell, "metric": metric, "reps": [float(v)], "median": float(v),
+                        "host": None})
     return out
 
 
 # The per-malloc experiments: their loader (load.load_per_malloc), the JSON section of their cells
-# and how to turn those into compared cells.
+# and how to turn those (and the run's host class) into compared cells.
 PER_MALLOC_KINDS = {
     load.REPLAY_STEM: (load.load_replay, "rows", _replay_cells),
-    # Counts and memory only: churn's ns_per_update is one untimed-grade measurement (schema),
-    # and page faults vary with what the kernel had ready; a rerun would flag them as noise.
-    load.CHURN_STEM: (load.load_churn, "cells", lambda rows: _single_cells(
+    # Counts and memory only, so not keyed on the host class: churn's ns_per_update is one
+    # untimed-grade measurement (schema), timeline's seconds are not timing-grade either, and page
+    # faults vary with what the kernel had ready; a rerun would flag them as noise.
+    load.CHURN_STEM: (load.load_churn, "cells", lambda rows, _host: _single_cells(
         rows, ("process_malloc", "retention", "policy", "n"),
         ("slots_per_update", "allocations_per_update", "peak_rss_kb"))),
-    load.TIMELINE_STEM: (load.load_timeline, "cells", lambda rows: _single_cells(
+    load.TIMELINE_STEM: (load.load_timeline, "cells", lambda rows, _host: _single_cells(
         rows, ("process_malloc", "workload", "policy", "n"),
         ("anon_rss_peak_kb", "retained_kb", "slots_demanded"))),
 }
@@ -151,7 +168,7 @@ def _cells(path, kind, allow_incomplete, notes):
         cells = []
         for rs in loader(path):
             _check_complete(rs.directory, rs.metadata, allow_incomplete, notes)
-            cells += to_cells(rs.sections[section])
+            cells += to_cells(rs.sections[section], rs.metadata.get("host", "unknown"))
     elif kind == load.MATRIX_STEM:
         if os.path.isdir(path) or os.path.basename(path) == "context.json":
             rs = load.load_matrix(directory)
@@ -162,13 +179,33 @@ def _cells(path, kind, allow_incomplete, notes):
             cells = _matrix_cells(schema.read_csv(path, "matrix_row"))
     else:
         ctx, df = schema.read_gbench(path)
-        rows = load.matrix_rows_from_gbench([(ctx.get("process_malloc", "?"), df)])
+        rows = load.matrix_rows_from_gbench([(ctx.get("process_malloc", "?"),
+                                              load.host_class_of(ctx), df)])
         cells = _matrix_cells(rows)
-    out = pd.DataFrame(cells, columns=["cell", "metric", "reps", "median"])
+    out = pd.DataFrame(cells, columns=CELL_COLUMNS)
     if out.empty:
         raise InputError(path, "no timed cell to compare")
     out["cell"] = (kind + ":" if kind != load.MATRIX_STEM else "") + out["cell"]
     return out
+
+
+def _host_notes(old, co, new, cn, notes):
+    """Times compare only within one host class (timed cells are keyed on it). Notes the classes
+    only one side measured; returns the one line to say when the two share none (else None)."""
+    ho, hn = set(co["host"].dropna()), set(cn["host"].dropna())
+    if not ho or not hn:
+        return None
+    names = lambda hs: ", ".join(sorted(hs))  # noqa: E731
+    if not ho & hn:
+        apart = ("no host class in common: %s was timed on %s, %s on %s; times compare only "
+                 "within one host class, so none is compared" % (old, names(ho), new, names(hn)))
+        notes.append(apart)
+        return apart
+    for side, only in ((old, ho - hn), (new, hn - ho)):
+        if only:
+            notes.append("host class(es) %s only in %s: their times are not compared"
+                         % (names(only), side))
+    return None
 
 
 def mann_whitney_p(a, b):
@@ -201,7 +238,9 @@ def compare(old, new, allow_incomplete=False):
         notes.append("%s results only in %s; not compared" % (k, old if k in ko else new))
     co = pd.concat([_cells(old, k, allow_incomplete, notes) for k in kinds], ignore_index=True)
     cn = pd.concat([_cells(new, k, allow_incomplete, notes) for k in kinds], ignore_index=True)
-    m = co.merge(cn, on=["cell", "metric"], how="outer", suffixes=("_old", "_new"), indicator=True)
+    apart = _host_notes(old, co, new, cn, notes)
+    m = co.merge(cn.drop(columns="host"), on=["cell", "metric"], how="outer",
+                 suffixes=("_old", "_new"), indicator=True)
     for side, label in (("left_only", old), ("right_only", new)):
         only = m[m["_merge"] == side]
         if len(only):
@@ -224,7 +263,7 @@ def compare(old, new, allow_incomplete=False):
     cells = pd.DataFrame(rows, columns=["cell", "metric", "old", "new", "ratio", "pvalue",
                                         "n_old", "n_new"])
     if cells.empty:
-        raise InputError(new, "no cell in common with %s" % old)
+        raise InputError(new, apart or "no cell in common with %s" % old)
     return Comparison(", ".join(kinds), cells, notes)
 
 

@@ -12,6 +12,40 @@ from scipy import stats
 from analysis import schema
 
 
+# ----- host classes
+
+def hosts(rows):
+    """The host classes (schema: `host`, run_metadata.host) of `rows`, sorted; [] without the
+    column."""
+    if rows is None or "host" not in rows:
+        return []
+    return sorted(set(rows["host"].dropna()))
+
+
+def host_groups(rows):
+    """Times compare only within one host class; counts merge across any. The rows of each class
+    as (host, rows), sorted by host; [(None, rows)] when they come from one class (or carry no
+    host), so that a single-class result reads as it always has. Every table, figure and ranking
+    of times is drawn once per group."""
+    classes = hosts(rows)
+    if len(classes) <= 1:
+        return [(None, rows)]
+    return [(h, rows[rows["host"] == h]) for h in classes]
+
+
+def host_suffix(host):
+    """The file-name suffix of one host class's figure or table ('' for the only class)."""
+    return "" if host is None else "_host_" + "".join(c if c.isalnum() else "_" for c in host)
+
+
+def _one_host(rows, what):
+    """A ranking or ratio of times over rows of several host classes is a comparison across
+    classes: refused (split with host_groups first)."""
+    if len(hosts(rows)) > 1:
+        raise ValueError("%s: rows of several host classes (%s); split them with host_groups"
+                         % (what, ", ".join(hosts(rows))))
+
+
 def grid(rows):
     """The grid cells (role 'grid') of pool_exhaustion rows."""
     return rows[rows["role"] == "grid"]
@@ -40,6 +74,34 @@ def ours_vs_reference(rows, ref):
             "query_ns_per_op": ours("query_ns_per_op"), "ref_query_ns_per_op": r["query_ns_per_op"],
         })
     return pd.DataFrame(out).sort_values(["pool_slots", "n"]).reset_index(drop=True)
+
+
+# finding4_ratio.pages as the pool cells' (prefault, huge_pages).
+PAGES = {"lazy": (False, False), "prefault": (True, False), "huge": (False, True),
+         "huge_prefault": (True, True)}
+
+
+def finding4_hosts(f4, rows):
+    """finding4_ratio records with a `host` column: the host class of the two pool cells each
+    record's times come from (its finding4_map pair, or the grid's, hash seed 0); "mixed: a,b"
+    when they come from two classes, "unknown" when no cell matches. When every cell comes from
+    one class, that class (None without one)."""
+    if len(hosts(rows)) <= 1:
+        return f4.assign(host=(hosts(rows) or [None])[0])
+    cells = rows[(rows["policy"] == "bump_pool") & (rows["seed"] == 0)
+                 & rows["role"].isin(["finding4_map", "grid"])]
+    labels = []
+    for _, r in f4.iterrows():
+        prefault, huge = PAGES[r["pages"]]
+        c = cells[(cells["n"] == r["n"]) & (cells["fallback"] == r["fallback"])
+                  & cells["pool_slots"].isin([r["exhausted_pool"], r["sized_pool"]])
+                  & (cells["prefault"] == prefault) & (cells["huge_pages"] == huge)]
+        # The map's re-measured pair if there is one, else the grid's cells.
+        c = c[c["role"] == "finding4_map"] if (c["role"] == "finding4_map").any() else c
+        found = hosts(c)
+        labels.append("unknown" if not found else found[0] if len(found) == 1
+                      else "mixed: " + ",".join(found))
+    return f4.assign(host=labels)
 
 
 def break_even(rows, capacities):
@@ -119,7 +181,8 @@ def glibc_rows(matrix):
 
 
 def winners(matrix):
-    """Lowest median ns_per_op per (workload, n, threads) under glibc."""
+    """Lowest median ns_per_op per (workload, n, threads) under glibc; rows of one host class."""
+    _one_host(matrix, "winners")
     g = glibc_rows(matrix)
     out = []
     for key, grp in g.groupby(KEY):
@@ -139,8 +202,9 @@ def winners(matrix):
 
 def ratios_to_malloc(matrix):
     """Per policy x workload: geometric mean over (n, threads) of ns_per_op / malloc's ns_per_op at
-    the same n and threads (glibc only). Returns (wide DataFrame policies x workloads with a
-    'geomean' column, long DataFrame of every ratio)."""
+    the same n and threads (glibc only), rows of one host class. Returns (wide DataFrame policies
+    x workloads with a 'geomean' column, long DataFrame of every ratio)."""
+    _one_host(matrix, "ratios_to_malloc")
     g = glibc_rows(matrix)
     base = g[g["policy"] == "malloc"][KEY + ["ns_per_op"]].rename(columns={"ns_per_op": "base"})
     m = g.merge(base, on=KEY, how="inner")
@@ -163,6 +227,7 @@ def replay_live_pairs(replay_rows, matrix_rows):
     replay_ns_per_event) with at least 3 policies each."""
     if replay_rows is None or matrix_rows is None or replay_rows.empty or matrix_rows.empty:
         return []
+    _one_host(matrix_rows, "replay_live_pairs")
     live = matrix_rows[matrix_rows["threads"] == 1]
     live = live[live["error"].isna() | (live["error"] == "")]  # a failed benchmark has no time
     out = []
@@ -207,12 +272,13 @@ def growing_vs_others(cells, matrix_rows=None):
     where the timeline's build workload measured a growing pool: demand, fallbacks, chunks, peak
     and retained RSS from the timeline cells, and the matrix's insert_seq median ns per insert
     (one thread, same process malloc, policy and N; NaN where the matrix did not measure it; the
-    matrix sizes its fixed pools to fit the build)."""
+    matrix sizes its fixed pools to fit the build; matrix rows of one host class)."""
     cols = ["process_malloc", "n", "policy", "pool_slots", "slots_demanded", "fallback_allocations",
             "pool_chunks", "anon_rss_peak_kb", "retained_kb", "insert_ns_per_op"]
     build = cells[cells["workload"] == "build"]
     live = None
     if matrix_rows is not None and not matrix_rows.empty:
+        _one_host(matrix_rows, "growing_vs_others")
         live = matrix_rows[(matrix_rows["workload"] == "insert_seq") & (matrix_rows["threads"] == 1)]
     out = []
     for (malloc, n), grp in build.groupby(["process_malloc", "n"], sort=True):

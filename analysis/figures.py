@@ -432,7 +432,7 @@ def replay_costs(rows, trace, malloc, out_dir, name=None):
     return _save(fig, out_dir, name)
 
 
-def replay_vs_live(pairs, key, tau, out_dir):
+def replay_vs_live(pairs, key, tau, out_dir, name=None):
     """(l) The live run beside the replay: each policy's live ns per operation (the allocator
     matrix) against its replayed ns per event, log-log; a shared ranking puts the points in
     ascending order along both axes (`tau`: Kendall's tau of the two rankings)."""
@@ -450,7 +450,7 @@ def replay_vs_live(pairs, key, tau, out_dir):
                  % (malloc, "%.2f" % tau if math.isfinite(tau) else "undefined (ties)"),
                  fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    return _save(fig, out_dir, replay_vs_live_figure_name(key))
+    return _save(fig, out_dir, name or replay_vs_live_figure_name(key))
 
 
 def replay_vs_live_figure_name(key):

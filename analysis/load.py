@@ -176,9 +176,10 @@ def median_confidence_interval(values, level=0.95):
 def matrix_rows_from_gbench(frames):
     """allocator_matrix.csv's rows, derived from Google Benchmark JSON entries the way
     experiments/allocator_matrix/merge.cc does (schema: matrix_row): per benchmark, every
-    repetition's cpu_time / ops_per_iter, their median and coefficient of variation."""
+    repetition's cpu_time / ops_per_iter, their median and coefficient of variation. `frames`:
+    (process_malloc, host class, DataFrame) per benchmark file (host_class_of)."""
     out = []
-    for process_malloc, df in frames:
+    for process_malloc, host, df in frames:
         if df.empty:
             continue
         for run_name, g in df.groupby("run_name", sort=False):
@@ -208,8 +209,14 @@ def matrix_rows_from_gbench(frames):
                 # As merge.cc: the last failed repetition's message, even if others ran.
                 "error": str(g.loc[g["error"] != "", "error"].iloc[-1]) if (g["error"] != "").any()
                 else "",
-                "real_ns_per_op": float(np.median(real)) if real else None})
+                "real_ns_per_op": float(np.median(real)) if real else None, "host": host})
     return pd.DataFrame(out, columns=schema.names("matrix_row"))
+
+
+def host_class_of(context):
+    """The host class a benchmark file's context names (bench.cc's host_class), as merge.cc reads
+    it: "unknown" in a file written before it was recorded."""
+    return context.get("host_class") or "unknown"
 
 
 def load_matrix(directory, prefer_csv=True):
@@ -241,7 +248,8 @@ def load_matrix(directory, prefer_csv=True):
                             "over from another run; ignored" % j)
             continue
         ctx, df = schema.read_gbench(j)
-        frames.append((ctx.get("process_malloc") or binary.replace("matrix_", ""), df))
+        frames.append((ctx.get("process_malloc") or binary.replace("matrix_", ""),
+                       host_class_of(ctx), df))
         rs.files.append(j)
     if prefer_csv and os.path.exists(csv_path):
         rs.sections["rows"] = schema.read_csv(csv_path, "matrix_row")

@@ -61,7 +61,9 @@ class ReplayReportTest(unittest.TestCase):
     def test_compare_reads_replay_directories(self):
         rc, out, err = testing.run(["--compare", self.dir, self.dir])
         self.assertEqual(rc, 0, err)
-        self.assertRegex(out, r"replay:glibc/insert_seq_1000\.trace/malloc +ns_per_event ")
+        # Timed cells are keyed on the host class that measured them.
+        self.assertRegex(out, r"replay:glibc/insert_seq_1000\.trace/malloc/host:[0-9a-f]{12} "
+                              r"+ns_per_event ")
         self.assertIn("no significant regression", out)
         # Every replay of malloc three times as slow: a regression (untested with 2 repetitions).
         slow = testing.tmpdir("replay_slow")
@@ -76,7 +78,7 @@ class ReplayReportTest(unittest.TestCase):
         rc, out, _ = testing.run(["--compare", self.set_dir, slow])
         self.assertEqual(rc, 1, out)
         flagged = [line for line in out.splitlines() if "REGRESSION" in line
-                   and re.search(r"/malloc +ns_per_event ", line)]
+                   and re.search(r"/malloc/host:[0-9a-f]{12} +ns_per_event ", line)]
         self.assertEqual(len(flagged), 1, out)
 
     def test_a_directory_without_replay_results_is_an_input_error(self):

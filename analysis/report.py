@@ -202,6 +202,32 @@ def _img(md, name, caption):
                                                                           name))
 
 
+def host_banner(md, rows, what):
+    """Says, once per section, that `rows` come from several host classes (derive.host_groups) and
+    that its times are shown per class; nothing when they come from one."""
+    from analysis import derive
+
+    classes = derive.hosts(rows)
+    if len(classes) > 1:
+        md.append("**%s were measured on %d host classes** (%s: a merged sharded run). Counts are "
+                  "merged; times compare only within one class, so every table, figure and "
+                  "ranking of times below is one per host class (`Host class` headings; file "
+                  "names end in `_host_<class>`).\n"
+                  % (what, len(classes), ", ".join("`%s`" % h for h in classes)))
+
+
+def per_host(md, rows, render):
+    """Calls render(rows of one host class, host, file-name suffix) once per host class
+    (derive.host_groups), under a `#### Host class` heading when there are several; once, as
+    it is, when there is one."""
+    from analysis import derive
+
+    for host, group in derive.host_groups(rows):
+        if host is not None:
+            md.append("#### Host class `%s`\n" % host)
+        render(group, host, derive.host_suffix(host))
+
+
 VERDICTS = {"reproduced": "reproduced", "not_reproduced": "**not reproduced**",
             "not_judged": "not judged"}
 
@@ -291,6 +317,8 @@ def finding4_section(rs, md, figs, tex, fig_dir):
     f4 = rs.sections.get("finding4_map")
     if f4 is None or f4.empty:
         return
+    from analysis import derive
+    f4 = derive.finding4_hosts(f4, rs.sections["rows"])
     md.append("### Finding 4 by fallback and page policy\n")
     md.append("At each N where the smaller pool (%s slots) sends most allocations to the fallback "
               "and the larger (%s slots) none, both pools re-measured with every fallback and page "
@@ -307,18 +335,30 @@ def finding4_section(rs, md, figs, tex, fig_dir):
                  f4["process_malloc"].iloc[0],
                  ", ".join(sorted({"%s, %s pages" % (r["fallback"], r["pages"])
                                    for _, r in f4[f4["grid"]].iterrows()})) or "-"))
-    table = f4[[c for c, _ in FINDING4_COLUMNS]]
-    md.append(T.markdown(table, finding4_formats()))
-    tex("%s_finding4.tex" % rs.kind, T.latex(table, finding4_formats(),
-                                             caption="Finding 4 by fallback and page policy: "
-                                             "exhausted over sized pool",
-                                             label="tab:%s-finding4" % rs.kind.replace("_", "-")))
     prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
-    figs(figures.finding4_map(f4, fig_dir, prefix + "fig_m_finding4_map"))
-    _img(md, prefix + "fig_m_finding4_map", "(m) finding 4: insert time, exhausted over sized "
-         "pool, per fallback and page policy (bars: median paired ratio; whiskers: smallest and "
-         "largest repetition), one panel per N; dashed: the study's ratio; dotted: the "
-         "criterion's x%.2f" % schema.CONSTANTS["finding4_min_insert_ratio"])
+
+    mixed = f4[f4["host"].fillna("").str.startswith("mixed: ")]
+    if len(mixed):
+        md.append("**Ratios that divide times of two host classes** (their exhausted and sized "
+                  "cells ran on different shards; not a valid comparison): %s.\n" % ", ".join(
+                      "N = %s, %s, %s pages" % (T.fmt_int(r["n"]), r["fallback"], r["pages"])
+                      for _, r in mixed.iterrows()))
+
+    def render(f4, host, suffix):
+        table = f4[[c for c, _ in FINDING4_COLUMNS]]
+        md.append(T.markdown(table, finding4_formats()))
+        tex("%s_finding4%s.tex" % (rs.kind, suffix), T.latex(
+            table, finding4_formats(), caption="Finding 4 by fallback and page policy: exhausted "
+            "over sized pool%s" % ("" if host is None else " (host class %s)" % host),
+            label="tab:%s-finding4%s" % (rs.kind.replace("_", "-"), suffix.replace("_", "-"))))
+        name = prefix + "fig_m_finding4_map" + suffix
+        figs(figures.finding4_map(f4, fig_dir, name))
+        _img(md, name, "(m) finding 4: insert time, exhausted over sized pool, per fallback and "
+             "page policy (bars: median paired ratio; whiskers: smallest and largest "
+             "repetition), one panel per N; dashed: the study's ratio; dotted: the criterion's "
+             "x%.2f%s" % (schema.CONSTANTS["finding4_min_insert_ratio"],
+                          "" if host is None else "; host class %s" % host))
+    per_host(md, f4, render)
 
 
 def pool_section(rs, ref, md, figs, tex, fig_dir):
@@ -328,12 +368,7 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
     rows = rs.sections["rows"]
     grid = derive.grid(rows)
     md.append("## Pool exhaustion (%s run)\n" % rs.metadata.get("mode", "?"))
-    hosts = sorted(set(rows["host"]))
-    if len(hosts) > 1:
-        md.append("**The cells were measured on %d host classes** (%s: a merged sharded run). "
-                  "Counts are comparable; times are not across classes, and the time columns and "
-                  "figures below mix them: compare times only between rows of one `host`.\n"
-                  % (len(hosts), ", ".join("`%s`" % h for h in hosts)))
+    host_banner(md, rows, "The cells")
     md.append("### Findings of the reference study\n")
     findings = rs.sections["findings"]
     if findings.empty:
@@ -359,22 +394,33 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
         md.append("### bump_pool: this run vs the reference study\n")
         md.append("The reference is a Mojo HAMT on an Apple M4 Pro: compare shapes, not absolute "
                   "times. `-` = not measured or not reported.\n")
-        ovr = derive.ours_vs_reference(rows, ref)
-        fm = {"n": T.fmt_int, "pool_slots": T.fmt_int}
-        for c in ovr.columns:
-            if c not in fm:
-                fm[c] = T.fmt_pct if c.endswith("_pct") else (lambda v: T.fmt_num(v, 0))
         names = {"n": "N", "pool_slots": "pool slots",
                  "utilization_pct": "util. % (ours)", "ref_utilization_pct": "util. % (ref)",
                  "fallback_pct": "fallback % (ours)", "ref_fallback_pct": "fallback % (ref)",
                  "insert_ns_per_op": "insert ns (ours)", "ref_insert_ns_per_op": "insert ns (ref)",
                  "query_ns_per_op": "find ns (ours)", "ref_query_ns_per_op": "find ns (ref)"}
-        named = ovr.rename(columns=names)
-        fm_named = {names[c]: fm[c] for c in ovr.columns}
-        md.append(T.markdown(named, fm_named))
-        tex("%s.tex" % rs.kind, T.latex(named, fm_named, caption="Pool exhaustion (bump\\_pool): "
-                                        "this run vs the reference study",
-                                        label="tab:%s" % rs.kind.replace("_", "-")))
+
+        def render(rows, host, suffix):
+            ovr = derive.ours_vs_reference(rows, ref)
+            if host is not None:  # one class's cells: the reference cells it measured
+                ours = [c for c in ("utilization_pct", "fallback_pct", "insert_ns_per_op",
+                                    "query_ns_per_op") if c in ovr]
+                ovr = ovr[ovr[ours].notna().any(axis=1)] if len(ovr) else ovr
+                if ovr.empty:
+                    md.append("No reference cell measured on this host class.\n")
+                    return
+            fm = {"n": T.fmt_int, "pool_slots": T.fmt_int}
+            for c in ovr.columns:
+                if c not in fm:
+                    fm[c] = T.fmt_pct if c.endswith("_pct") else (lambda v: T.fmt_num(v, 0))
+            named = ovr.rename(columns=names)
+            fm_named = {names[c]: fm[c] for c in ovr.columns}
+            md.append(T.markdown(named, fm_named))
+            tex("%s%s.tex" % (rs.kind, suffix), T.latex(
+                named, fm_named, caption="Pool exhaustion (bump\\_pool): this run vs the "
+                "reference study%s" % ("" if host is None else " (host class %s)" % host),
+                label="tab:%s%s" % (rs.kind.replace("_", "-"), suffix.replace("_", "-"))))
+        per_host(md, rows, render)
 
     md.append("### Every measured cell\n")
     seeds = int(rows["seed"].max()) + 1
@@ -384,9 +430,10 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
               % (rs.kind, " (the CSV also holds seeds 1..%d, counts only)" % (seeds - 1)
                  if seeds > 1 else ""))
     cols = [c for c, _ in POOL_COLUMNS]
-    table = rows[(rows["seed"] == 0) & (rows["role"] != "finding4_map")][["role"] + cols]
-    table = table.sort_values(["role", "policy", "pool_slots", "n"])
-    md.append(T.markdown(table, pool_formats()))
+    per_host(md, rows[(rows["seed"] == 0) & (rows["role"] != "finding4_map")],
+             lambda cells, _host, _suffix: md.append(T.markdown(
+                 cells[["role"] + cols].sort_values(["role", "policy", "pool_slots", "n"]),
+                 pool_formats())))
 
     acc, exhaustion = derive.model_accuracy(rows, rs.sections["capacities"])
     if len(acc):
@@ -468,8 +515,12 @@ def pool_section(rs, ref, md, figs, tex, fig_dir):
                                                     prefix + "fig_h_fallback_predicted"))
         _img(md, prefix + "fig_h_fallback_predicted", "(h) predicted against measured fallback "
              "share over every pooled cell: the demand model and the study's formula")
-    figs(figures.ns_per_op(grid[grid["seed"] == 0], fig_dir, prefix + "fig_c_ns_per_op"))
-    _img(md, prefix + "fig_c_ns_per_op", "(c) insert and find ns/op vs N per policy")
+
+    def ns_figure(cells, host, suffix):
+        figs(figures.ns_per_op(cells, fig_dir, prefix + "fig_c_ns_per_op" + suffix))
+        _img(md, prefix + "fig_c_ns_per_op" + suffix, "(c) insert and find ns/op vs N per "
+             "policy%s" % ("" if host is None else ", host class %s" % host))
+    per_host(md, grid[grid["seed"] == 0], ns_figure)
     figs(figures.bytes_per_entry(grid[grid["seed"] == 0], fig_dir, prefix + "fig_d_bytes_per_entry"))
     _img(md, prefix + "fig_d_bytes_per_entry", "(d) live allocator bytes per entry per policy")
     if rs.kind == "pool_exhaustion_sweep":
@@ -487,11 +538,14 @@ def matrix_section(rs, md, figs, tex, fig_dir):
 
     mat = rs.sections["rows"]
     md.append("## Allocator matrix\n")
-    w = derive.winners(mat)
+    host_banner(md, mat, "The benchmarks")
     md.append("### Winners per workload (glibc process malloc)\n")
-    if w.empty:
-        md.append("No glibc rows.\n")
-    else:
+
+    def winners(mat, host, suffix):
+        w = derive.winners(mat)
+        if w.empty:
+            md.append("No glibc rows.\n")
+            return
         multi_t = w["threads"].nunique() > 1
         wcols = ["workload", "n"] + (["threads"] if multi_t else []) + [
             "winner", "ns_per_op", "runner_up", "runner_up_ns_per_op", "malloc_ns_per_op"]
@@ -499,32 +553,40 @@ def matrix_section(rs, md, figs, tex, fig_dir):
               "malloc_ns_per_op": T.fmt_num}
         md.append("Lowest median ns/op per workload at each N:\n")
         md.append(T.markdown(w[wcols], fm))
-        tex("matrix_winners.tex", T.latex(w[wcols], fm, caption="Fastest policy per workload "
-                                          "(median ns/op, glibc)", label="tab:matrix-winners"))
-    wide, _ = derive.ratios_to_malloc(mat)
+        tex("matrix_winners%s.tex" % suffix, T.latex(
+            w[wcols], fm, caption="Fastest policy per workload (median ns/op, glibc%s)"
+            % ("" if host is None else ", host class %s" % host),
+            label="tab:matrix-winners" + suffix.replace("_", "-")))
+    per_host(md, mat, winners)
     md.append("### Relative to malloc (glibc)\n")
-    if wide.empty:
-        md.append("No glibc `malloc` policy rows to normalise by.\n")
-    else:
-        figs(figures.matrix_heatmap(wide, fig_dir))
-        _img(md, "fig_e_matrix_heatmap", "(e) median ns/op of every policy x workload relative to "
-             "the malloc policy (glibc, same N), geometric mean over N; last column: geometric "
-             "mean per policy")
+
+    def relative(mat, host, suffix):
+        wide, _ = derive.ratios_to_malloc(mat)
+        if wide.empty:
+            md.append("No glibc `malloc` policy rows to normalise by.\n")
+            return
+        on = "" if host is None else ", host class %s" % host
+        figs(figures.matrix_heatmap(wide, fig_dir, "fig_e_matrix_heatmap" + suffix))
+        _img(md, "fig_e_matrix_heatmap" + suffix, "(e) median ns/op of every policy x workload "
+             "relative to the malloc policy (glibc, same N%s), geometric mean over N; last "
+             "column: geometric mean per policy" % on)
         tab = wide.reset_index()
         fm = {c: T.fmt_ratio for c in tab.columns if c != "policy"}
         md.append("Ratio of median ns/op to `malloc` (< 1 is faster); geometric mean over N:\n")
         md.append(T.markdown(tab, fm))
-        tex("matrix.tex", T.latex(tab, fm, caption="Median ns/op relative to the malloc policy "
-                                  "(glibc), geometric mean over N", label="tab:matrix"))
+        tex("matrix%s.tex" % suffix, T.latex(tab, fm, caption="Median ns/op relative to the "
+                                             "malloc policy (glibc%s), geometric mean over N" % on,
+                                             label="tab:matrix" + suffix.replace("_", "-")))
+    per_host(md, mat, relative)
     md.append("### Every benchmark\n")
     cols = ["process_malloc", "workload", "policy", "n", "threads", "ns_per_op", "ns_per_op_ci_low",
             "ns_per_op_ci_high", "ns_per_op_cv", "allocs_per_op", "bytes_per_entry", "fallback_pct",
             "error"]
-    md.append(T.markdown(mat[cols], {"n": T.fmt_int, "ns_per_op": T.fmt_num,
-                                     "ns_per_op_ci_low": T.fmt_num, "ns_per_op_ci_high": T.fmt_num,
-                                     "ns_per_op_cv": lambda v: T.fmt_num(v, 3),
-                                     "allocs_per_op": lambda v: T.fmt_num(v, 3),
-                                     "bytes_per_entry": T.fmt_num, "fallback_pct": T.fmt_pct}))
+    fm = {"n": T.fmt_int, "ns_per_op": T.fmt_num, "ns_per_op_ci_low": T.fmt_num,
+          "ns_per_op_ci_high": T.fmt_num, "ns_per_op_cv": lambda v: T.fmt_num(v, 3),
+          "allocs_per_op": lambda v: T.fmt_num(v, 3), "bytes_per_entry": T.fmt_num,
+          "fallback_pct": T.fmt_pct}
+    per_host(md, mat, lambda rows, _host, _suffix: md.append(T.markdown(rows[cols], fm)))
 
 
 TIMELINE_COLUMNS = [
@@ -577,8 +639,9 @@ def timeline_section(sets, matrix, md, figs, tex, fig_dir):
         tex("timeline_retained.tex", T.latex(retained, fm, caption="Anonymous RSS (KiB) kept "
                                              "after teardown of a built map",
                                              label="tab:timeline-retained"))
-    growing = derive.growing_vs_others(cells, None if matrix is None else matrix.sections["rows"])
-    if not growing.empty:
+    # Its ns per insert come from the matrix: one table per host class of the matrix's rows.
+    live = None if matrix is None else matrix.sections["rows"]
+    if not derive.growing_vs_others(cells).empty:
         md.append("### The growing pool against the bump pool, the recycler and malloc (build)\n")
         md.append("A pool that adds chunks instead of falling back, at each N the timeline built "
                   "it: demand, fallbacks, chunks and RSS from the timeline cells (`pool_slots`: a "
@@ -586,10 +649,16 @@ def timeline_section(sets, matrix, md, figs, tex, fig_dir):
                   "allocator matrix's "
                   "insert_seq (one thread, same process malloc and N; its fixed pools are sized to "
                   "fit; `-`: the matrix did not measure that cell, e.g. N = 10M needs `--large`).\n")
-        md.append(T.markdown(growing, column_formats(GROWING_COLUMNS)))
-        tex("timeline_growing.tex", T.latex(growing, column_formats(GROWING_COLUMNS),
-                                            caption="The growing pool against fixed pools and "
-                                            "malloc (build)", label="tab:timeline-growing"))
+
+        def growing(live, host, suffix):
+            table = derive.growing_vs_others(cells, live)
+            md.append(T.markdown(table, column_formats(GROWING_COLUMNS)))
+            tex("timeline_growing%s.tex" % suffix, T.latex(
+                table, column_formats(GROWING_COLUMNS), caption="The growing pool against fixed "
+                "pools and malloc (build%s)" % ("" if host is None else
+                                                 ", matrix host class %s" % host),
+                label="tab:timeline-growing" + suffix.replace("_", "-")))
+        per_host(md, live, growing)
     md.append("### Every cell\n")
     cols = [c for c, _ in TIMELINE_COLUMNS]
     md.append(T.markdown(cells[cols], column_formats(TIMELINE_COLUMNS)))
@@ -612,6 +681,7 @@ def churn_section(sets, md, figs, tex, fig_dir):
     cells = pd.concat([rs.sections["cells"] for rs in sets], ignore_index=True)
     samples = pd.concat([rs.sections["samples"] for rs in sets], ignore_index=True)
     md.append("## Persistent churn\n")
+    host_banner(md, cells, "The cells")
     md.append("N keys built, then updates (half overwrites, a quarter inserts, a quarter erases; "
               "fixed seed) on a hamt::PersistentMap keeping its newest version, the last H or a "
               "random H, beside the same updates on hamt::Map in place. Counts are per update, "
@@ -626,10 +696,14 @@ def churn_section(sets, md, figs, tex, fig_dir):
     cols = [c for c, _ in CHURN_COLUMNS]
     fm = column_formats(CHURN_COLUMNS)
     md.append("### Every cell\n")
-    md.append(T.markdown(cells[cols], fm))
-    tex("persistent_churn.tex", T.latex(cells[cols], fm, caption="Persistent churn: allocation "
-                                        "per update by retention pattern and policy",
-                                        label="tab:persistent-churn"))
+
+    def table(cells, host, suffix):
+        md.append(T.markdown(cells[cols], fm))
+        tex("persistent_churn%s.tex" % suffix, T.latex(
+            cells[cols], fm, caption="Persistent churn: allocation per update by retention "
+            "pattern and policy%s" % ("" if host is None else " (host class %s)" % host),
+            label="tab:persistent-churn" + suffix.replace("_", "-")))
+    per_host(md, cells, table)
 
 
 REPLAY_COLUMNS = [
@@ -653,23 +727,26 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
         _img(md, figures.replay_figure_name(trace, malloc),
              "(k) replay of %s, process malloc %s: ns per allocation and per free, net of the "
              "null walk, by policy" % (trace, malloc))
-    live = matrix.sections["rows"] if matrix is not None else None
-    tau = derive.replay_vs_live(rows, live)
     md.append("### Replay against the live allocator matrix\n")
-    if tau.empty:
-        md.append("No replayed workload is also in the live matrix results (same workload, N "
-                  "and process malloc, one thread, at least 3 policies in both): no ranking to "
-                  "compare.\n")
-    else:
+
+    def against(live, host, suffix):
+        tau = derive.replay_vs_live(rows, live)
+        if tau.empty:
+            md.append("No replayed workload is also in the live matrix results (same workload, N "
+                      "and process malloc, one thread, at least 3 policies in both): no ranking "
+                      "to compare.\n")
+            return
         md.append("Kendall's tau between the policies' ranking by live ns/op and by replayed "
                   "ns/event (1: the same order), policies without a pool (the matrix sizes its "
                   "pools to fit, the replay uses its --pool_slots):\n")
         md.append(T.markdown(tau, {"n": T.fmt_int, "tau": T.fmt_ratio, "p_value": T.fmt_ratio}))
         for (key, pairs), t in zip(derive.replay_live_pairs(rows, live), tau["tau"]):
-            figs(figures.replay_vs_live(pairs, key, t, fig_dir))
-            _img(md, figures.replay_vs_live_figure_name(key),
-                 "(l) replay of %s beside the live matrix, process malloc %s: each policy's "
-                 "live ns per operation against its replayed ns per event" % (key[1], key[0]))
+            name = figures.replay_vs_live_figure_name(key) + suffix
+            figs(figures.replay_vs_live(pairs, key, t, fig_dir, name))
+            _img(md, name, "(l) replay of %s beside the live matrix, process malloc %s%s: each "
+                 "policy's live ns per operation against its replayed ns per event"
+                 % (key[1], key[0], "" if host is None else ", matrix host class %s" % host))
+    per_host(md, matrix.sections["rows"] if matrix is not None else None, against)
     cols = [c for c, _ in REPLAY_COLUMNS]
     fm = column_formats(REPLAY_COLUMNS)
     md.append("### Every replayed row\n")

@@ -170,10 +170,121 @@ class RealOutputTest(unittest.TestCase):
         rc, out, err = testing.run(["--compare", self.pool_dir, self.pool_dir])
         self.assertEqual(rc, 0, err)
         self.assertIn("pool_exhaustion_sweep:grid/bump_pool", out)
+        # Pool cells are keyed on the process malloc and the host class that timed them.
+        self.assertRegex(out, r"pool_exhaustion:grid/bump_pool/[^ ]*/malloc:glibc[^/]*"
+                              r"/host:[0-9a-f]{12} ")
         self.assertNotIn("seed", out)  # seeds 1.. are measured once, for counts: not compared
         rc, out, err = testing.run(["--compare", self.pool_dir, self.matrix_dir])
         self.assertEqual(rc, 2)
         self.assertIn("holds allocator_matrix results but", err)
+
+    def test_one_host_class_reads_as_before(self):
+        # Every result here comes from this machine: no banner, heading or file per host class.
+        self.assertNotIn("host classes", self.md)
+        self.assertNotIn("Host class", self.md)
+        self.assertEqual([f for f in os.listdir(os.path.join(self.out, "figures")) if "_host_" in f],
+                         [])
+
+    def test_pool_times_of_two_host_classes_are_never_in_one_table_or_figure(self):
+        split = testing.copy_published(self.pool_dir, "pool_exhaustion_sweep",
+                                       testing.tmpdir("two_hosts_pool"))
+        host_of = lambda r: HOST_A if int(r["n"]) == 10000 else HOST_B  # noqa: E731
+        testing.set_hosts(os.path.join(split, "pool_exhaustion_sweep.json"), host_of, "rows")
+        testing.set_hosts(os.path.join(split, "pool_exhaustion_sweep.csv"), host_of)
+        out = testing.tmpdir("two_hosts_pool_report")
+        rc, _, err = testing.run(["--pool-results", split, "--reference",
+                                  testing.runfile(*testing.REFERENCE), "--out", out])
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        self.assertIn("were measured on 2 host classes", md)
+        rows = schema.read_csv(os.path.join(split, "pool_exhaustion_sweep.csv"), "pool_cell")
+        from analysis import tables as T
+        n_of = {h: {T.fmt_int(n) for n in rows[rows["host"] == h]["n"]} for h in (HOST_A, HOST_B)}
+        cells = rows[(rows["seed"] == 0) & (rows["role"] != "finding4_map")]
+        # Every table with times: one per host class, each showing only that class's cells.
+        for heading in ("### Every measured cell", "### bump_pool: this run vs the reference",
+                        "### Finding 4 by fallback and page policy"):
+            sections = testing.host_sections(md, heading)
+            self.assertTrue(sections, heading)
+            for host, text in sections.items():
+                if "|" not in text:  # "No reference cell measured on this host class."
+                    continue
+                header, table = markdown_table(text, "`")
+                n = header.index("n") if "n" in header else header.index("N")
+                self.assertLessEqual({r[n] for r in table}, n_of[host], (heading, host))
+            if heading == "### Every measured cell":
+                self.assertEqual(sorted(sections), [HOST_A, HOST_B])
+                for host, text in sections.items():
+                    self.assertEqual(len(markdown_table(text, "`")[1]),
+                                     int((cells["host"] == host).sum()), host)
+        # Figures of times: one per class; figures of counts: one.
+        for host in (HOST_A, HOST_B):
+            name = "sweep_fig_c_ns_per_op_host_%s" % host
+            self.assertIn(name + ".png", md)
+            self.assertTrue(os.path.exists(os.path.join(out, "figures", name + ".svg")), name)
+        self.assertNotIn("sweep_fig_c_ns_per_op.png", md)
+        self.assertIn("sweep_fig_b_pool_demand.png", md)
+        # Counts stay merged: the model table has every grid cell, whichever class measured it.
+        _, model = markdown_table(md, "### The demand model against the measurements")
+        grid = rows[(rows["role"] == "grid") & (rows["pool_slots"] > 0)]
+        self.assertEqual(len(model), grid.groupby(["policy", "fallback", "pool_slots", "n"]).ngroups)
+
+    def test_matrix_rankings_stay_within_a_host_class(self):
+        split = testing.copy_published(self.matrix_dir, "allocator_matrix",
+                                       testing.tmpdir("two_hosts_matrix"))
+        csv_path = os.path.join(split, "allocator_matrix.csv")
+        rows = schema.read_csv(csv_path, "matrix_row")
+        here = rows["host"].iloc[0]
+        self.assertRegex(here, "^[0-9a-f]{12}$")
+        first = {"malloc", "bump_pool", "slot_recycler"}
+        self.assertLess(first, set(rows["policy"]))
+        testing.set_hosts(csv_path, lambda r: here if r["policy"] in first else HOST_B)
+        with self.assertRaises(ValueError):  # a ranking across classes is refused
+            from analysis import derive
+            derive.winners(schema.read_csv(csv_path, "matrix_row"))
+        out = testing.tmpdir("two_hosts_matrix_report")
+        rc, _, err = testing.run(["--matrix-results", split, "--reference", "/nonexistent",
+                                  "--out", out])
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        self.assertIn("The benchmarks were measured on 2 host classes", md)
+        winners = testing.host_sections(md, "### Winners per workload")
+        self.assertEqual(sorted(winners), sorted([here, HOST_B]))
+        for host, text in winners.items():
+            header, table = markdown_table(text, "`")
+            self.assertTrue(table, host)
+            mine = first if host == here else set(rows["policy"]) - first
+            for r in table:
+                self.assertIn(r[header.index("winner")], mine, host)
+                self.assertIn(r[header.index("runner_up")], mine | {"-"}, host)
+                if host == HOST_B:  # malloc was measured on the other class: no ratio to it
+                    self.assertEqual(r[header.index("malloc_ns_per_op")], "-")
+        relative = testing.host_sections(md, "### Relative to malloc")
+        self.assertIn("fig_e_matrix_heatmap_host_%s.png" % here, relative[here])
+        self.assertIn("No glibc `malloc` policy rows", relative[HOST_B])
+        self.assertNotIn("fig_e_matrix_heatmap.png", md)
+        every = testing.host_sections(md, "### Every benchmark")
+        for host, text in every.items():
+            self.assertEqual(len(markdown_table(text, "`")[1]), int((rows["policy"].isin(first) ==
+                                                                   (host == here)).sum()), host)
+        # --compare: times only within a class; classes on one side only are named.
+        rc, text, err = testing.run(["--compare", self.matrix_dir, split, "--threshold", "1000"])
+        self.assertEqual(rc, 0, err)
+        table = text[:text.index("\n\n")]
+        self.assertNotIn(HOST_B, table)
+        self.assertIn("host:" + here, table)
+        self.assertIn("note: host class(es) %s only in %s: their times are not compared"
+                      % (HOST_B, split), text)
+        # No class in common: one line, nothing compared.
+        testing.set_hosts(csv_path, lambda r: HOST_B)
+        rc, text, err = testing.run(["--compare", self.matrix_dir, split])
+        self.assertEqual(rc, 2, text)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("no host class in common", err)
+        self.assertIn(here, err)
+        self.assertIn(HOST_B, err)
 
     def test_compare_flags_a_regression(self):
         slow = testing.tmpdir("slow")
@@ -204,6 +315,10 @@ class RealOutputTest(unittest.TestCase):
         rc, _, err = testing.run(["--compare", self.matrix_dir, slow])
         self.assertEqual(rc, 2, err)
         self.assertIn("is incomplete", err)
+
+
+# Host classes of an imagined second and third machine (run_metadata.host: 12 hex digits).
+HOST_A, HOST_B = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
 
 
 class MedianConfidenceIntervalTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 files into the test's temporary directory, and report.main run in-process."""
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -118,3 +119,47 @@ def assert_table_shows_rows(test, md, heading, columns, rows, keys):
         for i, col in enumerate(names):
             test.assertEqual(r[i], shown(col, row[col]), "%s: %s" % (
                 "/".join(str(row[k]) for k in keys), col))
+
+
+def copy_published(directory, stem, dest):
+    """Copies the files of `stem`'s published run in `directory` into `dest` (made if missing): a
+    set of its own, without run links, ready to be altered."""
+    os.makedirs(dest, exist_ok=True)
+    src = published(directory, stem)
+    for name in os.listdir(src):
+        if os.path.isfile(os.path.join(src, name)):
+            shutil.copy(os.path.join(src, name), dest)
+    return dest
+
+
+def set_hosts(path, host_of, section=None):
+    """Gives records of a result file another host class, as a merged sharded run's would carry:
+    host_of(record as a dict of strings or JSON values) returns the new class, or None to keep
+    the record's. A JSON file's `section`; a CSV's rows."""
+    if path.endswith(".json"):
+        def edit(doc):
+            for record in doc[section]:
+                host = host_of(record)
+                if host is not None:
+                    record["host"] = host
+        edit_json(path, edit)
+        return
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    for row in rows[1:]:
+        host = host_of(dict(zip(header, row)))
+        if host is not None:
+            row[header.index("host")] = host
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def host_sections(md, heading):
+    """The per-host-class subsections (#### Host class `h`) of the section that starts at
+    `heading`, up to the next ### or ## heading: {host: text}."""
+    start = md.index(heading) + len(heading)
+    ends = [i for i in (md.find("\n### ", start), md.find("\n## ", start)) if i >= 0]
+    section = md[start:min(ends) if ends else len(md)]
+    parts = section.split("#### Host class `")[1:]
+    return {p[:p.index("`")]: p for p in parts}

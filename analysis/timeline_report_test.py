@@ -8,7 +8,7 @@ import unittest
 
 import pandas as pd
 
-from analysis import derive, report, schema, testing
+from analysis import derive, load, output, report, schema, testing
 from analysis.testing import markdown_table
 
 
@@ -104,6 +104,42 @@ class TimelineReportTest(unittest.TestCase):
         ns = dict(zip(at["policy"], at["insert_ns_per_op"]))
         self.assertEqual(ns["growing_pool"], 42.0)
         self.assertTrue(pd.isna(ns["malloc"]) and pd.isna(ns["bump_pool"]))
+
+    def test_one_host_class_reads_as_before(self):
+        self.assertNotIn("host classes", self.md)
+        self.assertNotIn("Host class", self.md)
+
+    def test_the_growing_table_takes_times_from_one_host_class_at_a_time(self):
+        # The timeline shows no times of its own; the growing table's ns per insert come from the
+        # matrix, whose rows (a merged sharded run) may come from two classes.
+        host_a, host_b = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
+        rows = pd.DataFrame([
+            {"process_malloc": "glibc", "workload": "insert_seq", "policy": "growing_pool",
+             "n": 3000, "threads": 1, "ns_per_op": 42.0, "host": host_a},
+            {"process_malloc": "glibc", "workload": "insert_seq", "policy": "malloc", "n": 3000,
+             "threads": 1, "ns_per_op": 99.0, "host": host_b}])
+        sets = load.load_timeline(self.dir)
+        cells = pd.concat([rs.sections["cells"] for rs in sets], ignore_index=True)
+        with self.assertRaises(ValueError):  # one table of both classes' times is refused
+            derive.growing_vs_others(cells, rows)
+        matrix = load.ResultSet(load.MATRIX_STEM, self.dir)
+        matrix.sections["rows"] = rows
+        md, out = [], testing.tmpdir("timeline_two_hosts")
+        os.makedirs(os.path.join(out, "tables"))
+        report.timeline_section(sets, matrix, md, lambda names: None, lambda name, text:
+                                output.write_text(os.path.join(out, "tables", name), text), out)
+        md = "\n".join(md)
+        sections = testing.host_sections(md, "### The growing pool against")
+        self.assertEqual(sorted(sections), [host_a, host_b])
+        for host, text in sections.items():
+            header, table = markdown_table(text, "`")
+            ns = {r[header.index("policy")]: r[header.index("insert_ns_per_op")] for r in table
+                  if r[header.index("n")] == "3,000"}
+            self.assertEqual(ns, {"growing_pool": "42.0" if host == host_a else "-",
+                                  "bump_pool": "-",
+                                  "malloc": "99.0" if host == host_b else "-"}, host)
+            self.assertTrue(os.path.exists(os.path.join(out, "tables",
+                                                        "timeline_growing_host_%s.tex" % host)))
 
     def test_a_directory_without_timeline_results_is_an_input_error(self):
         empty = testing.tmpdir("no_timeline")

@@ -637,6 +637,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("process_malloc_library", process_malloc.library);
   benchmark::AddCustomContext("compiler", experiments::CompilerDescription());
   benchmark::AddCustomContext("build_flags", experiments::BuildFlagsDescription());
+  benchmark::AddCustomContext("host_class", experiments::HostClass());
 
   for (std::uint64_t n : sizes) BuildInputs(n);
   for (Workload w : kAllWorkloads) {

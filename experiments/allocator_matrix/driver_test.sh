@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The allocator_matrix driver end to end: a quick filtered run through all four per-malloc
 # binaries, the merged CSV against the schema, bad input, a second run on a busy --out, Ctrl-C,
-# and a benchmark binary that crashes.
+# a benchmark binary that crashes, and a run in shards merged back together.
 set -u
 driver="$1"
+merge="$2"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -154,7 +155,52 @@ check_kill_9_takes_the_child_along() {
   [[ -e "$tmp/nothing/.lock" || -d "$tmp/nothing/allocator_matrix.runs" ]] && fail "an empty filter left files"
 }
 
-for check in check_quick_run check_bad_input check_pinned_interleaved_run \
+# Three shards (--shard=I/3) of two binaries' small grid merged: every benchmark once, in the
+# listing's order, with the counts of one whole run; an incomplete set of shards is refused.
+check_shards_merge() {
+  local args=(--quick --repetitions=1 --threads=1 --mallocs=glibc,jemalloc
+              --filter='^(insert_seq|find_hit)/(malloc|bump_pool|slot_recycler)/keys:1000/')
+  local i status msg
+  for i in 0 1 2; do
+    "$driver" "${args[@]}" --shard="$i/3" --out="$tmp/shard$i" >/dev/null 2>"$tmp/shard$i.err" ||
+      { fail "shard $i/3 exited $?: $(tail -2 "$tmp/shard$i.err")"; return; }
+  done
+  "$driver" "${args[@]}" --out="$tmp/whole" >/dev/null 2>"$tmp/whole.err" ||
+    { fail "the whole run exited $?: $(tail -2 "$tmp/whole.err")"; return; }
+  "$merge" --out="$tmp/merged" "$tmp/shard0" "$tmp/shard1" "$tmp/shard2" >"$tmp/merge.out" 2>&1 ||
+    { fail "merge exited $?: $(tail -2 "$tmp/merge.out")"; return; }
+  grep 'merge:' "$tmp/merge.out"
+  /usr/bin/python3 - "$tmp/whole/allocator_matrix.csv" "$tmp/merged/allocator_matrix.csv" <<'PY' ||
+import csv, sys
+key = ("process_malloc", "workload", "policy", "n", "threads")
+# The matrix times: its per-op counters are medians over the iterations each run chooses (a
+# recycler's and a pool's per-op calls and bytes moved 1-8% between two --quick runs), so only the
+# map's size per entry is compared, within 5%; repetitions and errors exactly.
+counters = ("bytes_per_entry",)
+whole, merged = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+by_key = {tuple(r[k] for k in key): r for r in merged}
+if len(by_key) != len(merged) or sorted(by_key) != sorted(tuple(r[k] for k in key) for r in whole):
+    sys.exit("the merged rows are not the whole run's")
+for a in whole:
+    b = by_key[tuple(a[k] for k in key)]
+    name = "/".join(a[k] for k in key)
+    for c in ("repetitions", "error"):
+        if a[c] != b[c]:
+            sys.exit("%s %s: %s in the whole run, %s merged" % (name, c, a[c], b[c]))
+    for c in counters:
+        x, y = (float(v) if v else None for v in (a[c], b[c]))
+        if (x is None) != (y is None) or (x is not None and abs(x - y) > 0.05 * max(abs(x), abs(y))):
+            sys.exit("%s %s: %s in the whole run, %s merged" % (name, c, a[c], b[c]))
+print("merged == whole run: %d rows, bytes per entry within 5%%" % len(whole))
+PY
+    fail "the merged matrix differs from the whole run"
+  msg=$("$merge" --out="$tmp/partial" "$tmp/shard0" "$tmp/shard1" 2>&1 >/dev/null); status=$?
+  [[ $status == 2 && "$msg" == *"shard 2/3 is missing"* ]] || fail "two of three shards: exit $status: $msg"
+  msg=$("$driver" --quick --shard=3/3 --out="$tmp/bad_shard" 2>&1 >/dev/null); status=$?
+  [[ $status == 2 && "$msg" == *--shard* ]] || fail "--shard=3/3: exit $status: $msg"
+}
+
+for check in check_shards_merge check_quick_run check_bad_input check_pinned_interleaved_run \
              check_busy_out_and_interrupt check_crash_is_named check_kill_9_takes_the_child_along; do
   before=$failures
   $check

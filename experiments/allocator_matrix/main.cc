@@ -52,6 +52,7 @@
 #include "experiments/common/output.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
+#include "experiments/common/shards.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(bool, quick, false,
@@ -188,6 +189,20 @@ double EstimateSeconds(const std::vector<std::string>& names, int repetitions, d
   return total;
 }
 
+// A Google Benchmark filter (an extended regex) matching exactly `names`.
+std::string ExactNames(const std::vector<std::string>& names) {
+  std::vector<std::string> escaped;
+  for (const std::string& name : names) {
+    std::string e;
+    for (char c : name) {
+      if (std::strchr(".[]{}()\\*+?^$|", c) != nullptr) e += '\\';
+      e += c;
+    }
+    escaped.push_back(std::move(e));
+  }
+  return absl::StrCat("^(", absl::StrJoin(escaped, "|"), ")$");
+}
+
 // --cpus: distinct CPUs this process may run on (sched_getaffinity), in the order given.
 std::vector<int> ParseCpus(const std::string& text) {
   std::vector<int> cpus;
@@ -273,7 +288,8 @@ int Run(int argc, char** argv) {
   struct Job {
     std::string malloc, binary;
     fs::path path;
-    std::vector<std::string> benchmarks;
+    std::vector<std::string> benchmarks;  // what this run measures
+    std::vector<std::string> planned;     // the whole grid's (a shard measures part of it)
     double estimate = 0;
   };
   std::vector<Job> jobs;
@@ -282,7 +298,7 @@ int Run(int argc, char** argv) {
       absl::StrCat("--matrix_threads=", absl::StrJoin(threads, ",")),
   };
   for (const std::string& m : mallocs) {
-    Job job{m, "matrix_" + m, FindBinary("matrix_" + m, argv[0]), {}, 0};
+    Job job{m, "matrix_" + m, FindBinary("matrix_" + m, argv[0]), {}, {}, 0};
     std::vector<std::string> args = {job.path.string()};
     args.insert(args.end(), common_args.begin(), common_args.end());
     args.push_back("--benchmark_list_tests=true");
@@ -299,23 +315,43 @@ int Run(int argc, char** argv) {
     for (absl::string_view line : absl::StrSplit(listing, '\n', absl::SkipWhitespace())) {
       job.benchmarks.emplace_back(line);
     }
-    job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time, warmup);
+    job.planned = job.benchmarks;
     jobs.push_back(std::move(job));
   }
+  // A shard keeps its part of every binary's benchmarks (experiments/common/shards.h), balanced by
+  // their estimated time.
+  const std::optional<experiments::Shard> shard = experiments::ShardFlag();
+  if (shard) {
+    std::vector<std::pair<std::size_t, std::string>> items;  // (job, benchmark)
+    std::vector<std::uint64_t> costs;
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      for (const std::string& name : jobs[j].benchmarks) {
+        items.emplace_back(j, name);
+        costs.push_back(static_cast<std::uint64_t>(
+            std::llround(1e6 * EstimateSeconds({name}, repetitions, min_time, warmup))));
+      }
+      jobs[j].benchmarks.clear();
+    }
+    for (std::size_t item : experiments::ItemsOf(shard, costs)) {
+      jobs[items[item].first].benchmarks.push_back(items[item].second);
+    }
+  }
+  for (Job& job : jobs) job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time, warmup);
   double total_estimate = 0;
   std::size_t total_benchmarks = 0;
   for (const Job& job : jobs) {
     total_estimate += job.estimate;
     total_benchmarks += job.benchmarks.size();
   }
-  if (total_benchmarks == 0) {
+  if (total_benchmarks == 0 && !shard) {
     FlagError("filter", absl::StrCat(experiments::QuoteValue(filter), " matches no benchmark"));
   }
   std::cerr << absl::StrFormat(
-      "allocator_matrix: %d binaries, %d benchmarks x %d repetitions, N in {%s}, threads {%s}, "
+      "allocator_matrix: %s%d binaries, %d benchmarks x %d repetitions, N in {%s}, threads {%s}, "
       "min_time %gs, warm-up %gs, %s, %s; expected duration ~%.0f s (rough; the machine's load "
       "decides)\n",
-      jobs.size(), total_benchmarks, repetitions, absl::StrJoin(sizes, ","),
+      shard ? absl::StrCat("shard ", experiments::ShardName(*shard), ": ") : "", jobs.size(),
+      total_benchmarks, repetitions, absl::StrJoin(sizes, ","),
       absl::StrJoin(threads, ","), min_time, warmup,
       interleave ? "repetitions interleaved" : "repetitions in a row",
       cpus.empty() ? "not pinned" : absl::StrCat("pinned to CPU(s) ", absl::StrJoin(cpus, ",")),
@@ -340,7 +376,8 @@ int Run(int argc, char** argv) {
       {"interleave", interleave},
       {"cpus", absl::StrJoin(cpus, ",")},
       {"filter", filter},
-      {"mallocs", absl::StrJoin(mallocs, ",")}};
+      {"mallocs", absl::StrJoin(mallocs, ",")},
+      {"shard", shard ? experiments::ShardName(*shard) : ""}};
   auto metadata = experiments::NewRunMetadata("allocator_matrix", config["mode"], run_id, argc,
                                               argv, config);
   store->StartNew(run_id, [](const std::string&) {});
@@ -363,6 +400,12 @@ int Run(int argc, char** argv) {
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const Job& job = jobs[i];
     estimate_left -= job.estimate;
+    if (job.benchmarks.empty()) {  // a shard with none of this binary's benchmarks
+      binaries[job.binary] = {{"skipped", "none of its benchmarks is in this shard"},
+                              {"planned", job.planned}};
+      persist(false);
+      continue;
+    }
     std::cerr << absl::StrFormat("[%d/%d] %s: %d benchmarks x %d repetitions, ~%.0f s%s\n", i + 1,
                                  jobs.size(), job.binary, job.benchmarks.size(), repetitions,
                                  job.estimate,
@@ -384,7 +427,11 @@ int Run(int argc, char** argv) {
           absl::StrCat("--benchmark_enable_random_interleaving=", interleave ? "true" : "false")}) {
       args.push_back(a);
     }
-    if (!filter.empty()) args.push_back("--benchmark_filter=" + filter);
+    if (shard) {
+      args.push_back("--benchmark_filter=" + ExactNames(job.benchmarks));
+    } else if (!filter.empty()) {
+      args.push_back("--benchmark_filter=" + filter);
+    }
     const auto start = std::chrono::steady_clock::now();
     const int status = RunChild(
         args, "/dev/null", nullptr,
@@ -409,7 +456,8 @@ int Run(int argc, char** argv) {
       std::cerr << absl::StrFormat("[%d/%d] %s FAILED (%s) after %.1f s\n", i + 1, jobs.size(),
                                    job.binary, why, seconds);
       failures.push_back(absl::StrCat(job.binary, " (", why, ")"));
-      binaries[job.binary] = {{"failure", why}, {"duration_seconds", seconds}};
+      binaries[job.binary] = {{"failure", why}, {"duration_seconds", seconds},
+                              {"planned", job.planned}};
       std::error_code ec;
       fs::remove(tmp_path, ec);
       persist(false);
@@ -423,6 +471,7 @@ int Run(int argc, char** argv) {
       nlohmann::ordered_json summary = am::ContextSummary(doc);
       summary["duration_seconds"] = seconds;
       summary["benchmarks"] = these.size();
+      summary["planned"] = job.planned;  // the whole grid's: what a merge of shards checks
       binaries[job.binary] = summary;
       if (summary.value("cpu_scaling_enabled", false)) {
         std::cerr << "      warning: CPU frequency scaling is enabled: real-time numbers are noisy\n";

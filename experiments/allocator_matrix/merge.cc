@@ -23,7 +23,7 @@ double NsPerUnit(const std::string& unit) {
 
 // One benchmark's repetitions, as read.
 struct Group {
-  std::string process_malloc, workload, policy, error;
+  std::string process_malloc, host, workload, policy, error;
   std::int64_t n = 0;
   int threads = 1;
   std::vector<double> cpu_per_op, real_per_op;
@@ -43,6 +43,7 @@ Value RowValue(schema::MatrixRow::Field field, const Group& g) {
   switch (field) {
     case F::kSchemaVersion: return std::int64_t{schema::kVersion};
     case F::kProcessMalloc: return g.process_malloc;
+    case F::kHost: return g.host;
     case F::kWorkload: return g.workload;
     case F::kPolicy: return g.policy;
     case F::kN: return g.n;
@@ -84,6 +85,12 @@ std::vector<MatrixRecord> RecordsFromBenchmarkJson(const nlohmann::json& doc,
   if (doc.contains("context") && doc["context"].contains("process_malloc")) {
     process_malloc = doc["context"]["process_malloc"].get<std::string>();
   }
+  // The host class of the binary that measured (run_metadata.h HostClass); "unknown" in a file
+  // written before it was recorded.
+  std::string host = "unknown";
+  if (doc.contains("context") && doc["context"].contains("host_class")) {
+    host = doc["context"]["host_class"].get<std::string>();
+  }
   std::vector<Group> groups;
   std::map<std::string, std::size_t> index;  // run_name -> groups
   for (const nlohmann::json& b : doc["benchmarks"]) {
@@ -93,6 +100,7 @@ std::vector<MatrixRecord> RecordsFromBenchmarkJson(const nlohmann::json& doc,
     if (inserted) {
       Group g;
       g.process_malloc = process_malloc;
+      g.host = host;
       const std::vector<std::string> parts = absl::StrSplit(run_name, '/');
       if (parts.size() < 3 || parts[2].rfind("keys:", 0) != 0 ||
           !absl::SimpleAtoi(parts[2].substr(5), &g.n)) {
@@ -139,7 +147,7 @@ nlohmann::ordered_json ContextSummary(const nlohmann::json& doc) {
   const nlohmann::json& ctx = doc["context"];
   for (const char* key :
        {"process_malloc", "process_malloc_version", "process_malloc_library", "cpu_scaling_enabled",
-        "library_build_type", "compiler", "build_flags", "host_name", "executable", "date",
+        "library_build_type", "compiler", "build_flags", "host_class", "host_name", "executable", "date",
         "num_cpus", "mhz_per_cpu", "load_avg", "caches"}) {
     if (ctx.contains(key)) out[key] = ctx[key];
   }

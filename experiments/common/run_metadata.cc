@@ -11,13 +11,16 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "allocators/process_malloc.h"
 #include "allocators/sanitizers.h"
+#include "experiments/common/console.h"
 #include "experiments/common/output.h"
 
 namespace experiments {
@@ -118,11 +121,66 @@ std::string KernelRelease() {
   return ::uname(&uts) == 0 ? absl::StrCat(uts.sysname, " ", uts.release) : std::string("unknown");
 }
 
+std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
+                                            const nlohmann::ordered_json& current) {
+  for (const auto& [key, value] : current.items()) {
+    const nlohmann::ordered_json then = recorded.contains(key) ? recorded[key] : nullptr;
+    if (then != value) {
+      auto show = [](const nlohmann::ordered_json& v) {
+        return v.is_string() ? QuoteValue(v.get<std::string>()) : QuoteValue(v.dump());
+      };
+      const bool is_flag = key != "process_malloc" && key != "binary";
+      return absl::StrCat(is_flag ? "--" : "", key, ": ", show(then), " then, ", show(value),
+                          " now");
+    }
+  }
+  return std::nullopt;
+}
+
+const nlohmann::ordered_json& ConfigReader::Get(const char* key) const {
+  if (!config_.is_object() || !config_.contains(key)) {
+    throw SchemaError(absl::StrCat("config: no setting ", key));
+  }
+  return config_[key];
+}
+
+std::string ConfigReader::Str(const char* key) const {
+  const nlohmann::ordered_json& value = Get(key);
+  if (!value.is_string()) throw SchemaError(absl::StrCat("config.", key, ": not a string"));
+  return value.get<std::string>();
+}
+
+std::uint64_t ConfigReader::Count(const char* key) const {
+  const nlohmann::ordered_json& value = Get(key);
+  if (!value.is_number_unsigned()) {
+    throw SchemaError(absl::StrCat("config.", key, ": not a whole number"));
+  }
+  return value.get<std::uint64_t>();
+}
+
+std::vector<std::uint64_t> ConfigReader::Counts(const char* key) const {
+  std::vector<std::uint64_t> counts;
+  for (const std::string& part : Names(key)) {
+    std::uint64_t count = 0;
+    if (!absl::SimpleAtoi(part, &count)) {
+      throw SchemaError(absl::StrCat("config.", key, ": ", QuoteValue(part), " is not a count"));
+    }
+    counts.push_back(count);
+  }
+  return counts;
+}
+
+std::vector<std::string> ConfigReader::Names(const char* key) const {
+  const std::string text = Str(key);
+  if (text.empty()) return {};
+  return absl::StrSplit(text, ',');
+}
+
 std::string HostClass() {
   static const std::string host = [] {
     const std::string facts =
         absl::StrCat(CpuModel(), "|", std::thread::hardware_concurrency(), "|", KernelRelease(),
-                     "|", LibcVersion(), "|", allocators::DetectProcessMalloc().Describe());
+                     "|", LibcVersion());
     return absl::StrCat(absl::Hex(Fnv1a(kFnvOffset, facts) >> 16, absl::kZeroPad12));
   }();
   return host;

@@ -2,7 +2,10 @@
 #ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_RUN_METADATA_H_
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_RUN_METADATA_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "experiments/common/records.h"
 #include "experiments/schema/schema.h"
@@ -17,6 +20,26 @@ namespace experiments {
 Record<schema::RunMetadata> NewRunMetadata(const std::string& experiment, const std::string& mode,
                                            const std::string& run_id, int argc, char** argv,
                                            const nlohmann::ordered_json& config);
+
+// The first setting in which `recorded` (a run's metadata.config) differs from `current`, as
+// "--n: 1000,10000 then, 1000 now"; nullopt when they are equal.
+std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
+                                            const nlohmann::ordered_json& current);
+
+// Reads a run's settings (metadata.config) back; every accessor throws SchemaError naming a
+// setting that is missing or of another type.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const nlohmann::ordered_json& config) : config_(config) {}
+  std::string Str(const char* key) const;
+  std::uint64_t Count(const char* key) const;
+  std::vector<std::uint64_t> Counts(const char* key) const;  // "1000,10000"
+  std::vector<std::string> Names(const char* key) const;     // "a,b"; "" is none
+
+ private:
+  const nlohmann::ordered_json& Get(const char* key) const;
+  const nlohmann::ordered_json& config_;
+};
 
 // The workspace's git commit when the run starts, with "-dirty" when tracked files have
 // uncommitted changes; "unknown" outside a git checkout. It names the sources, not necessarily
@@ -34,8 +57,10 @@ std::string CpuModel();
 std::string LibcVersion();
 std::string KernelRelease();
 
-// The host class this process runs on: 12 hex digits hashing the CPU model, core count, kernel,
-// C library and process allocator (run_metadata.host). Timings compare only within one class.
+// The host class this process runs on: 12 hex digits hashing the CPU model, core count, kernel and
+// C library (run_metadata.host). Timings compare only within one class. The process malloc is not
+// part of it: it is a treatment the experiments vary (the allocator matrix compares across it), and
+// every record names it in a column of its own.
 std::string HostClass();
 
 // The compiler and the build mode this binary was compiled with, e.g. "g++ 12.2.0" and

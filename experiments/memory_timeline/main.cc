@@ -28,6 +28,7 @@
 #include "experiments/common/output.h"
 #include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
+#include "experiments/common/shards.h"
 #include "experiments/memory_timeline/timeline.h"
 
 ABSL_FLAG(std::string, n, "100K", "map sizes N, comma-separated (K and M suffixes allowed)");
@@ -55,10 +56,6 @@ constexpr const char* kStem = "memory_timeline";
 
 void Note(const std::string& note) { experiments::Note(note); }
 
-std::string Kb(std::int64_t kb) {
-  return absl::StrCat(kb < 0 ? "-" : "", FormatCount(static_cast<double>(kb < 0 ? -kb : kb)));
-}
-
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
@@ -67,91 +64,72 @@ int Main(int argc, char** argv) {
   }
   const std::string process_malloc = HAMT_EXPECTED_PROCESS_MALLOC;
 
-  std::vector<std::uint64_t> ns;
+  mt::Settings settings;
   for (std::uint64_t n :
        experiments::ParseCountList("n", absl::GetFlag(FLAGS_n), 1, 100'000'000)) {
-    if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);  // each N once
+    if (std::find(settings.ns.begin(), settings.ns.end(), n) == settings.ns.end()) {
+      settings.ns.push_back(n);  // each N once
+    }
   }
-  const std::vector<mt::Workload> workloads = experiments::ParseNameList<mt::Workload>(
+  settings.workloads = experiments::ParseNameList<mt::Workload>(
       "workloads", absl::GetFlag(FLAGS_workloads), mt::kAllWorkloads, mt::WorkloadName, "workload");
-  const std::uint64_t samples = absl::GetFlag(FLAGS_samples);
-  if (samples < 1 || samples > 100'000) FlagError("samples", "must be in [1, 100000]");
+  settings.samples = absl::GetFlag(FLAGS_samples);
+  if (settings.samples < 1 || settings.samples > 100'000) {
+    FlagError("samples", "must be in [1, 100000]");
+  }
+  const std::optional<experiments::Shard> shard = experiments::ShardFlag();
+  if (shard) settings.shard = experiments::ShardName(*shard);
 
   experiments::CellRun run = experiments::OpenCellRun(argc, argv, kStem, process_malloc);
-  const std::vector<std::string>& policies = run.policies;
-  const std::uint64_t pool_slots = run.pool_slots;
+  settings.policies = run.policies;
+  settings.pool_slots = run.pool_slots;
   const bool quiet = run.quiet;
-  const std::size_t total = ns.size() * workloads.size() * policies.size();
+  const std::vector<mt::CellSpec> plan = mt::PlanCells(settings, process_malloc);
+  std::vector<std::uint64_t> costs;
+  for (const mt::CellSpec& spec : plan) costs.push_back(mt::CellCost(spec));
+  const std::vector<std::size_t> mine = experiments::ItemsOf(shard, costs);
   if (!quiet) {
-    std::cerr << absl::StrFormat("%s: %d cells (%d N x %d workloads x %d policies), %d samples "
-                                 "each, process malloc %s, each cell in a fresh process\n",
-                                 kProgram, total, ns.size(), workloads.size(), policies.size(),
-                                 samples, allocators::DetectProcessMalloc().NameAndVersion());
+    std::cerr << absl::StrFormat("%s: %s%d cells (%d N x %d workloads x %d policies%s), %d "
+                                 "samples each, process malloc %s, each cell in a fresh process\n",
+                                 kProgram, shard ? absl::StrCat("shard ", settings.shard, ": ") : "",
+                                 mine.size(), settings.ns.size(), settings.workloads.size(),
+                                 settings.policies.size(),
+                                 shard ? absl::StrCat(": ", plan.size(), " in all") : "",
+                                 settings.samples,
+                                 allocators::DetectProcessMalloc().NameAndVersion());
   }
   const auto start = std::chrono::steady_clock::now();
-  std::vector<mt::CellRecord> cells;
-  std::vector<mt::SampleRecord> all_samples;
-  for (std::uint64_t n : ns) {
-    for (mt::Workload workload : workloads) {
-      for (const std::string& policy : policies) {
-        experiments::ThrowIfInterrupted();
-        const std::uint64_t ops = mt::Operations(workload, n);
-        // At most `samples` samples after op 0 (the last operation is always one).
-        mt::CellSpec spec{.workload = workload, .policy = policy, .n = n,
-                          .sample_every = std::max<std::uint64_t>(1, (ops + samples - 1) /
-                                                                         samples),
-                          .pool_slots = pool_slots, .process_malloc = process_malloc};
-        mt::CellResult result = experiments::RunCellWithProgress<mt::CellResult>(
-            run, kProgram, cells.size() + 1, total, mt::CellName(spec), mt::EncodeSpec(spec), CF::kSeconds);
-        cells.push_back(std::move(result.cell));
-        for (auto& s : result.samples) all_samples.push_back(std::move(s));
-      }
-    }
+  mt::Results results;
+  for (std::size_t item : mine) {
+    experiments::ThrowIfInterrupted();
+    const mt::CellSpec& spec = plan[item];
+    mt::CellResult result = experiments::RunCellWithProgress<mt::CellResult>(
+        run, kProgram, results.cells.size() + 1, mine.size(), mt::CellName(spec),
+        mt::EncodeSpec(spec), CF::kSeconds);
+    results.cells.push_back(std::move(result.cell));
+    for (auto& s : result.samples) results.samples.push_back(std::move(s));
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   experiments::ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
 
-  const nlohmann::ordered_json config = {
-      {"n", absl::StrJoin(ns, ",")},
-      {"policies", absl::StrJoin(policies, ",")},
-      {"workloads", absl::GetFlag(FLAGS_workloads)},
-      {"samples", samples},
-      {"pool_slots", pool_slots}};
   const std::string run_id = experiments::RunStore::NewRunId();
-  auto metadata = experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, config);
+  results.metadata =
+      experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, settings.ToJson());
   using M = experiments::schema::RunMetadata::Field;
-  metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
+  results.metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
   run.store->StartNew(run_id, Note);
-  nlohmann::ordered_json json;
-  json["metadata"] = metadata.Json();
-  json["cells"] = experiments::JsonArray(cells);
-  json["samples"] = experiments::JsonArray(all_samples);
-  run.store->Write("memory_timeline.json", json.dump(1) + "\n");
-  run.store->Write("memory_timeline_cells.csv", experiments::CsvDocument(cells));
-  run.store->Write("memory_timeline.csv", experiments::CsvDocument(all_samples));
-  run.store->Publish();
+  experiments::PublishCellRun(*run.store, mt::kFiles, results);
 
-  constexpr const char* kFormat = "%-10s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
-  std::cout << absl::StrFormat(kFormat, "workload", "policy", "N", "first fallb.",
-                               "slots dem.", "fallbacks", "chunks", "peak live KiB",
-                               "RSS peak+", "RSS end+", "retained");
-  std::cout << std::string(142, '-') << "\n";
-  for (const mt::CellRecord& r : cells) {
-    const std::int64_t rss_start = r.Int(CF::kAnonRssStartKb);
-    std::cout << absl::StrFormat(
-        kFormat, r.Str(CF::kWorkload), r.Str(CF::kPolicy), FormatCount(r.Float(CF::kN)),
-        r.IsNull(CF::kFirstFallbackOp) ? "-" : FormatCount(r.Float(CF::kFirstFallbackOp)),
-        FormatCount(r.Float(CF::kSlotsDemanded)), FormatCount(r.Float(CF::kFallbackAllocations)),
-        FormatCount(r.Float(CF::kPoolChunks)), FormatCount(r.Float(CF::kPeakLiveBytes) / 1024),
-        Kb(r.Int(CF::kAnonRssPeakKb) - rss_start), Kb(r.Int(CF::kAnonRssEndKb) - rss_start),
-        Kb(r.Int(CF::kRetainedKb)));
-  }
+  std::cout << mt::FormatCells(results.cells);
   std::cout << absl::StrFormat(
       "RSS columns are anonymous resident KiB above the cell's start (each cell in a fresh "
       "process); retained: after "
-      "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).\n",
-      FormatCount(static_cast<double>(pool_slots)), run.out_dir.string(), seconds);
+      "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).%s\n",
+      FormatCount(static_cast<double>(settings.pool_slots)), run.out_dir.string(), seconds,
+      shard ? absl::StrCat(" Shard ", settings.shard, ": merge every shard's --out with bazel run "
+                           "//experiments:merge -- --out=DIR SHARD_DIR...")
+            : "");
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -11,11 +12,15 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "allocators/registry.h"
 #include "allocators/stats.h"
+#include "experiments/common/console.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/process_memory.h"
+#include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
 #include "experiments/common/study_map.h"
 #include "experiments/common/workload_keys.h"
@@ -175,6 +180,7 @@ CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool) {
       case CF::kRetainedKb: return raw.rss_after_teardown_kb - raw.rss_start_kb;
       case CF::kMinorFaults: return raw.minor_faults;
       case CF::kSeconds: return raw.seconds;
+      case CF::kHost: return HostClass();
     }
     return {};
   });
@@ -259,8 +265,96 @@ CellSpec DecodeSpec(absl::string_view text) {
   return spec;
 }
 
+namespace {
+std::string NameOf(absl::string_view workload, absl::string_view policy, std::int64_t n) {
+  return absl::StrCat(workload, "/", policy, "/n=", n);
+}
+}  // namespace
+
 std::string CellName(const CellSpec& spec) {
-  return absl::StrCat(WorkloadName(spec.workload), "/", spec.policy, "/n=", spec.n);
+  return NameOf(WorkloadName(spec.workload), spec.policy, static_cast<std::int64_t>(spec.n));
+}
+std::string CellName(const CellRecord& cell) {
+  return NameOf(cell.Str(CF::kWorkload), cell.Str(CF::kPolicy), cell.Int(CF::kN));
+}
+std::string CellName(const SampleRecord& sample) {
+  return NameOf(sample.Str(SF::kWorkload), sample.Str(SF::kPolicy), sample.Int(SF::kN));
+}
+
+nlohmann::ordered_json Settings::ToJson() const {
+  std::vector<absl::string_view> names;
+  for (Workload w : workloads) names.push_back(WorkloadName(w));
+  return {{"n", absl::StrJoin(ns, ",")},
+          {"policies", absl::StrJoin(policies, ",")},
+          {"workloads", absl::StrJoin(names, ",")},
+          {"samples", samples},
+          {"pool_slots", pool_slots},
+          {"shard", shard}};
+}
+
+Settings SettingsFromJson(const nlohmann::ordered_json& config) {
+  const ConfigReader read(config);
+  Settings settings;
+  settings.ns = read.Counts("n");
+  settings.policies = read.Names("policies");
+  for (const std::string& name : read.Names("workloads")) {
+    const auto* w = std::find_if(std::begin(kAllWorkloads), std::end(kAllWorkloads),
+                                 [&](Workload w) { return WorkloadName(w) == name; });
+    if (w == std::end(kAllWorkloads)) {
+      throw SchemaError(absl::StrCat("config.workloads: unknown workload ", name));
+    }
+    settings.workloads.push_back(*w);
+  }
+  settings.samples = read.Count("samples");
+  if (settings.samples == 0) throw SchemaError("config.samples: 0");
+  settings.pool_slots = read.Count("pool_slots");
+  settings.shard = read.Str("shard");
+  return settings;
+}
+
+std::vector<CellSpec> PlanCells(const Settings& settings, const std::string& process_malloc) {
+  std::vector<CellSpec> cells;
+  for (std::uint64_t n : settings.ns) {
+    for (Workload workload : settings.workloads) {
+      for (const std::string& policy : settings.policies) {
+        const std::uint64_t ops = Operations(workload, n);
+        // At most `samples` samples after op 0 (the last operation is always one).
+        cells.push_back({.workload = workload, .policy = policy, .n = n,
+                         .sample_every = std::max<std::uint64_t>(
+                             1, (ops + settings.samples - 1) / settings.samples),
+                         .pool_slots = settings.pool_slots, .process_malloc = process_malloc});
+      }
+    }
+  }
+  return cells;
+}
+
+std::uint64_t CellCost(const CellSpec& spec) {
+  constexpr std::uint64_t kProcessStart = 50'000;  // about the operations of a process's start
+  return Operations(spec.workload, spec.n) * (spec.workload == Workload::kPersistent ? 4 : 1) +
+         kProcessStart;
+}
+
+std::string FormatCells(const std::vector<CellRecord>& cells) {
+  auto kb = [](std::int64_t kb) {
+    return absl::StrCat(kb < 0 ? "-" : "", FormatCount(static_cast<double>(kb < 0 ? -kb : kb)));
+  };
+  constexpr const char* kFormat = "%-10s %-17s %10s | %12s %12s %10s %7s | %13s | %10s %10s %10s\n";
+  std::string out = absl::StrFormat(kFormat, "workload", "policy", "N", "first fallb.",
+                                    "slots dem.", "fallbacks", "chunks", "peak live KiB",
+                                    "RSS peak+", "RSS end+", "retained");
+  out += std::string(142, '-') + "\n";
+  for (const CellRecord& r : cells) {
+    const std::int64_t rss_start = r.Int(CF::kAnonRssStartKb);
+    out += absl::StrFormat(
+        kFormat, r.Str(CF::kWorkload), r.Str(CF::kPolicy), FormatCount(r.Float(CF::kN)),
+        r.IsNull(CF::kFirstFallbackOp) ? "-" : FormatCount(r.Float(CF::kFirstFallbackOp)),
+        FormatCount(r.Float(CF::kSlotsDemanded)), FormatCount(r.Float(CF::kFallbackAllocations)),
+        FormatCount(r.Float(CF::kPoolChunks)), FormatCount(r.Float(CF::kPeakLiveBytes) / 1024),
+        kb(r.Int(CF::kAnonRssPeakKb) - rss_start), kb(r.Int(CF::kAnonRssEndKb) - rss_start),
+        kb(r.Int(CF::kRetainedKb)));
+  }
+  return out;
 }
 
 }  // namespace experiments::memory_timeline

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "experiments/common/cell_results.h"
 #include "experiments/common/records.h"
 #include "experiments/schema/schema.h"
+#include "nlohmann/json.hpp"
 
 namespace experiments::memory_timeline {
 
@@ -64,6 +66,39 @@ std::string CellName(const CellSpec& spec);
 // std::invalid_argument naming what is wrong.
 std::string EncodeSpec(const CellSpec& spec);
 CellSpec DecodeSpec(absl::string_view text);
+
+// The run's settings, as its metadata.config records them, and the cells they plan: one definition
+// for the run and for the merge of a sharded run's shards.
+struct Settings {
+  std::vector<std::uint64_t> ns;
+  std::vector<Workload> workloads;
+  std::vector<std::string> policies;  // registry lines
+  std::uint64_t samples = 200;        // per cell, after the empty map's
+  std::uint64_t pool_slots = 0;
+  std::string shard;                  // "I/N" (experiments/common/shards.h), or "" for all
+
+  nlohmann::ordered_json ToJson() const;
+};
+// Throws SchemaError naming the setting a damaged file lacks.
+Settings SettingsFromJson(const nlohmann::ordered_json& config);
+
+// Every cell of the run, in table order (each N, each workload, each policy).
+std::vector<CellSpec> PlanCells(const Settings& settings, const std::string& process_malloc);
+
+// A cell's expected cost for sharding (shards.h): its map operations, a persistent one costing
+// four (a path copied and freed), plus a process start.
+std::uint64_t CellCost(const CellSpec& spec);
+
+// The cell a record belongs to, named as CellName(spec) names it.
+std::string CellName(const CellRecord& cell);
+std::string CellName(const SampleRecord& sample);
+
+using Results = CellRunResults<schema::TimelineCell, schema::TimelineSample>;
+inline constexpr CellFiles kFiles = {"memory_timeline.json", "memory_timeline_cells.csv",
+                                     "memory_timeline.csv"};
+
+// The console table of the cells, with its header.
+std::string FormatCells(const std::vector<CellRecord>& cells);
 
 
 }  // namespace experiments::memory_timeline

@@ -3,8 +3,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "experiments/common/cells.h"
+#include "experiments/common/run_metadata.h"
+#include "experiments/common/shards.h"
 #include "gtest/gtest.h"
 
 namespace experiments::memory_timeline {
@@ -166,6 +170,101 @@ TEST(Timeline, AFailingCellProcessIsReportedNamingTheCell) {
 TEST(Timeline, ABadReportIsASchemaError) {
   EXPECT_THROW(CellResult::Deserialize("{\"cell\": 1}"), SchemaError);
   EXPECT_THROW(CellResult::Deserialize("not json"), SchemaError);
+}
+
+Settings SmallGrid() {
+  Settings settings;
+  settings.ns = {500, 900};
+  settings.workloads = {Workload::kBuild, Workload::kChurn};
+  settings.policies = {"malloc", "bump_pool"};
+  settings.samples = 4;
+  settings.pool_slots = 4096;
+  return settings;
+}
+
+// Shard `shard` of `settings` measured as the program does, with its metadata.
+Results MeasuredShard(Settings settings, const Shard& shard) {
+  settings.shard = ShardName(shard);
+  const std::vector<CellSpec> plan = PlanCells(settings, "glibc");
+  std::vector<std::uint64_t> costs;
+  for (const CellSpec& spec : plan) costs.push_back(CellCost(spec));
+  Results results;
+  for (std::size_t item : ItemsOf(shard, costs)) {
+    CellResult r = RunCell(plan[item]);
+    results.cells.push_back(r.cell);
+    results.samples.insert(results.samples.end(), r.samples.begin(), r.samples.end());
+  }
+  char arg[] = "test";
+  char* argv[] = {arg};
+  results.metadata = NewRunMetadata("memory_timeline", "default", "r", 1, argv, settings.ToJson());
+  results.metadata.Set(schema::RunMetadata::Field::kComplete, true);
+  return results;
+}
+
+TEST(Timeline, SettingsSurviveTheirRoundTripThroughTheRecordedConfig) {
+  Settings settings = SmallGrid();
+  settings.shard = "1/3";
+  const Settings back = SettingsFromJson(settings.ToJson());
+  EXPECT_EQ(back.ToJson(), settings.ToJson());
+  nlohmann::ordered_json damaged = settings.ToJson();
+  damaged.erase("samples");
+  EXPECT_THROW(SettingsFromJson(damaged), SchemaError);
+}
+
+TEST(Timeline, ShardsMergeToThePlanInOrderAndRefuseWhatDoesNotFit) {
+  const Settings settings = SmallGrid();
+  std::vector<std::string> planned;
+  for (const CellSpec& spec : PlanCells(settings, "")) planned.push_back(CellName(spec));
+  ASSERT_EQ(planned.size(), 8u);
+  const Results a = MeasuredShard(settings, {0, 2}), b = MeasuredShard(settings, {1, 2});
+  ASSERT_FALSE(a.cells.empty());
+  ASSERT_FALSE(b.cells.empty());
+  const auto name = [](const auto& record) { return CellName(record); };
+  std::vector<std::string> notes;
+  const Results merged = MergeCellShards<schema::TimelineCell, schema::TimelineSample>(
+      {{"b", b}, {"a", a}}, planned, name, notes);
+  ASSERT_EQ(merged.cells.size(), planned.size());
+  std::size_t sample = 0;
+  for (std::size_t i = 0; i < planned.size(); ++i) {
+    EXPECT_EQ(CellName(merged.cells[i]), planned[i]);
+    // Each cell's samples follow in order, from op 0.
+    ASSERT_LT(sample, merged.samples.size());
+    EXPECT_EQ(CellName(merged.samples[sample]), planned[i]);
+    EXPECT_EQ(merged.samples[sample].Int(SF::kOpIndex), 0);
+    while (sample < merged.samples.size() && CellName(merged.samples[sample]) == planned[i]) {
+      ++sample;
+    }
+  }
+  EXPECT_EQ(sample, merged.samples.size());
+  EXPECT_EQ(merged.samples.size(), a.samples.size() + b.samples.size());
+
+  auto refusal = [&](const Results& x, const Results& y) -> std::string {
+    std::vector<std::string> ignored;
+    try {
+      MergeCellShards<schema::TimelineCell, schema::TimelineSample>({{"a", x}, {"b", y}}, planned,
+                                                                    name, ignored);
+    } catch (const MergeError& error) {
+      return error.what();
+    }
+    return "accepted";
+  };
+  Results twice = b;
+  twice.cells.push_back(a.cells.front());
+  EXPECT_EQ(refusal(a, twice), absl::StrCat("the cell ", CellName(a.cells.front()),
+                                            " was measured by a and by b"));
+  Results lacking = b;
+  const std::string dropped = CellName(lacking.cells.back());
+  lacking.cells.pop_back();
+  std::erase_if(lacking.samples, [&](const SampleRecord& s) { return CellName(s) == dropped; });
+  EXPECT_NE(refusal(a, lacking).find("is missing from every shard"), std::string::npos);
+  Results stray = b;
+  stray.samples.push_back(a.samples.front());
+  EXPECT_NE(refusal(a, stray).find("b: a sample of " + CellName(a.samples.front()) +
+                                   ", a cell this shard did not measure"),
+            std::string::npos);
+  Results jemalloc = b;
+  for (CellRecord& c : jemalloc.cells) c.Set(CF::kProcessMalloc, "jemalloc");
+  EXPECT_NE(refusal(a, jemalloc).find("different process mallocs"), std::string::npos);
 }
 
 }  // namespace

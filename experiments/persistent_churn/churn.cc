@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -15,11 +16,15 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "allocators/registry.h"
 #include "allocators/stats.h"
+#include "experiments/common/console.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/process_memory.h"
+#include "experiments/common/run_metadata.h"
 #include "experiments/common/stable_hash.h"
 #include "experiments/common/study_map.h"
 #include "experiments/common/workload_keys.h"
@@ -281,6 +286,7 @@ CellResult ToRecords(const CellSpec& spec, const Raw& raw, bool owns_pool, doubl
       case CF::kPeakRssKb: return static_cast<std::int64_t>(raw.peak_rss_kb);
       case CF::kVersionsEnd: return static_cast<std::int64_t>(raw.versions_end);
       case CF::kSeconds: return seconds;
+      case CF::kHost: return HostClass();
     }
     return {};
   });
@@ -375,8 +381,100 @@ CellSpec DecodeSpec(absl::string_view text) {
   return spec;
 }
 
+namespace {
+std::string NameOf(absl::string_view retention, absl::string_view policy, std::int64_t n) {
+  return absl::StrCat(retention, "/", policy, "/n=", n);
+}
+}  // namespace
+
 std::string CellName(const CellSpec& spec) {
-  return absl::StrCat(RetentionName(spec.retention), "/", spec.policy, "/n=", spec.n);
+  return NameOf(RetentionName(spec.retention), spec.policy, static_cast<std::int64_t>(spec.n));
+}
+std::string CellName(const CellRecord& cell) {
+  return NameOf(cell.Str(CF::kRetention), cell.Str(CF::kPolicy), cell.Int(CF::kN));
+}
+std::string CellName(const SampleRecord& sample) {
+  return NameOf(sample.Str(SF::kRetention), sample.Str(SF::kPolicy), sample.Int(SF::kN));
+}
+
+nlohmann::ordered_json Settings::ToJson() const {
+  std::vector<absl::string_view> names;
+  for (Retention r : retentions) names.push_back(RetentionName(r));
+  return {{"n", absl::StrJoin(ns, ",")},
+          {"updates", updates},
+          {"policies", absl::StrJoin(policies, ",")},
+          {"retentions", absl::StrJoin(names, ",")},
+          {"history", history},
+          {"samples", samples},
+          {"pool_slots", pool_slots},
+          {"shard", shard}};
+}
+
+Settings SettingsFromJson(const nlohmann::ordered_json& config) {
+  const ConfigReader read(config);
+  Settings settings;
+  settings.ns = read.Counts("n");
+  settings.updates = read.Count("updates");
+  settings.policies = read.Names("policies");
+  for (const std::string& name : read.Names("retentions")) {
+    const auto* r = std::find_if(std::begin(kAllRetentions), std::end(kAllRetentions),
+                                 [&](Retention r) { return RetentionName(r) == name; });
+    if (r == std::end(kAllRetentions)) {
+      throw SchemaError(absl::StrCat("config.retentions: unknown retention ", name));
+    }
+    settings.retentions.push_back(*r);
+  }
+  settings.history = read.Count("history");
+  settings.samples = read.Count("samples");
+  if (settings.samples == 0) throw SchemaError("config.samples: 0");
+  settings.pool_slots = read.Count("pool_slots");
+  settings.shard = read.Str("shard");
+  return settings;
+}
+
+std::vector<CellSpec> PlanCells(const Settings& settings, const std::string& process_malloc) {
+  std::vector<CellSpec> cells;
+  for (std::uint64_t n : settings.ns) {
+    const std::uint64_t updates = settings.updates == 0 ? n : settings.updates;
+    for (Retention retention : settings.retentions) {
+      for (const std::string& policy : settings.policies) {
+        cells.push_back({.retention = retention, .policy = policy, .n = n, .updates = updates,
+                         .history = settings.history,
+                         .sample_every = std::max<std::uint64_t>(
+                             1, (updates + settings.samples - 1) / settings.samples),
+                         .pool_slots = settings.pool_slots, .process_malloc = process_malloc});
+      }
+    }
+  }
+  return cells;
+}
+
+std::uint64_t CellCost(const CellSpec& spec) {
+  constexpr std::uint64_t kProcessStart = 50'000;  // about the operations of a process's start
+  const std::uint64_t per_update = spec.retention == Retention::kInPlace ? 1 : 5;
+  return spec.n + spec.updates * per_update + kProcessStart;
+}
+
+std::string FormatCells(const std::vector<CellRecord>& cells) {
+  auto cell = [](const CellRecord& r, CF field, double scale = 1) {
+    return r.IsNull(field) ? std::string("-") : FormatCount(r.Float(field) * scale);
+  };
+  constexpr const char* kFormat = "%-9s %-17s %9s | %9s %9s %9s | %9s %10s %9s | %10s %10s\n";
+  std::string out = absl::StrFormat(kFormat, "retention", "policy", "N", "allocs/u", "frees/u",
+                                    "slots/u", "ns/u", "u->exhaust", "fallbacks", "live KiB",
+                                    "peak RSS MiB");
+  out += std::string(130, '-') + "\n";
+  for (const CellRecord& r : cells) {
+    out += absl::StrFormat(
+        kFormat, r.Str(CF::kRetention), r.Str(CF::kPolicy), FormatCount(r.Float(CF::kN)),
+        absl::StrFormat("%.2f", r.Float(CF::kAllocationsPerUpdate)),
+        absl::StrFormat("%.2f", r.Float(CF::kFreesPerUpdate)),
+        absl::StrFormat("%.1f", r.Float(CF::kSlotsPerUpdate)),
+        absl::StrFormat("%.0f", r.Float(CF::kNsPerUpdate)), cell(r, CF::kUpdatesToExhaust),
+        cell(r, CF::kFallbackAllocations), cell(r, CF::kLiveBytesEnd, 1.0 / 1024),
+        absl::StrFormat("%.1f", r.Float(CF::kPeakRssKb) / 1024));
+  }
+  return out;
 }
 
 }  // namespace experiments::persistent_churn

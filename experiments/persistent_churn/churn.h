@@ -16,10 +16,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "experiments/common/cell_results.h"
 #include "experiments/common/records.h"
 #include "experiments/schema/schema.h"
+#include "nlohmann/json.hpp"
 
 namespace experiments::persistent_churn {
 
@@ -66,8 +69,42 @@ CellResult RunCell(const CellSpec& spec);
 std::string EncodeSpec(const CellSpec& spec);
 CellSpec DecodeSpec(absl::string_view text);
 
-// "newest/bump_pool/n=10000": the cell, in progress lines and errors.
+// "newest/bump_pool/n=10000": the cell, in progress lines and errors; and the cell a record
+// belongs to, named the same way.
 std::string CellName(const CellSpec& spec);
+std::string CellName(const CellRecord& cell);
+std::string CellName(const SampleRecord& sample);
+
+// The run's settings, as its metadata.config records them, and the cells they plan: one definition
+// for the run and for the merge of a sharded run's shards.
+struct Settings {
+  std::vector<std::uint64_t> ns;
+  std::uint64_t updates = 0;  // after each build; 0: as many as N
+  std::vector<Retention> retentions;
+  std::vector<std::string> policies;  // registry lines
+  std::uint64_t history = 16;
+  std::uint64_t samples = 100;  // demand samples per cell after the built map's
+  std::uint64_t pool_slots = 0;
+  std::string shard;  // "I/N" (experiments/common/shards.h), or "" for all
+
+  nlohmann::ordered_json ToJson() const;
+};
+// Throws SchemaError naming the setting a damaged file lacks.
+Settings SettingsFromJson(const nlohmann::ordered_json& config);
+
+// Every cell of the run, in table order (each N, each retention, each policy).
+std::vector<CellSpec> PlanCells(const Settings& settings, const std::string& process_malloc);
+
+// A cell's expected cost for sharding (shards.h): the build's inserts, the updates (a persistent
+// one copying a path of about five nodes), plus a process start.
+std::uint64_t CellCost(const CellSpec& spec);
+
+using Results = CellRunResults<schema::ChurnCell, schema::ChurnSample>;
+inline constexpr CellFiles kFiles = {"persistent_churn.json", "persistent_churn.csv",
+                                     "persistent_churn_samples.csv"};
+
+// The console table of the cells, with its header.
+std::string FormatCells(const std::vector<CellRecord>& cells);
 
 }  // namespace experiments::persistent_churn
 

@@ -90,10 +90,6 @@ ABSL_FLAG(std::string, finding4_fallbacks, "malloc,mimalloc,jemalloc,tcmalloc",
 ABSL_FLAG(std::string, finding4_pages, "lazy,prefault,huge",
           "... and each of these page policies: lazy, prefault (every pool page committed first), "
           "huge (transparent huge pages), huge_prefault");
-ABSL_FLAG(std::string, shard, "",
-          "I/N: measure part I (0..N-1) of the grid only, e.g. one task of a Slurm job array "
-          "(experiments/slurm/); merge the N shards' --out directories with "
-          "bazel run //experiments:merge");
 ABSL_FLAG(std::string, capacity_search_limit, "auto",
           "largest N tried when measuring how many keys a pool serves without fallback (auto: 20 x "
           "the largest --n, at least 1M, at most 20M)");
@@ -160,13 +156,8 @@ pe::Config ConfigFromFlags() {
   }
   pe::Config config;
   config.mode = sweep ? "sweep" : "default";
-  if (const std::string shard = absl::GetFlag(FLAGS_shard); !shard.empty()) {
-    const std::optional<pe::Shard> parsed = pe::ParseShard(shard);
-    if (!parsed) {
-      FlagError("shard", absl::StrCat("expected I/N with 0 <= I < N, got ",
-                                      experiments::QuoteValue(shard)));
-    }
-    config.shard = pe::ShardName(*parsed);
+  if (const std::optional<experiments::Shard> shard = experiments::ShardFlag()) {
+    config.shard = experiments::ShardName(*shard);
   }
   config.ns = Distinct("n", experiments::ParseCountList("n", n_text, 1, 1'000'000'000));
   // 2^44 slots = 128 TiB, all of a process's address space.
@@ -434,7 +425,7 @@ void Run::MeasurePhase2() {
 int Run::Execute() {
   using M = experiments::schema::RunMetadata::Field;
   if (!config_.shard.empty()) {
-    work_ = pe::WorkOf(config_, *pe::ParseShard(config_.shard), predictor_);
+    work_ = pe::WorkOf(config_, *experiments::ParseShard(config_.shard), predictor_);
     Progress(absl::StrFormat("%s: shard %s: %d grid cells, %d capacity searches", kProgram,
                              config_.shard, work_->cells.size(), work_->searches.size()));
   }
@@ -524,7 +515,7 @@ pe::Results LoadForResume(const experiments::RunStore& store, const Files& files
                                      "; cannot continue (files left untouched)"));
   }
   if (const auto difference =
-          pe::ConfigDifference(results.metadata.Object(M::kConfig), config.ToJson())) {
+          experiments::ConfigDifference(results.metadata.Object(M::kConfig), config.ToJson())) {
     FlagError("resume", absl::StrCat("the interrupted run in ", dir->string(),
                                      " was measured with other settings (", *difference,
                                      "); rerun with its settings, or without --resume"));
@@ -599,8 +590,17 @@ int Main(int argc, char** argv) {
   }
   config.finding4_fallbacks = std::move(loadable);
   const bool quiet = absl::GetFlag(FLAGS_quiet);
+  // A shard checks, and announces, its own part of the plan.
+  std::optional<pe::ShardWork> work;
+  if (!config.shard.empty()) {
+    work = pe::WorkOf(config, *experiments::ParseShard(config.shard), pe::Predictor());
+  }
   try {
-    pe::CheckMemory(config);
+    if (work) {
+      pe::CheckMemory(config, work->cells, work->searches, /*whole_run=*/false);
+    } else {
+      pe::CheckMemory(config);
+    }
   } catch (const experiments::UsageError& error) {
     FlagError(error.flag(), error.what());
   }
@@ -646,13 +646,13 @@ int Main(int argc, char** argv) {
     store->StartNew(run_id, Note);
   }
   if (!quiet) {
-    const std::size_t cells = pe::GridCells(config).size();
+    const std::size_t cells = work ? work->cells.size() : pe::GridCells(config).size();
     std::size_t measured = 0;
     for (const pe::CellRecord& r : results.rows) measured += r.Str(pe::CellField::kRole) == pe::kGrid;
     std::cerr << absl::StrFormat(
-        "%s: %d cells (%d already measured), %d repetitions, %d at a time, process malloc: %s; "
+        "%s: %s%d cells (%d already measured), %d repetitions, %d at a time, process malloc: %s; "
         "run %s\n",
-        kProgram, cells, measured, config.repetitions, config.jobs, config.process_malloc,
+        kProgram, work ? absl::StrCat("shard ", config.shard, ": ") : "", cells, measured, config.repetitions, config.jobs, config.process_malloc,
         store->run_dir().filename().string());
   }
   experiments::InstallInterruptHandler();

@@ -139,22 +139,6 @@ Config ConfigFromJson(const nlohmann::ordered_json& json) {
   }
 }
 
-std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
-                                            const nlohmann::ordered_json& current) {
-  for (const auto& [key, value] : current.items()) {
-    const nlohmann::ordered_json then = recorded.contains(key) ? recorded[key] : nullptr;
-    if (then != value) {
-      auto show = [](const nlohmann::ordered_json& v) {
-        return v.is_string() ? QuoteValue(v.get<std::string>()) : QuoteValue(v.dump());
-      };
-      const bool is_flag = key != "process_malloc" && key != "binary";
-      return absl::StrCat(is_flag ? "--" : "", key, ": ", show(then), " then, ", show(value),
-                          " now");
-    }
-  }
-  return std::nullopt;
-}
-
 std::vector<Cell> GridCells(const Config& config) {
   std::vector<Cell> cells;
   // Seed 0 of every cell first (the timed ones, in table order), then the other seeds.
@@ -220,8 +204,13 @@ std::optional<std::size_t> CostBlockBytes(const std::vector<CellRecord>& rows) {
 }
 
 void CheckMemory(const Config& config) {
+  CheckMemory(config, GridCells(config), CapacitySearches(config), /*whole_run=*/true);
+}
+
+void CheckMemory(const Config& config, const std::vector<Cell>& cells,
+                 const std::vector<CapacitySearch>& searches, bool whole_run) {
   std::vector<Need> needs;
-  for (const Cell& cell : GridCells(config)) {
+  for (const Cell& cell : cells) {
     needs.push_back(CellNeed(cell.policy, static_cast<double>(cell.n),
                              static_cast<double>(cell.pool_slots),
                              absl::StrFormat("the cell %s N=%s pool=%s", PolicyName(cell.policy),
@@ -229,7 +218,7 @@ void CheckMemory(const Config& config) {
   }
   const bool has_bump = std::count(config.policies.begin(), config.policies.end(),
                                    Policy::kBumpPool) > 0;
-  if (has_bump && !config.ns.empty()) {
+  if (whole_run && has_bump && !config.ns.empty()) {
     const double n = static_cast<double>(*std::max_element(config.ns.begin(), config.ns.end()));
     const double pool = std::ceil(kMaxSlotsPerKey * n * (1 + config.headroom_pct / 100));
     needs.push_back(CellNeed(Policy::kBumpPool, n, pool,
@@ -240,7 +229,9 @@ void CheckMemory(const Config& config) {
   }
   // A prefaulted pool commits all of itself: the grid's (--prefault) and finding 4's map cells.
   bool prefault = config.pages.prefault;
-  for (const Pages& p : config.finding4_pages) prefault |= p.prefault;
+  if (whole_run) {
+    for (const Pages& p : config.finding4_pages) prefault |= p.prefault;
+  }
   if (prefault && !config.ns.empty()) {
     const double n = static_cast<double>(*std::max_element(config.ns.begin(), config.ns.end()));
     for (std::uint64_t pool : config.pools) {
@@ -251,7 +242,8 @@ void CheckMemory(const Config& config) {
       needs.push_back(need);
     }
   }
-  for (std::uint64_t pool : config.pools) {
+  for (const CapacitySearch& search : searches) {
+    const std::uint64_t pool = search.pool_slots;
     const double keys = std::min(static_cast<double>(config.capacity_search_limit),
                                  static_cast<double>(pool));  // >= 1 slot per key, bounded
     needs.push_back(CellNeed(Policy::kSlotRecycler, keys, static_cast<double>(pool),

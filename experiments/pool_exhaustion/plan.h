@@ -48,10 +48,6 @@ struct Config {
 // were); throws SchemaError naming the setting a damaged file lacks.
 Config ConfigFromJson(const nlohmann::ordered_json& json);
 
-// The first setting in which `recorded` (a run's metadata.config) differs from `current`, as
-// "--n: 1000,10000 then, 1000 now"; nullopt when they are equal.
-std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
-                                            const nlohmann::ordered_json& current);
 
 // Phase 1: every (n, policy, pool) cell, in table order.
 std::vector<Cell> GridCells(const Config& config);
@@ -80,6 +76,10 @@ inline constexpr std::size_t kCostAllocations = 200'000;
 // address-space limit (ulimit -v). Estimates are upper bounds: <= 32 slots demanded and <= 64
 // bytes of map and malloc overhead per key.
 void CheckMemory(const Config& config);
+// The same for part of the plan (a shard's: shards.h): `cells` and `searches`, and phase 2's cells
+// only when `whole_run`.
+void CheckMemory(const Config& config, const std::vector<Cell>& cells,
+                 const std::vector<CapacitySearch>& searches, bool whole_run);
 
 }  // namespace experiments::pool_exhaustion
 

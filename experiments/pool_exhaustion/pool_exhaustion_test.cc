@@ -464,15 +464,6 @@ TEST(Finding4MapTest, APrefaultedGridIsJudgedInItsOwnConfiguration) {
       << f4.StrList(H::kDetails)[0];
 }
 
-TEST(ShardsTest, ParsesIOfN) {
-  EXPECT_EQ(ParseShard("0/4"), (Shard{0, 4}));
-  EXPECT_EQ(ParseShard("3/4"), (Shard{3, 4}));
-  for (const char* bad : {"4/4", "-1/4", "1/0", "a/b", "3", "1/2/3", "", "1/100001"}) {
-    EXPECT_FALSE(ParseShard(bad).has_value()) << bad;
-  }
-  EXPECT_EQ(ShardName({2, 7}), "2/7");
-}
-
 Config SmallSweep() {
   Config config;
   config.mode = "sweep";

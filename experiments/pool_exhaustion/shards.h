@@ -13,26 +13,16 @@
 #ifndef HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_SHARDS_H_
 #define HAMT_ALLOC_EXPERIMENTS_POOL_EXHAUSTION_SHARDS_H_
 
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/string_view.h"
+#include "experiments/common/shards.h"
 #include "experiments/pool_exhaustion/plan.h"
 #include "experiments/pool_exhaustion/predict.h"
 #include "experiments/pool_exhaustion/records.h"
 
 namespace experiments::pool_exhaustion {
-
-struct Shard {
-  int index = 0, count = 1;  // part `index` of `count`, 0 <= index < count
-  friend bool operator==(const Shard&, const Shard&) = default;
-};
-// "I/N" with 0 <= I < N <= 100000; nullopt for anything else.
-std::optional<Shard> ParseShard(absl::string_view text);
-std::string ShardName(const Shard& shard);  // "I/N"
 
 // The grid cells and capacity searches shard `shard` of `config` measures.
 struct ShardWork {
@@ -40,13 +30,6 @@ struct ShardWork {
   std::vector<CapacitySearch> searches;
 };
 ShardWork WorkOf(const Config& config, const Shard& shard, const Predictor& predictor);
-
-// A problem that makes shards impossible to merge; what() names the directory and the cell, shard
-// or setting.
-class MergeError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Merges the complete results of every shard of one sharded run (each with the directory it was
 // read from, for messages). Refuses shards of different commits or settings, a shard given twice or

@@ -82,12 +82,15 @@ PAGES = {"lazy": (False, False), "prefault": (True, False), "huge": (False, True
 
 
 def finding4_hosts(f4, rows):
-    """finding4_ratio records with a `host` column: the host class of the two pool cells each
-    record's times come from (its finding4_map pair, or the grid's, hash seed 0); "mixed: a,b"
-    when they come from two classes, "unknown" when no cell matches. When every cell comes from
-    one class, that class (None without one)."""
+    """finding4_ratio records split by the host class of the two pool cells each record's times
+    come from (its finding4_map pair, or the grid's, hash seed 0). Returns (comparable, apart):
+    the records whose two cells come from one class, with a `host` column (that class, "unknown"
+    when no cell matches; when every cell of `rows` comes from one class, that class, None without
+    one), and the records whose exhausted and sized cells come from two classes, with a `hosts`
+    column (the classes, sorted): a ratio of times across classes, which is not a result."""
     if len(hosts(rows)) <= 1:
-        return f4.assign(host=(hosts(rows) or [None])[0])
+        return (f4.assign(host=(hosts(rows) or [None])[0]),
+                f4.iloc[0:0].assign(hosts=pd.Series(dtype=object)))
     cells = rows[(rows["policy"] == "bump_pool") & (rows["seed"] == 0)
                  & rows["role"].isin(["finding4_map", "grid"])]
     labels = []
@@ -98,10 +101,11 @@ def finding4_hosts(f4, rows):
                   & (cells["prefault"] == prefault) & (cells["huge_pages"] == huge)]
         # The map's re-measured pair if there is one, else the grid's cells.
         c = c[c["role"] == "finding4_map"] if (c["role"] == "finding4_map").any() else c
-        found = hosts(c)
-        labels.append("unknown" if not found else found[0] if len(found) == 1
-                      else "mixed: " + ",".join(found))
-    return f4.assign(host=labels)
+        labels.append(tuple(hosts(c)) or ("unknown",))
+    labels = pd.Series(labels, index=f4.index, dtype=object)
+    one = labels.map(len) == 1
+    return (f4.loc[one].assign(host=labels[one].map(lambda h: h[0])),
+            f4.loc[~one].assign(hosts=labels[~one]))
 
 
 def break_even(rows, capacities):
@@ -247,6 +251,34 @@ def replay_live_pairs(replay_rows, matrix_rows):
                                     for p in both]})
         out.append(((malloc, trace, workload, int(n)), pairs))
     return out
+
+
+def replay_on_host(replay_rows, matrix_rows):
+    """The replayed rows that may be ranked against `matrix_rows` (rows of one host class): those
+    whose run (a `host` column: its run_metadata.host) ran on that class, or on an unknown one.
+    All of them when either side names no class."""
+    classes = hosts(matrix_rows)
+    if replay_rows is None or "host" not in replay_rows or not classes:
+        return replay_rows
+    return replay_rows[replay_rows["host"].isna() | replay_rows["host"].isin(classes)]
+
+
+def replay_live_apart(replay_rows, matrix_rows):
+    """Where a replayed trace and the live matrix measured the same workload, N and process malloc
+    (replay_live_pairs) but on different host classes: a ranking of times across classes, not
+    compared. ((process_malloc, trace, workload, n), the replay's class, the matrix's classes
+    sorted) each, sorted."""
+    if replay_rows is None or matrix_rows is None or "host" not in replay_rows:
+        return []
+    found = {}
+    for _, live in host_groups(matrix_rows):
+        classes = hosts(live)
+        for replay_host, r in replay_rows[replay_rows["host"].notna()].groupby("host"):
+            if not classes or replay_host in classes:
+                continue
+            for key, _ in replay_live_pairs(r, live):
+                found.setdefault((key, replay_host), set()).update(classes)
+    return [(key, h, sorted(m)) for (key, h), m in sorted(found.items())]
 
 
 def replay_vs_live(replay_rows, matrix_rows):

@@ -8,7 +8,7 @@ import re
 import shutil
 import unittest
 
-from analysis import report, schema, testing
+from analysis import load, report, schema, testing
 from analysis.testing import markdown_table
 
 
@@ -57,6 +57,28 @@ class ReplayReportTest(unittest.TestCase):
                                 "fig_l_replay_vs_live_insert_seq_1000_glibc." + ext)
             self.assertGreater(os.path.getsize(path), 1000, path)
         self.assertIn("fig_l_replay_vs_live_insert_seq_1000_glibc.png", self.md)
+
+    def test_a_live_matrix_of_another_host_class_is_not_ranked_against(self):
+        here = load.load_replay(self.dir)[0].metadata["host"]
+        self.assertRegex(here, "^[0-9a-f]{12}$")
+        other = "bbbbbbbbbbbb"
+        live = testing.copy_published(self.matrix_dir, "allocator_matrix",
+                                      testing.tmpdir("replay_matrix_other_host"))
+        testing.set_hosts(os.path.join(live, "allocator_matrix.csv"), lambda r: other)
+        out = testing.tmpdir("replay_report_other_host")
+        rc, _, err = testing.run(["--replay-results", self.dir, "--matrix-results", live,
+                                  "--reference", "/nonexistent", "--out", out])
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        section = md[md.index("### Replay against the live allocator matrix"):
+                     md.index("### Every replayed row")]
+        self.assertIn("Not compared: the replay of insert_seq_1000.trace (process malloc glibc, "
+                      "insert_seq, N = 1,000) ran on host class %s, the live matrix's insert_seq "
+                      "cells on %s." % (here, other), section)
+        self.assertIn("no ranking to compare", section)
+        self.assertNotIn("| tau |", section)
+        self.assertNotIn("fig_l_", md)
 
     def test_compare_reads_replay_directories(self):
         rc, out, err = testing.run(["--compare", self.dir, self.dir])

@@ -318,7 +318,7 @@ def finding4_section(rs, md, figs, tex, fig_dir):
     if f4 is None or f4.empty:
         return
     from analysis import derive
-    f4 = derive.finding4_hosts(f4, rs.sections["rows"])
+    rows = rs.sections["rows"]
     md.append("### Finding 4 by fallback and page policy\n")
     md.append("At each N where the smaller pool (%s slots) sends most allocations to the fallback "
               "and the larger (%s slots) none, both pools re-measured with every fallback and page "
@@ -337,12 +337,14 @@ def finding4_section(rs, md, figs, tex, fig_dir):
                                    for _, r in f4[f4["grid"]].iterrows()})) or "-"))
     prefix = "" if rs.kind == "pool_exhaustion" else "sweep_"
 
-    mixed = f4[f4["host"].fillna("").str.startswith("mixed: ")]
-    if len(mixed):
-        md.append("**Ratios that divide times of two host classes** (their exhausted and sized "
-                  "cells ran on different shards; not a valid comparison): %s.\n" % ", ".join(
-                      "N = %s, %s, %s pages" % (T.fmt_int(r["n"]), r["fallback"], r["pages"])
-                      for _, r in mixed.iterrows()))
+    # A ratio of times measured on two host classes is not a result: named, never shown.
+    f4, apart = derive.finding4_hosts(f4, rows)
+    for _, r in apart.iterrows():
+        md.append("Not compared: finding 4's pair at N = %s (fallback %s, pages %s) has its two "
+                  "cells on different host classes (%s).\n"
+                  % (T.fmt_int(r["n"]), r["fallback"], r["pages"], ", ".join(r["hosts"])))
+    if f4.empty:
+        return
 
     def render(f4, host, suffix):
         table = f4[[c for c, _ in FINDING4_COLUMNS]]
@@ -358,7 +360,14 @@ def finding4_section(rs, md, figs, tex, fig_dir):
              "repetition), one panel per N; dashed: the study's ratio; dotted: the criterion's "
              "x%.2f%s" % (schema.CONSTANTS["finding4_min_insert_ratio"],
                           "" if host is None else "; host class %s" % host))
-    per_host(md, f4, render)
+    if len(derive.hosts(rows)) > 1:
+        # Cells of several classes: each record under the class of its pair, even when the
+        # comparable pairs all come from one.
+        for host, group in f4.groupby("host", sort=True):
+            md.append("#### Host class `%s`\n" % host)
+            render(group, host, derive.host_suffix(host))
+    else:
+        per_host(md, f4, render)
 
 
 def pool_section(rs, ref, md, figs, tex, fig_dir):
@@ -717,7 +726,9 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
 
     from analysis import derive, figures, tables as T
 
-    rows = pd.concat([rs.sections["rows"] for rs in sets], ignore_index=True)
+    # replay_row has no host column: its run's class (run_metadata.host) measured every row.
+    rows = pd.concat([rs.sections["rows"].assign(host=rs.metadata.get("host")) for rs in sets],
+                     ignore_index=True)
     md.append("## Replayed allocation traces\n")
     md.append("Each trace's traffic fed to every policy in a fresh process; costs are net of the "
               "null walk (the replay's own cost). Peak live bytes is the same for every policy "
@@ -728,9 +739,18 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
              "(k) replay of %s, process malloc %s: ns per allocation and per free, net of the "
              "null walk, by policy" % (trace, malloc))
     md.append("### Replay against the live allocator matrix\n")
+    live_rows = matrix.sections["rows"] if matrix is not None else None
+    # A ranking of times from two host classes is not a result: named, never shown.
+    for (malloc, trace, workload, n), replay_host, live_hosts in derive.replay_live_apart(
+            rows, live_rows):
+        md.append("Not compared: the replay of %s (process malloc %s, %s, N = %s) ran on host "
+                  "class %s, the live matrix's %s cells on %s.\n"
+                  % (trace, malloc, workload, T.fmt_int(n), replay_host, workload,
+                     ", ".join(live_hosts)))
 
     def against(live, host, suffix):
-        tau = derive.replay_vs_live(rows, live)
+        replayed = derive.replay_on_host(rows, live)
+        tau = derive.replay_vs_live(replayed, live)
         if tau.empty:
             md.append("No replayed workload is also in the live matrix results (same workload, N "
                       "and process malloc, one thread, at least 3 policies in both): no ranking "
@@ -740,13 +760,13 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
                   "ns/event (1: the same order), policies without a pool (the matrix sizes its "
                   "pools to fit, the replay uses its --pool_slots):\n")
         md.append(T.markdown(tau, {"n": T.fmt_int, "tau": T.fmt_ratio, "p_value": T.fmt_ratio}))
-        for (key, pairs), t in zip(derive.replay_live_pairs(rows, live), tau["tau"]):
+        for (key, pairs), t in zip(derive.replay_live_pairs(replayed, live), tau["tau"]):
             name = figures.replay_vs_live_figure_name(key) + suffix
             figs(figures.replay_vs_live(pairs, key, t, fig_dir, name))
             _img(md, name, "(l) replay of %s beside the live matrix, process malloc %s%s: each "
                  "policy's live ns per operation against its replayed ns per event"
                  % (key[1], key[0], "" if host is None else ", matrix host class %s" % host))
-    per_host(md, matrix.sections["rows"] if matrix is not None else None, against)
+    per_host(md, live_rows, against)
     cols = [c for c, _ in REPLAY_COLUMNS]
     fm = column_formats(REPLAY_COLUMNS)
     md.append("### Every replayed row\n")

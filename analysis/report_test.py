@@ -230,6 +230,61 @@ class RealOutputTest(unittest.TestCase):
         grid = rows[(rows["role"] == "grid") & (rows["pool_slots"] > 0)]
         self.assertEqual(len(model), grid.groupby(["policy", "fallback", "pool_slots", "n"]).ngroups)
 
+    def test_a_finding4_pair_across_host_classes_is_named_not_shown(self):
+        split = testing.copy_published(self.pool_dir, "pool_exhaustion",
+                                       testing.tmpdir("two_hosts_finding4"))
+        records = load.load_pool(split, "pool_exhaustion").sections["finding4_map"]
+        top = int(records["n"].max())
+        sized = int(records["sized_pool"].iloc[0])
+        self.assertEqual(set(records["fallback"]), {"malloc", "jemalloc"})
+        # N = top on host B, the rest on A; but at N = top the jemalloc pairs' sized cells on A:
+        # those pairs straddle the two classes, malloc's at N = top stay on B.
+        def host_of(r):
+            straddles = (r["role"] == "finding4_map" and r["fallback"] == "jemalloc"
+                         and int(r["pool_slots"]) == sized)
+            return HOST_B if int(r["n"]) == top and not straddles else HOST_A
+        testing.set_hosts(os.path.join(split, "pool_exhaustion.json"), host_of, "rows")
+        testing.set_hosts(os.path.join(split, "pool_exhaustion.csv"), host_of)
+        out = testing.tmpdir("two_hosts_finding4_report")
+        rc, _, err = testing.run(["--pool-results", split, "--reference",
+                                  testing.runfile(*testing.REFERENCE), "--out", out])
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        from analysis import tables as T
+        heading = "### Finding 4 by fallback and page policy"
+        sections = testing.host_sections(md, heading)
+        self.assertEqual(sorted(sections), [HOST_A, HOST_B])
+        straddling = records[(records["n"] == top) & (records["fallback"] == "jemalloc")]
+        self.assertEqual(len(straddling), records["pages"].nunique())
+        shown = 0
+        for host, text in sections.items():
+            header, table = markdown_table(text, "`")
+            for r in table:
+                at = (r[header.index("n")], r[header.index("fallback")])
+                self.assertNotEqual(at, (T.fmt_int(top), "jemalloc"), host)
+                self.assertEqual(r[header.index("n")] == T.fmt_int(top), host == HOST_B, host)
+            shown += len(table)
+            name = "fig_m_finding4_map_host_%s" % host
+            self.assertIn(name + ".png", text)
+            self.assertTrue(os.path.exists(os.path.join(out, "figures", name + ".svg")), name)
+        self.assertEqual(shown, len(records) - len(straddling))
+        # Named once each, in no table, figure or file of its own.
+        section = md[md.index(heading):md.index("\n### ", md.index(heading) + 1)]
+        for _, r in straddling.iterrows():
+            line = ("Not compared: finding 4's pair at N = %s (fallback jemalloc, pages %s) has "
+                    "its two cells on different host classes (%s, %s)."
+                    % (T.fmt_int(top), r["pages"], HOST_A, HOST_B))
+            self.assertEqual(section.count(line), 1, line)
+        self.assertNotIn("mixed", md)
+        self.assertNotIn("fig_m_finding4_map.png", md)
+        for d in ("figures", "tables"):
+            self.assertEqual([f for f in os.listdir(os.path.join(out, d)) if "mixed" in f], [])
+        self.assertEqual(sorted(f for f in os.listdir(os.path.join(out, "tables"))
+                                if "finding4" in f),
+                         sorted("pool_exhaustion_finding4_host_%s.tex" % h
+                                for h in (HOST_A, HOST_B)))
+
     def test_matrix_rankings_stay_within_a_host_class(self):
         split = testing.copy_published(self.matrix_dir, "allocator_matrix",
                                        testing.tmpdir("two_hosts_matrix"))

@@ -6,6 +6,7 @@
 // Direct use:
 //   bazel-bin/experiments/matrix_glibc --matrix_sizes=1000,10000 --matrix_threads=1,2
 //       --benchmark_filter='^insert_seq/' --benchmark_min_time=0.01
+// (--matrix_names_file=PATH registers only the benchmarks PATH names, one per line: a shard's.)
 //
 // Names: <workload>/<policy>/keys:<n>, Google Benchmark appends /threads:<t>. Each thread builds
 // its own map over its own policy instance (one independent map per thread).
@@ -27,11 +28,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <memory_resource>
 #include <numeric>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -545,15 +549,25 @@ void RunWorkload(benchmark::State& state, const std::string& policy, Workload w,
   }
 }
 
-// <workload>/<policy>/keys:<n>, each thread count.
+// --matrix_names_file: the benchmarks to register (a shard's, one name per line as
+// --benchmark_list_tests prints them); unset: all.
+std::optional<std::set<std::string>> g_only;
+
+// <workload>/<policy>/keys:<n>, each thread count (Google Benchmark names each
+// <name>/threads:<t>); with --matrix_names_file, only the thread counts it names.
 template <class F>
 void RegisterFor(const std::string& policy, Workload w, std::size_t n,
                  const std::vector<int>& threads) {
   const std::string name = std::string(WorkloadName(w)) + "/" + policy + "/keys:" + std::to_string(n);
+  std::vector<int> chosen;
+  for (int t : threads) {
+    if (!g_only || g_only->count(name + "/threads:" + std::to_string(t))) chosen.push_back(t);
+  }
+  if (chosen.empty()) return;
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [policy, w, n](benchmark::State& state) {
     RunWorkload<F>(state, policy, w, n);
   });
-  for (int t : threads) b->Threads(t);
+  for (int t : chosen) b->Threads(t);
 }
 
 // Every registry line (bump_pool also undersized), then the baselines.
@@ -620,6 +634,14 @@ int main(int argc, char** argv) {
       for (std::uint64_t t : ParseList("matrix_threads", arg.substr(std::strlen("--matrix_threads=")))) {
         if (t > 1024) Usage("--matrix_threads: at most 1024");
         threads.push_back(static_cast<int>(t));
+      }
+    } else if (arg.rfind("--matrix_names_file=", 0) == 0) {
+      const std::string path = arg.substr(std::strlen("--matrix_names_file="));
+      std::ifstream in(path);
+      if (!in) Usage("--matrix_names_file: cannot read " + path);
+      g_only.emplace();
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) g_only->insert(line);
       }
     } else if (arg.rfind("--matrix_", 0) == 0) {
       Usage(arg + ": unknown flag");

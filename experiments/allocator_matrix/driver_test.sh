@@ -194,10 +194,49 @@ for a in whole:
 print("merged == whole run: %d rows, bytes per entry within 5%%" % len(whole))
 PY
     fail "the merged matrix differs from the whole run"
+  # Every policy of one (binary, workload, N, threads) ran in one shard's process: their counters
+  # share the process's hash seed, as in a whole run.
+  /usr/bin/python3 - "$tmp"/shard{0,1,2}/allocator_matrix.current <<'PY' ||
+import glob, os, sys
+owner = {}
+for shard in sys.argv[1:]:
+    for names in glob.glob(os.path.join(shard, "*.names")):
+        for name in open(names).read().split():
+            parts = name.split("/")
+            group = (os.path.basename(names), parts[0], *parts[2:])
+            if owner.setdefault(group, shard) != shard:
+                sys.exit("%s split between %s and %s" % (group, owner[group], shard))
+if not owner:
+    sys.exit("no shard wrote its names")
+PY
+    fail "a comparison (workload, N, threads) was split between shards"
+  # The same shards as zips of their published files (as a sharded Bazel test's outputs.zip).
+  for i in 0 1 2; do
+    (cd "$tmp/shard$i/allocator_matrix.current" &&
+       /usr/bin/python3 -m zipfile -c "$tmp/outputs$i.zip" ./*.json ./*.csv) ||
+      fail "cannot zip shard $i"
+  done
+  "$merge" --out="$tmp/merged_zips" "$tmp"/outputs{0,1,2}.zip >"$tmp/merge_zips.out" 2>&1 ||
+    fail "merging zips exited $?: $(tail -2 "$tmp/merge_zips.out")"
+  cmp -s "$tmp/merged/allocator_matrix.csv" "$tmp/merged_zips/allocator_matrix.csv" ||
+    fail "the zips' merge differs from the directories'"
+  local bad
+  for bad in "$tmp/no_such.zip" "$tmp/shard0/allocator_matrix.csv"; do
+    [[ $bad == *.csv ]] && { cp "$bad" "$tmp/not_a.zip"; bad="$tmp/not_a.zip"; }
+    msg=$("$merge" --out="$tmp/bad_zip" "$bad" 2>&1 >/dev/null); status=$?
+    [[ $status == 2 && $(printf '%s\n' "$msg" | wc -l) == 1 ]] ||
+      fail "merge of $bad: exit $status, expected 2 and one line: $msg"
+  done
+  msg=$("$merge" --out="$tmp/shard0" "$tmp/shard0" "$tmp/shard1" "$tmp/shard2" 2>&1 >/dev/null)
+  status=$?
+  [[ $status == 2 && "$msg" == *"is the shard directory"* ]] || fail "--out=a shard: exit $status: $msg"
   msg=$("$merge" --out="$tmp/partial" "$tmp/shard0" "$tmp/shard1" 2>&1 >/dev/null); status=$?
   [[ $status == 2 && "$msg" == *"shard 2/3 is missing"* ]] || fail "two of three shards: exit $status: $msg"
   msg=$("$driver" --quick --shard=3/3 --out="$tmp/bad_shard" 2>&1 >/dev/null); status=$?
   [[ $status == 2 && "$msg" == *--shard* ]] || fail "--shard=3/3: exit $status: $msg"
+  msg=$("$driver" --quick --filter='^nothing$' --shard=0/2 --out="$tmp/nothing_shard" 2>&1 >/dev/null)
+  status=$?
+  [[ $status == 2 && "$msg" == *"matches no benchmark"* ]] || fail "empty filter, sharded: exit $status: $msg"
 }
 
 for check in check_shards_merge check_quick_run check_bad_input check_pinned_interleaved_run \

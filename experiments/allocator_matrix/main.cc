@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -161,7 +162,7 @@ int RunChild(const std::vector<std::string>& args, const std::string& stdout_pat
     child.status = 127;
   }
   if (captured != nullptr) *captured = std::move(child.message);
-  if (error_fd >= 0) {
+  if (error_fd >= 0 && captured_error != nullptr) {  // (the one implies the other)
     char buffer[512] = {};
     const ssize_t got = ::pread(error_fd, buffer, sizeof buffer - 1, 0);
     const std::string text(buffer, got > 0 ? static_cast<std::size_t>(got) : 0);
@@ -187,20 +188,6 @@ double EstimateSeconds(const std::vector<std::string>& names, int repetitions, d
              (warmup > 0 ? std::max(warmup, iteration) : 0);
   }
   return total;
-}
-
-// A Google Benchmark filter (an extended regex) matching exactly `names`.
-std::string ExactNames(const std::vector<std::string>& names) {
-  std::vector<std::string> escaped;
-  for (const std::string& name : names) {
-    std::string e;
-    for (char c : name) {
-      if (std::strchr(".[]{}()\\*+?^$|", c) != nullptr) e += '\\';
-      e += c;
-    }
-    escaped.push_back(std::move(e));
-  }
-  return absl::StrCat("^(", absl::StrJoin(escaped, "|"), ")$");
 }
 
 // --cpus: distinct CPUs this process may run on (sched_getaffinity), in the order given.
@@ -290,6 +277,7 @@ int Run(int argc, char** argv) {
     fs::path path;
     std::vector<std::string> benchmarks;  // what this run measures
     std::vector<std::string> planned;     // the whole grid's (a shard measures part of it)
+    std::string fingerprint;              // the binary's (BinaryFingerprint): what measured
     double estimate = 0;
   };
   std::vector<Job> jobs;
@@ -298,7 +286,7 @@ int Run(int argc, char** argv) {
       absl::StrCat("--matrix_threads=", absl::StrJoin(threads, ",")),
   };
   for (const std::string& m : mallocs) {
-    Job job{m, "matrix_" + m, FindBinary("matrix_" + m, argv[0]), {}, {}, 0};
+    Job job{m, "matrix_" + m, FindBinary("matrix_" + m, argv[0]), {}, {}, "", 0};
     std::vector<std::string> args = {job.path.string()};
     args.insert(args.end(), common_args.begin(), common_args.end());
     args.push_back("--benchmark_list_tests=true");
@@ -316,24 +304,49 @@ int Run(int argc, char** argv) {
       job.benchmarks.emplace_back(line);
     }
     job.planned = job.benchmarks;
+    job.fingerprint = experiments::BinaryFingerprint(job.path);
     jobs.push_back(std::move(job));
   }
+  std::size_t planned_benchmarks = 0;
+  for (const Job& job : jobs) planned_benchmarks += job.planned.size();
+  if (planned_benchmarks == 0) {
+    FlagError("filter", absl::StrCat(experiments::QuoteValue(filter), " matches no benchmark"));
+  }
   // A shard keeps its part of every binary's benchmarks (experiments/common/shards.h), balanced by
-  // their estimated time.
+  // their estimated time. The item is a comparison: every policy of one (binary, workload, N,
+  // threads), so that they run in one process (absl::Hash's seed, and with it the trie's shape,
+  // differs from process to process: counters of two processes differ by a percent or so).
   const std::optional<experiments::Shard> shard = experiments::ShardFlag();
   if (shard) {
-    std::vector<std::pair<std::size_t, std::string>> items;  // (job, benchmark)
+    std::vector<std::pair<std::size_t, std::vector<std::string>>> items;  // (job, its benchmarks)
     std::vector<std::uint64_t> costs;
     for (std::size_t j = 0; j < jobs.size(); ++j) {
+      std::map<std::string, std::size_t> group;  // "<workload>/keys:<n>/threads:<t>" -> item
       for (const std::string& name : jobs[j].benchmarks) {
-        items.emplace_back(j, name);
-        costs.push_back(static_cast<std::uint64_t>(
-            std::llround(1e6 * EstimateSeconds({name}, repetitions, min_time, warmup))));
+        std::vector<std::string> parts = absl::StrSplit(name, '/');
+        if (parts.size() > 1) parts.erase(parts.begin() + 1);  // the policy
+        const auto [it, added] = group.emplace(absl::StrJoin(parts, "/"), items.size());
+        if (added) {
+          items.push_back({j, {}});
+          costs.push_back(0);
+        }
+        items[it->second].second.push_back(name);
+        costs[it->second] += static_cast<std::uint64_t>(
+            std::llround(1e6 * EstimateSeconds({name}, repetitions, min_time, warmup)));
       }
       jobs[j].benchmarks.clear();
     }
     for (std::size_t item : experiments::ItemsOf(shard, costs)) {
-      jobs[items[item].first].benchmarks.push_back(items[item].second);
+      std::vector<std::string>& mine = jobs[items[item].first].benchmarks;
+      mine.insert(mine.end(), items[item].second.begin(), items[item].second.end());
+    }
+    // In the listing's order.
+    for (Job& job : jobs) {
+      const std::set<std::string> chosen(job.benchmarks.begin(), job.benchmarks.end());
+      job.benchmarks.clear();
+      for (const std::string& name : job.planned) {
+        if (chosen.count(name)) job.benchmarks.push_back(name);
+      }
     }
   }
   for (Job& job : jobs) job.estimate = EstimateSeconds(job.benchmarks, repetitions, min_time, warmup);
@@ -342,9 +355,6 @@ int Run(int argc, char** argv) {
   for (const Job& job : jobs) {
     total_estimate += job.estimate;
     total_benchmarks += job.benchmarks.size();
-  }
-  if (total_benchmarks == 0 && !shard) {
-    FlagError("filter", absl::StrCat(experiments::QuoteValue(filter), " matches no benchmark"));
   }
   std::cerr << absl::StrFormat(
       "allocator_matrix: %s%d binaries, %d benchmarks x %d repetitions, N in {%s}, threads {%s}, "
@@ -360,7 +370,7 @@ int Run(int argc, char** argv) {
   std::optional<experiments::RunStore> store;
   try {
     store.emplace(experiments::RunStore::Open(
-        out_dir, "allocator_matrix", absl::GetFlag(FLAGS_wait_for_lock),
+        out_dir, am::kStem, absl::GetFlag(FLAGS_wait_for_lock),
         [](const std::string& note) { std::cerr << "allocator_matrix: note: " << note << "\n"; }));
   } catch (const experiments::OutputError& error) {
     FlagError("out", error.what());
@@ -402,7 +412,7 @@ int Run(int argc, char** argv) {
     estimate_left -= job.estimate;
     if (job.benchmarks.empty()) {  // a shard with none of this binary's benchmarks
       binaries[job.binary] = {{"skipped", "none of its benchmarks is in this shard"},
-                              {"planned", job.planned}};
+                              {"planned", job.planned}, {"binary", job.fingerprint}};
       persist(false);
       continue;
     }
@@ -428,7 +438,10 @@ int Run(int argc, char** argv) {
       args.push_back(a);
     }
     if (shard) {
-      args.push_back("--benchmark_filter=" + ExactNames(job.benchmarks));
+      // The shard's benchmarks by name, in a file: a regex of them could outgrow one argument.
+      const fs::path names = store->run_dir() / (job.binary + ".names");
+      store->Write(names.filename().string(), absl::StrCat(absl::StrJoin(job.benchmarks, "\n"), "\n"));
+      args.push_back("--matrix_names_file=" + names.string());
     } else if (!filter.empty()) {
       args.push_back("--benchmark_filter=" + filter);
     }
@@ -457,7 +470,7 @@ int Run(int argc, char** argv) {
                                    job.binary, why, seconds);
       failures.push_back(absl::StrCat(job.binary, " (", why, ")"));
       binaries[job.binary] = {{"failure", why}, {"duration_seconds", seconds},
-                              {"planned", job.planned}};
+                              {"planned", job.planned}, {"binary", job.fingerprint}};
       std::error_code ec;
       fs::remove(tmp_path, ec);
       persist(false);
@@ -472,6 +485,7 @@ int Run(int argc, char** argv) {
       summary["duration_seconds"] = seconds;
       summary["benchmarks"] = these.size();
       summary["planned"] = job.planned;  // the whole grid's: what a merge of shards checks
+      summary["binary"] = job.fingerprint;
       binaries[job.binary] = summary;
       if (summary.value("cpu_scaling_enabled", false)) {
         std::cerr << "      warning: CPU frequency scaling is enabled: real-time numbers are noisy\n";

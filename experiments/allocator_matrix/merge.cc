@@ -100,7 +100,8 @@ std::vector<MatrixRecord> RecordsFromBenchmarkJson(const nlohmann::json& doc,
     if (inserted) {
       Group g;
       g.process_malloc = process_malloc;
-      g.host = host;
+      // A merged file's entries name the host class of the shard that measured them.
+      g.host = b.value("host_class", host);
       const std::vector<std::string> parts = absl::StrSplit(run_name, '/');
       if (parts.size() < 3 || parts[2].rfind("keys:", 0) != 0 ||
           !absl::SimpleAtoi(parts[2].substr(5), &g.n)) {

@@ -18,6 +18,10 @@
 
 namespace experiments::allocator_matrix {
 
+// The run store's stem (run_store.h): a run publishes <stem>.current holding allocator_matrix.csv,
+// context.json and one matrix_<malloc>.json per binary.
+inline constexpr const char* kStem = "allocator_matrix";
+
 using MatrixRecord = Record<schema::MatrixRow>;
 
 // Google Benchmark writes NaN and inf as bare words (e.g. the cv aggregate of an all-zero counter),
@@ -26,7 +30,9 @@ std::string SanitizeBenchmarkJson(const std::string& text);
 
 // One record per benchmark of one binary's JSON (run_type "iteration" entries grouped by run_name,
 // in order of first appearance). The process malloc comes from context.process_malloc
-// (`fallback_malloc` when absent). Throws std::runtime_error on a malformed file.
+// (`fallback_malloc` when absent), the host class from the entry's host_class (a merged
+// file's, allocator_matrix/shards.h) or else context.host_class. Throws std::runtime_error on a
+// malformed file.
 std::vector<MatrixRecord> RecordsFromBenchmarkJson(const nlohmann::json& doc,
                                                    const std::string& fallback_malloc);
 

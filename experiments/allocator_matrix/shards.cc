@@ -50,6 +50,11 @@ MergedMatrix MergeMatrixShards(const std::vector<MatrixShard>& shards,
         throw MergeError(absl::StrCat(s.dir, ": planned other ", binary, " benchmarks than ",
                                       shards.front().dir));
       }
+      if (entry.value("binary", "") != first_entry.value("binary", "")) {
+        throw MergeError(absl::StrCat(s.dir, ": measured with another ", binary, " (",
+                                      entry.value("binary", "?"), ") than ", shards.front().dir,
+                                      " (", first_entry.value("binary", "?"), ")"));
+      }
       if (entry.contains("skipped")) continue;
       seconds += entry.value("duration_seconds", 0.0);
       const auto doc = s.benchmarks.find(binary);
@@ -57,14 +62,17 @@ MergedMatrix MergeMatrixShards(const std::vector<MatrixShard>& shards,
         throw MergeError(absl::StrCat(s.dir, ": no ", binary, ".json"));
       }
       if (first_doc == nullptr) first_doc = &doc->second;
-      for (const nlohmann::json& b : doc->second.value("benchmarks", nlohmann::json::array())) {
+      const nlohmann::json context = doc->second.value("context", nlohmann::json::object());
+      for (nlohmann::json b : doc->second.value("benchmarks", nlohmann::json::array())) {
         const std::string name = b.value("run_name", b.value("name", ""));
+        // The merged file has one context: each entry keeps its own shard's host class.
+        if (context.contains("host_class")) b["host_class"] = context["host_class"];
         auto [it, inserted] = measured.try_emplace(name, std::vector<nlohmann::json>{}, s.dir);
         if (!inserted && it->second.second != s.dir) {
           throw MergeError(absl::StrCat("the benchmark ", binary, " ", name, " was measured by ",
                                         it->second.second, " and by ", s.dir));
         }
-        it->second.first.push_back(b);
+        it->second.first.push_back(std::move(b));
       }
     }
     nlohmann::json doc = first_doc != nullptr ? *first_doc : nlohmann::json::object();

@@ -30,6 +30,7 @@ struct CellRunResults {
 
 // The files of one experiment's result set (experiments/schema/schema.json "files").
 struct CellFiles {
+  const char* stem;         // the run store's (run_store.h): where the set is published
   const char* json;         // {"metadata", "cells", "samples"}
   const char* cells_csv;    // the cells
   const char* samples_csv;  // the samples
@@ -130,12 +131,9 @@ CellRunResults<CellS, SampleS> MergeCellShards(
                                   measured.begin()->first, " is not in the plan"));
   }
   merged.metadata = MergedMetadata(metadata, hosts, notes);
-  double seconds = 0;
-  for (const auto& [dir, r] : shards) {
-    seconds += r.metadata.Float(schema::RunMetadata::Field::kDurationSeconds);
-  }
-  notes.push_back(absl::StrFormat("merged %d shards: %d cells, %d samples, %.1f s of measuring",
-                                  count, merged.cells.size(), merged.samples.size(), seconds));
+  notes.push_back(absl::StrFormat(
+      "merged %d shards: %d cells, %d samples, %.1f s of measuring", count, merged.cells.size(),
+      merged.samples.size(), merged.metadata.Float(schema::RunMetadata::Field::kDurationSeconds)));
   return merged;
 }
 

@@ -9,6 +9,7 @@
 #ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_CELLS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -23,11 +24,14 @@
 #include "absl/strings/string_view.h"
 #include "allocators/private_library.h"
 #include "allocators/registry.h"
+#include "experiments/common/cell_results.h"
 #include "experiments/common/child_process.h"
 #include "experiments/common/flags.h"
 #include "experiments/common/interrupt.h"
 #include "experiments/common/records.h"
+#include "experiments/common/run_metadata.h"
 #include "experiments/common/run_store.h"
+#include "experiments/common/shards.h"
 
 namespace experiments {
 
@@ -131,6 +135,43 @@ Report RunCellWithProgress(const CellRun& run, absl::string_view program, std::s
               << " s\n";
   }
   return report;
+}
+
+// The run itself: measures the items `mine` of `plan` (all of them, or a shard's: ItemsOf), each
+// cell in a process of its own and in plan order, with progress (RunCellWithProgress; a spec is
+// named by CellName(spec) and passed as EncodeSpec(spec), the experiment's own); then publishes
+// them in run.store as `files`, with the run's metadata (`config`, complete, the time taken).
+// Ctrl-C: throws Interrupted, nothing published.
+template <class Report, class Spec>
+CellRunResults<typename decltype(Report::cell)::Schema,
+               typename decltype(Report::samples)::value_type::Schema>
+MeasureAndPublishCells(int argc, char** argv, CellRun& run, const std::string& program,
+                       const std::vector<Spec>& plan, const std::vector<std::size_t>& mine,
+                       const nlohmann::ordered_json& config, const CellFiles& files,
+                       typename decltype(Report::cell)::Field seconds_field) {
+  const auto start = std::chrono::steady_clock::now();
+  CellRunResults<typename decltype(Report::cell)::Schema,
+                 typename decltype(Report::samples)::value_type::Schema>
+      results;
+  for (std::size_t item : mine) {
+    ThrowIfInterrupted();
+    const Spec& spec = plan[item];
+    Report report = RunCellWithProgress<Report>(run, program, results.cells.size() + 1,
+                                                mine.size(), CellName(spec), EncodeSpec(spec),
+                                                seconds_field);
+    results.cells.push_back(std::move(report.cell));
+    for (auto& sample : report.samples) results.samples.push_back(std::move(sample));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
+  const std::string run_id = RunStore::NewRunId();
+  results.metadata = NewRunMetadata(program, "default", run_id, argc, argv, config);
+  results.metadata.Set(schema::RunMetadata::Field::kComplete, true)
+      .Set(schema::RunMetadata::Field::kDurationSeconds, seconds);
+  run.store->StartNew(run_id, [](const std::string& note) { Note(note); });
+  PublishCellRun(*run.store, files, results);
+  return results;
 }
 
 }  // namespace experiments

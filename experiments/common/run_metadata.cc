@@ -103,8 +103,8 @@ std::uint64_t Fnv1a(std::uint64_t hash, absl::string_view bytes) {
 
 }  // namespace
 
-std::string BinaryFingerprint() {
-  std::ifstream in("/proc/self/exe", std::ios::binary);
+std::string BinaryFingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::uint64_t hash = kFnvOffset, size = 0;
   std::array<char, 1 << 16> buffer{};
   while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
@@ -123,7 +123,13 @@ std::string KernelRelease() {
 
 std::optional<std::string> ConfigDifference(const nlohmann::ordered_json& recorded,
                                             const nlohmann::ordered_json& current) {
-  for (const auto& [key, value] : current.items()) {
+  // Every key of either, current's first.
+  nlohmann::ordered_json both = current;
+  for (const auto& [key, value] : recorded.items()) {
+    if (!both.contains(key)) both[key] = nullptr;
+  }
+  for (const auto& [key, ignored] : both.items()) {
+    const nlohmann::ordered_json value = current.contains(key) ? current[key] : nullptr;
     const nlohmann::ordered_json then = recorded.contains(key) ? recorded[key] : nullptr;
     if (then != value) {
       auto show = [](const nlohmann::ordered_json& v) {

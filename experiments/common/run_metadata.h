@@ -2,8 +2,10 @@
 #ifndef HAMT_ALLOC_EXPERIMENTS_COMMON_RUN_METADATA_H_
 #define HAMT_ALLOC_EXPERIMENTS_COMMON_RUN_METADATA_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,18 @@ class ConfigReader {
   std::uint64_t Count(const char* key) const;
   std::vector<std::uint64_t> Counts(const char* key) const;  // "1000,10000"
   std::vector<std::string> Names(const char* key) const;     // "a,b"; "" is none
+  // Names() as values of `known`, each named by name_of(value).
+  template <class T, class NameOf>
+  std::vector<T> Enums(const char* key, std::span<const T> known, NameOf name_of) const {
+    std::vector<T> values;
+    for (const std::string& name : Names(key)) {
+      const auto it = std::find_if(known.begin(), known.end(),
+                                   [&](const T& value) { return name_of(value) == name; });
+      if (it == known.end()) throw SchemaError("config." + std::string(key) + ": unknown " + name);
+      values.push_back(*it);
+    }
+    return values;
+  }
 
  private:
   const nlohmann::ordered_json& Get(const char* key) const;
@@ -46,9 +60,9 @@ class ConfigReader {
 // the binary (which may have been built from other ones): BinaryFingerprint() names that.
 std::string GitCommit();
 
-// This executable's identity: its size and a 64-bit FNV-1a hash of its bytes ("4817920:9a3f...").
-// Two runs with equal fingerprints ran the same machine code.
-std::string BinaryFingerprint();
+// An executable's identity (by default this one's): its size and a 64-bit FNV-1a hash of its bytes
+// ("4817920:9a3f..."). Two runs with equal fingerprints ran the same machine code.
+std::string BinaryFingerprint(const std::string& path = "/proc/self/exe");
 
 // "model name" from /proc/cpuinfo, or "unknown".
 std::string CpuModel();

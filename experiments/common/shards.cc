@@ -7,6 +7,7 @@
 #include <queue>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,6 +51,12 @@ std::optional<Shard> ShardFlag() {
                                     QuoteValue(text)));
   }
   return shard;
+}
+
+std::string MergeHint(const std::optional<Shard>& shard) {
+  if (!shard) return "";
+  return absl::StrCat(" Shard ", ShardName(*shard), ": merge every shard's --out directory with "
+                      "bazel run //experiments:merge -- --out=DIR SHARD_DIR...");
 }
 
 std::vector<int> AssignShards(const std::vector<std::uint64_t>& costs, int count) {
@@ -121,6 +128,16 @@ int CheckShardSet(const std::vector<ShardMetadata>& shards,
       throw MergeError(absl::StrCat("shard ", ShardName(*shard), " given twice: ", it->second,
                                     " and ", dir));
     }
+    // The process malloc by name: its description's version may differ between nodes' packages.
+    const auto malloc_name = [](const MetadataRecord& m) {
+      const std::string d = m.Str(M::kProcessMalloc);
+      return d.substr(0, d.find(' '));
+    };
+    if (malloc_name(metadata) != malloc_name(first.metadata)) {
+      throw MergeError(absl::StrCat(dir, ": measured under ", metadata.Str(M::kProcessMalloc), ", ",
+                                    first.dir, " under ", first.metadata.Str(M::kProcessMalloc),
+                                    ": one binary for every shard"));
+    }
     if (metadata.Str(M::kGitCommit) != first.metadata.Str(M::kGitCommit)) {
       throw MergeError(absl::StrCat(dir, ": measured at commit ", metadata.Str(M::kGitCommit), ", ",
                                     first.dir, " at ", first.metadata.Str(M::kGitCommit)));
@@ -147,7 +164,19 @@ MetadataRecord MergedMetadata(const std::vector<ShardMetadata>& shards,
   }
   nlohmann::ordered_json config = merged.Object(M::kConfig);
   config["shard"] = "";
+  // The command line of the whole run: the first shard's without the shard and its directory.
+  std::vector<std::string> argv;
+  const std::vector<std::string> shard_argv = merged.StrList(M::kArgv);
+  for (std::size_t i = 0; i < shard_argv.size(); ++i) {
+    const std::string& a = shard_argv[i];
+    if (a == "--shard" || a == "--out") {
+      ++i;  // and its value
+    } else if (!absl::StartsWith(a, "--shard=") && !absl::StartsWith(a, "--out=")) {
+      argv.push_back(a);
+    }
+  }
   merged.Set(M::kConfig, config)
+      .Set(M::kArgv, argv)
       .Set(M::kComplete, true)
       .Set(M::kSessions, sessions)
       .Set(M::kDurationSeconds, seconds);

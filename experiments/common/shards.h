@@ -36,6 +36,10 @@ std::string ShardName(const Shard& shard);  // "I/N"
 // not given; exits through FlagError("shard") on a malformed value.
 std::optional<Shard> ShardFlag();
 
+// What a shard's run says at its end: " Shard I/N: merge ..." naming //experiments:merge; "" for an
+// unsharded run.
+std::string MergeHint(const std::optional<Shard>& shard);
+
 // The shard (0..count-1) of each item, from their costs: longest first (ties in item order), each
 // to the least loaded shard (ties: the lowest). Deterministic; O(items log items).
 std::vector<int> AssignShards(const std::vector<std::uint64_t>& costs, int count);

@@ -112,8 +112,25 @@ TEST(ShardsTest, CheckShardSetRefusesWhatIsNotOneRun) {
   experiment.metadata.Set(M::kExperiment, "persistent_churn");
   EXPECT_EQ(Refusal({a, experiment}), "b: a persistent_churn run, a a memory_timeline run");
 
+  ShardMetadata jemalloc = b;
+  jemalloc.metadata.Set(M::kProcessMalloc, "jemalloc 5.3.0");
+  EXPECT_NE(Refusal({a, jemalloc}).find("b: measured under jemalloc 5.3.0"), std::string::npos);
+  ShardMetadata newer_glibc = b;  // the same malloc, another node's package version: accepted
+  newer_glibc.metadata.Set(M::kProcessMalloc, "glibc 9.99");
+  EXPECT_EQ(Refusal({a, newer_glibc}), "accepted");
+  ShardMetadata extra_setting = b;  // a setting only one shard has is a difference too
+  config = b.metadata.Object(M::kConfig);
+  config["extra"] = 1;
+  extra_setting.metadata.Set(M::kConfig, config);
+  EXPECT_NE(Refusal({extra_setting, a}).find("a: measured with other settings than b (--extra:"),
+            std::string::npos);
+
   std::vector<std::string> notes;
-  const MetadataRecord merged = MergedMetadata({a, b}, {"h0", "h1"}, notes);
+  ShardMetadata with_argv = a;
+  with_argv.metadata.Set(M::kArgv, std::vector<std::string>{"prog", "--n=1K", "--shard=0/2",
+                                                            "--out", "/x/s0", "--out=/y"});
+  const MetadataRecord merged = MergedMetadata({with_argv, b}, {"h0", "h1"}, notes);
+  EXPECT_EQ(merged.StrList(M::kArgv), (std::vector<std::string>{"prog", "--n=1K"}));
   EXPECT_EQ(merged.Object(M::kConfig)["shard"], "");
   EXPECT_EQ(merged.Str(M::kHost), "mixed: h0,h1");
   EXPECT_EQ(merged.Int(M::kSessions), 2);

@@ -52,9 +52,6 @@ constexpr const char* kProgram = "memory_timeline";
 constexpr const char* kUsage =
     "Memory against map operations for every allocator policy: bazel run "
     "//experiments:memory_timeline [-- --n=1M --policies=bump_pool,growing_pool]";
-constexpr const char* kStem = "memory_timeline";
-
-void Note(const std::string& note) { experiments::Note(note); }
 
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
@@ -79,8 +76,9 @@ int Main(int argc, char** argv) {
   }
   const std::optional<experiments::Shard> shard = experiments::ShardFlag();
   if (shard) settings.shard = experiments::ShardName(*shard);
+  settings.binary = experiments::BinaryFingerprint();
 
-  experiments::CellRun run = experiments::OpenCellRun(argc, argv, kStem, process_malloc);
+  experiments::CellRun run = experiments::OpenCellRun(argc, argv, mt::kFiles.stem, process_malloc);
   settings.policies = run.policies;
   settings.pool_slots = run.pool_slots;
   const bool quiet = run.quiet;
@@ -98,28 +96,10 @@ int Main(int argc, char** argv) {
                                  settings.samples,
                                  allocators::DetectProcessMalloc().NameAndVersion());
   }
-  const auto start = std::chrono::steady_clock::now();
-  mt::Results results;
-  for (std::size_t item : mine) {
-    experiments::ThrowIfInterrupted();
-    const mt::CellSpec& spec = plan[item];
-    mt::CellResult result = experiments::RunCellWithProgress<mt::CellResult>(
-        run, kProgram, results.cells.size() + 1, mine.size(), mt::CellName(spec),
-        mt::EncodeSpec(spec), CF::kSeconds);
-    results.cells.push_back(std::move(result.cell));
-    for (auto& s : result.samples) results.samples.push_back(std::move(s));
-  }
+  const mt::Results results = experiments::MeasureAndPublishCells<mt::CellResult>(
+      argc, argv, run, kProgram, plan, mine, settings.ToJson(), mt::kFiles, CF::kSeconds);
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  experiments::ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
-
-  const std::string run_id = experiments::RunStore::NewRunId();
-  results.metadata =
-      experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, settings.ToJson());
-  using M = experiments::schema::RunMetadata::Field;
-  results.metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
-  run.store->StartNew(run_id, Note);
-  experiments::PublishCellRun(*run.store, mt::kFiles, results);
+      results.metadata.Float(experiments::schema::RunMetadata::Field::kDurationSeconds);
 
   std::cout << mt::FormatCells(results.cells);
   std::cout << absl::StrFormat(
@@ -127,9 +107,7 @@ int Main(int argc, char** argv) {
       "process); retained: after "
       "the map and its policy were destroyed. Pool: %s slots. Wrote %s (%.1f s).%s\n",
       FormatCount(static_cast<double>(settings.pool_slots)), run.out_dir.string(), seconds,
-      shard ? absl::StrCat(" Shard ", settings.shard, ": merge every shard's --out with bazel run "
-                           "//experiments:merge -- --out=DIR SHARD_DIR...")
-            : "");
+      experiments::MergeHint(shard));
   return 0;
 }
 

@@ -289,6 +289,7 @@ nlohmann::ordered_json Settings::ToJson() const {
           {"workloads", absl::StrJoin(names, ",")},
           {"samples", samples},
           {"pool_slots", pool_slots},
+          {"binary", binary},
           {"shard", shard}};
 }
 
@@ -297,17 +298,11 @@ Settings SettingsFromJson(const nlohmann::ordered_json& config) {
   Settings settings;
   settings.ns = read.Counts("n");
   settings.policies = read.Names("policies");
-  for (const std::string& name : read.Names("workloads")) {
-    const auto* w = std::find_if(std::begin(kAllWorkloads), std::end(kAllWorkloads),
-                                 [&](Workload w) { return WorkloadName(w) == name; });
-    if (w == std::end(kAllWorkloads)) {
-      throw SchemaError(absl::StrCat("config.workloads: unknown workload ", name));
-    }
-    settings.workloads.push_back(*w);
-  }
+  settings.workloads = read.Enums<Workload>("workloads", kAllWorkloads, WorkloadName);
   settings.samples = read.Count("samples");
   if (settings.samples == 0) throw SchemaError("config.samples: 0");
   settings.pool_slots = read.Count("pool_slots");
+  settings.binary = read.Str("binary");
   settings.shard = read.Str("shard");
   return settings;
 }

@@ -75,6 +75,7 @@ struct Settings {
   std::vector<std::string> policies;  // registry lines
   std::uint64_t samples = 200;        // per cell, after the empty map's
   std::uint64_t pool_slots = 0;
+  std::string binary;  // BinaryFingerprint(): the code that measures (shards must share it)
   std::string shard;                  // "I/N" (experiments/common/shards.h), or "" for all
 
   nlohmann::ordered_json ToJson() const;
@@ -94,8 +95,8 @@ std::string CellName(const CellRecord& cell);
 std::string CellName(const SampleRecord& sample);
 
 using Results = CellRunResults<schema::TimelineCell, schema::TimelineSample>;
-inline constexpr CellFiles kFiles = {"memory_timeline.json", "memory_timeline_cells.csv",
-                                     "memory_timeline.csv"};
+inline constexpr CellFiles kFiles = {"memory_timeline", "memory_timeline.json",
+                                     "memory_timeline_cells.csv", "memory_timeline.csv"};
 
 // The console table of the cells, with its header.
 std::string FormatCells(const std::vector<CellRecord>& cells);

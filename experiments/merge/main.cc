@@ -2,12 +2,14 @@
 // (a SHARD_DIR may be a sharded Bazel test's test.outputs/outputs.zip)
 //
 // Merges the shards of one sharded run (--shard=I/N, experiments/common/shards.h) of
-// pool_exhaustion, memory_timeline, persistent_churn or allocator_matrix into one result set, published in --out like
-// a run's: the same files (pool_exhaustion: with the findings and sizing its records can decide).
-// The experiment is the one whose result the shard directories hold. Refuses (one line naming the
-// directory and the shard, cell or setting; exit status 2) shards of different experiments,
-// commits or settings, a duplicate or missing shard or cell, an incomplete shard. Says when the
-// shards ran on more than one host class.
+// pool_exhaustion, memory_timeline, persistent_churn or allocator_matrix into one result set,
+// published in --out like a run's: the same files (pool_exhaustion: with the findings and sizing
+// its records can decide). The experiment is the one whose result the shard directories hold.
+// Refuses (one line naming the directory and the shard, cell or setting; exit status 2) shards of
+// different experiments, commits, binaries, process mallocs or settings, a duplicate or missing
+// shard or cell, an incomplete shard, an --out that is a shard's directory. Says when the shards
+// ran on more than one host class.
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "experiments/common/child_process.h"
 #include "experiments/common/console.h"
 #include "experiments/common/flags.h"
@@ -63,35 +66,61 @@ constexpr const char* kUsage =
     "allocator_matrix): "
     "bazel run //experiments:merge -- --out=DIR SHARD_DIR...";
 
-// The result sets a shard directory may hold (their run stores' stems, run_store.h).
-constexpr const char* kStems[] = {pe::kSweepStem, pe::kDefaultStem, "memory_timeline",
-                                  "persistent_churn", "allocator_matrix"};
+// The result sets a shard directory may hold: their run stores' stems (run_store.h), and the JSON
+// file that names the set among a test's unpacked outputs.
+struct ResultSet {
+  const char* stem;
+  std::string json;
+};
+const ResultSet kResultSets[] = {
+    {pe::kSweepStem, std::string(pe::kSweepStem) + ".json"},
+    {pe::kDefaultStem, std::string(pe::kDefaultStem) + ".json"},
+    {mt::kFiles.stem, mt::kFiles.json},
+    {pc::kFiles.stem, pc::kFiles.json},
+    {am::kStem, "context.json"}};
 
 // One shard as given, its result set's stem and the published run's JSON files (name -> text),
 // read into memory.
 struct ShardFiles {
   std::string given, stem;
+  fs::path dir;  // as read (a zip's unpacked directory is gone)
   std::map<std::string, std::string> json;
 };
 
 void Note(const std::string& line) { std::cerr << kProgram << ": " << line << "\n"; }
 
+// The JSON files of the directory `dir` into `out` ("" or an error).
+std::string ReadJsonFiles(const fs::path& dir, ShardFiles& out) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".json" || !entry.is_regular_file()) continue;
+    try {
+      out.json[entry.path().filename().string()] = experiments::ReadWholeFile(entry.path());
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+  return ec ? absl::StrCat(dir.string(), ": ", ec.message()) : "";
+}
+
 // The stem of the one result set `dir` holds; "" and `error` when it holds none or several (a
 // reused --out).
 std::string StemIn(const std::string& given, const fs::path& dir, std::string& error) {
   std::vector<std::string> stems;
-  for (const char* stem : kStems) {
-    if (fs::exists(dir / (std::string(stem) + ".current")) ||
-        fs::exists(dir / (std::string(stem) + ".runs"))) {
-      stems.emplace_back(stem);
+  for (const ResultSet& set : kResultSets) {
+    if (fs::exists(dir / (std::string(set.stem) + ".current")) ||
+        fs::exists(dir / (std::string(set.stem) + ".runs"))) {
+      stems.emplace_back(set.stem);
     }
   }
   if (stems.size() > 1) {
     error = absl::StrCat(given, ": holds the results of ", absl::StrJoin(stems, " and "),
                          ": one run per shard directory");
   } else if (stems.empty()) {
-    error = absl::StrCat(given, ": no result of a run that shards (",
-                         absl::StrJoin(kStems, ", "), ")");
+    std::vector<std::string> all;
+    for (const ResultSet& set : kResultSets) all.emplace_back(set.stem);
+    error = absl::StrCat(given, ": no result of a run that shards (", absl::StrJoin(all, ", "),
+                         ")");
   }
   return stems.empty() || stems.size() > 1 ? "" : stems.front();
 }
@@ -125,42 +154,60 @@ std::string ReadPublished(const std::string& given, const fs::path& dir, ShardFi
   // Resolved once: every file from the one published run.
   const fs::path run = fs::canonical(current, ec);
   if (ec) return absl::StrCat(current.string(), ": ", ec.message());
-  for (const auto& entry : fs::directory_iterator(run, ec)) {
-    if (entry.path().extension() != ".json") continue;
-    try {
-      out.json[entry.path().filename().string()] = experiments::ReadWholeFile(entry.path());
-    } catch (const std::exception& e) {
-      return e.what();
-    }
-  }
-  return "";
+  return ReadJsonFiles(run, out);
 }
 
-// A Bazel test's undeclared outputs (test.outputs/outputs.zip, e.g. sweep_shard_test's) unpacked
-// into the fresh temporary directory `root`: the directory in it that holds a result, or an error.
-std::string Unzip(const std::string& zip, std::string& root, std::string& error) {
+// A Bazel test's undeclared outputs (test.outputs/outputs.zip, e.g. sweep_shard_test's: the
+// result's files, copied from the shard's --out) unpacked into the fresh temporary directory
+// `root` and read: the shallowest directory holding a result set's JSON file is the shard's.
+std::string ReadZip(const std::string& given, const std::string& zip, std::string& root,
+                    ShardFiles& out) {
+  std::error_code ec;
+  if (!fs::is_regular_file(zip, ec)) return absl::StrCat(given, ": no such file");
   std::string pattern = (fs::temp_directory_path() / "hamt-merge-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    error = absl::StrCat(zip, ": cannot make a temporary directory");
-    return "";
+    return absl::StrCat(given, ": cannot make a temporary directory");
   }
   root = pattern;
-  const experiments::ChildExit exit =
-      experiments::RunProgramInChild("/usr/bin/python3", {"-m", "zipfile", "-e", zip, pattern});
+  // Python's zipfile (Debian's python3 is a dependency of the workbench anyway); its complaint,
+  // not a traceback, is the error.
+  const experiments::ChildExit exit = experiments::RunProgramInChild(
+      "/usr/bin/python3",
+      {"-c",
+       "import sys, zipfile\n"
+       "try:\n"
+       "    zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\n"
+       "except Exception as e:\n"
+       "    print(e); sys.exit(1)\n",
+       zip, pattern});
   if (exit.status != 0) {
-    error = absl::StrCat(zip, ": cannot unpack it (python3 -m zipfile: ",
-                         experiments::DescribeStatus(exit.status), ")");
-    return "";
+    return absl::StrCat(given, ": cannot unpack it (",
+                        exit.message.empty() ? experiments::DescribeStatus(exit.status)
+                                             : std::string(absl::StripTrailingAsciiWhitespace(
+                                                   exit.message)),
+                        ")");
   }
-  for (const auto& entry : fs::recursive_directory_iterator(pattern)) {
-    for (const char* stem : kStems) {
-      if (entry.path().filename() == std::string(stem) + ".current") {
-        return entry.path().parent_path().string();
+  std::vector<std::pair<int, fs::path>> found;  // (depth, directory)
+  for (auto it = fs::recursive_directory_iterator(pattern, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    for (const ResultSet& set : kResultSets) {
+      if (it->path().filename() == set.json && it->is_regular_file()) {
+        found.emplace_back(it.depth(), it->path().parent_path());
       }
     }
   }
-  error = absl::StrCat(zip, ": holds no result of a run that shards");
-  return "";
+  std::sort(found.begin(), found.end());
+  if (found.empty()) return absl::StrCat(given, ": holds no result of a run that shards");
+  if (found.size() > 1 && found[0].first == found[1].first) {
+    return absl::StrCat(given, ": holds several results (",
+                        found[0].second.lexically_relative(pattern).string(), " and ",
+                        found[1].second.lexically_relative(pattern).string(), ")");
+  }
+  // The stem of the shallowest one.
+  for (const ResultSet& set : kResultSets) {
+    if (fs::exists(found[0].second / set.json)) out.stem = set.stem;
+  }
+  return ReadJsonFiles(found[0].second, out);
 }
 
 // A shard's --out directory or a test's outputs.zip; relative to where `bazel run` was started.
@@ -172,10 +219,10 @@ ShardFiles ReadShard(std::string given) {
   }
   ShardFiles shard;
   shard.given = as_given;
+  shard.dir = given;
   std::string root, error;
   if (absl::EndsWith(given, ".zip")) {
-    const std::string dir = Unzip(given, root, error);
-    if (error.empty()) error = ReadPublished(as_given, dir, shard);
+    error = ReadZip(as_given, given, root, shard);
   } else {
     error = ReadPublished(as_given, given, shard);
   }
@@ -332,7 +379,7 @@ int MergeMatrix(const std::vector<ShardFiles>& files, const fs::path& out_dir) {
   } catch (const std::exception& error) {
     Fail(error.what(), experiments::kUsageErrorExit);
   }
-  experiments::RunStore store = OpenOut(out_dir, "allocator_matrix");
+  experiments::RunStore store = OpenOut(out_dir, am::kStem);
   const std::string run_id = experiments::RunStore::NewRunId();
   merged.metadata.Set(M::kRunId, run_id);
   store.StartNew(run_id, Note);
@@ -371,18 +418,26 @@ int Main(int argc, char** argv) {
   } catch (const experiments::OutputError& error) {
     FlagError("out", error.what());
   }
+  // Publishing into a shard's own directory would replace that shard's result with the merge.
+  for (const ShardFiles& f : files) {
+    std::error_code ec;
+    if (!absl::EndsWith(f.given, ".zip") && fs::equivalent(out_dir, f.dir, ec)) {
+      FlagError("out", absl::StrCat(out_dir.string(), " is the shard directory ", f.given,
+                                    ": the merged result needs a directory of its own"));
+    }
+  }
   const std::string& stem = files.front().stem;
-  if (stem == "memory_timeline") {
+  if (stem == mt::kFiles.stem) {
     return MergeCells<mt::Results>(files, out_dir, mt::kFiles, mt::SettingsFromJson,
                                    [](const mt::Settings& s) { return mt::PlanCells(s, ""); },
                                    mt::FormatCells);
   }
-  if (stem == "persistent_churn") {
+  if (stem == pc::kFiles.stem) {
     return MergeCells<pc::Results>(files, out_dir, pc::kFiles, pc::SettingsFromJson,
                                    [](const pc::Settings& s) { return pc::PlanCells(s, ""); },
                                    pc::FormatCells);
   }
-  if (stem == "allocator_matrix") return MergeMatrix(files, out_dir);
+  if (stem == am::kStem) return MergeMatrix(files, out_dir);
   return MergePool(files, out_dir, argv[0]);
 }
 

@@ -407,6 +407,7 @@ nlohmann::ordered_json Settings::ToJson() const {
           {"history", history},
           {"samples", samples},
           {"pool_slots", pool_slots},
+          {"binary", binary},
           {"shard", shard}};
 }
 
@@ -416,18 +417,12 @@ Settings SettingsFromJson(const nlohmann::ordered_json& config) {
   settings.ns = read.Counts("n");
   settings.updates = read.Count("updates");
   settings.policies = read.Names("policies");
-  for (const std::string& name : read.Names("retentions")) {
-    const auto* r = std::find_if(std::begin(kAllRetentions), std::end(kAllRetentions),
-                                 [&](Retention r) { return RetentionName(r) == name; });
-    if (r == std::end(kAllRetentions)) {
-      throw SchemaError(absl::StrCat("config.retentions: unknown retention ", name));
-    }
-    settings.retentions.push_back(*r);
-  }
+  settings.retentions = read.Enums<Retention>("retentions", kAllRetentions, RetentionName);
   settings.history = read.Count("history");
   settings.samples = read.Count("samples");
   if (settings.samples == 0) throw SchemaError("config.samples: 0");
   settings.pool_slots = read.Count("pool_slots");
+  settings.binary = read.Str("binary");
   settings.shard = read.Str("shard");
   return settings;
 }

@@ -85,6 +85,7 @@ struct Settings {
   std::uint64_t history = 16;
   std::uint64_t samples = 100;  // demand samples per cell after the built map's
   std::uint64_t pool_slots = 0;
+  std::string binary;  // BinaryFingerprint(): the code that measures (shards must share it)
   std::string shard;  // "I/N" (experiments/common/shards.h), or "" for all
 
   nlohmann::ordered_json ToJson() const;
@@ -100,8 +101,8 @@ std::vector<CellSpec> PlanCells(const Settings& settings, const std::string& pro
 std::uint64_t CellCost(const CellSpec& spec);
 
 using Results = CellRunResults<schema::ChurnCell, schema::ChurnSample>;
-inline constexpr CellFiles kFiles = {"persistent_churn.json", "persistent_churn.csv",
-                                     "persistent_churn_samples.csv"};
+inline constexpr CellFiles kFiles = {"persistent_churn", "persistent_churn.json",
+                                     "persistent_churn.csv", "persistent_churn_samples.csv"};
 
 // The console table of the cells, with its header.
 std::string FormatCells(const std::vector<CellRecord>& cells);

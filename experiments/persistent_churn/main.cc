@@ -52,8 +52,6 @@ constexpr const char* kUsage =
     "Allocation under persistent updates, every retention pattern and policy: bazel run "
     "//experiments:persistent_churn [-- --n=10K,1M --policies=bump_pool,slot_recycler]";
 
-void Note(const std::string& note) { experiments::Note(note); }
-
 int Main(int argc, char** argv) {
   experiments::ParseFlagsOrExit(argc, argv, kUsage, kProgram);
   allocators::CheckProcessMallocOrDie();
@@ -84,8 +82,9 @@ int Main(int argc, char** argv) {
   }
   const std::optional<experiments::Shard> shard = experiments::ShardFlag();
   if (shard) settings.shard = experiments::ShardName(*shard);
+  settings.binary = experiments::BinaryFingerprint();
 
-  experiments::CellRun run = experiments::OpenCellRun(argc, argv, kProgram, process_malloc);
+  experiments::CellRun run = experiments::OpenCellRun(argc, argv, pc::kFiles.stem, process_malloc);
   settings.policies = run.policies;
   settings.pool_slots = run.pool_slots;
   const bool quiet = run.quiet;
@@ -102,28 +101,10 @@ int Main(int argc, char** argv) {
         shard ? absl::StrCat(": ", plan.size(), " in all") : "", settings.history,
         allocators::DetectProcessMalloc().NameAndVersion());
   }
-  const auto start = std::chrono::steady_clock::now();
-  pc::Results results;
-  for (std::size_t item : mine) {
-    experiments::ThrowIfInterrupted();
-    const pc::CellSpec& spec = plan[item];
-    pc::CellResult result = experiments::RunCellWithProgress<pc::CellResult>(
-        run, kProgram, results.cells.size() + 1, mine.size(), pc::CellName(spec),
-        pc::EncodeSpec(spec), CF::kSeconds);
-    results.cells.push_back(std::move(result.cell));
-    for (auto& s : result.samples) results.samples.push_back(std::move(s));
-  }
+  const pc::Results results = experiments::MeasureAndPublishCells<pc::CellResult>(
+      argc, argv, run, kProgram, plan, mine, settings.ToJson(), pc::kFiles, CF::kSeconds);
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  experiments::ThrowIfInterrupted();  // Ctrl-C after the last cell: still nothing published
-
-  const std::string run_id = experiments::RunStore::NewRunId();
-  results.metadata =
-      experiments::NewRunMetadata(kProgram, "default", run_id, argc, argv, settings.ToJson());
-  using M = experiments::schema::RunMetadata::Field;
-  results.metadata.Set(M::kComplete, true).Set(M::kDurationSeconds, seconds);
-  run.store->StartNew(run_id, Note);
-  experiments::PublishCellRun(*run.store, pc::kFiles, results);
+      results.metadata.Float(experiments::schema::RunMetadata::Field::kDurationSeconds);
 
   std::cout << pc::FormatCells(results.cells);
   std::cout << absl::StrFormat(
@@ -131,9 +112,7 @@ int Main(int argc, char** argv) {
       "empty at the first update, serves (pools that never reuse a block). ns/u is one run's wall "
       "time: the allocator matrix times properly. Wrote %s (%.1f s).%s\n",
       FormatCount(static_cast<double>(settings.pool_slots)), run.out_dir.string(), seconds,
-      shard ? absl::StrCat(" Shard ", settings.shard, ": merge every shard's --out with bazel run "
-                           "//experiments:merge -- --out=DIR SHARD_DIR...")
-            : "");
+      experiments::MergeHint(shard));
   return 0;
 }
 

@@ -455,12 +455,10 @@ int Run::Execute() {
   store_.Publish();
   if (work_) {
     std::cout << absl::StrFormat(
-        "Shard %s of the pool-exhaustion study (%s): %d cells and %d capacity searches in %s "
-        "(%.1f s). Merge every shard's --out directory with: bazel run //experiments:merge -- "
-        "--out=DIR SHARD_DIR...\n",
-        config_.shard, results_.metadata.Str(M::kGitCommit), results_.rows.size(),
-        results_.capacities.size(), store_.dir().string(),
-        results_.metadata.Float(M::kDurationSeconds));
+        "Pool-exhaustion study (%s): %d cells and %d capacity searches in %s (%.1f s).%s\n",
+        results_.metadata.Str(M::kGitCommit), results_.rows.size(), results_.capacities.size(),
+        store_.dir().string(), results_.metadata.Float(M::kDurationSeconds),
+        experiments::MergeHint(experiments::ParseShard(config_.shard)));
     return 0;
   }
 

@@ -179,6 +179,9 @@ else
   # Only an experiment that can continue an interrupted shard does so on --rerun.
   resume_mode=fresh
   accepts resume && resume_mode=resume
+  # Progress lines only clutter a task's log (allocator_matrix has no --quiet: it prints per binary).
+  quiet=()
+  accepts quiet && quiet=(--quiet)
   source_binary=$binary source_merge=$merge
   # The jobs run copies, made below (the runfiles trees are a few tens of KB plus one more copy
   # of the binary; about 5 MB in all).
@@ -198,12 +201,14 @@ else
   array_spec=$(IFS=,; echo "${missing[*]}")
 fi
 array_args=("${common[@]}" --job-name=hamt-sweep --array="$array_spec" "${exclusive[@]+"${exclusive[@]}"}"
-            --output="$out/slurm/sweep_%A_%a.out" "$out/slurm/task.sh" "$task_mode" "$binary" --quiet
-            "${flags[@]+"${flags[@]}"}")
+            --output="$out/slurm/sweep_%A_%a.out" "$out/slurm/task.sh" "$task_mode" "$binary"
+            "${quiet[@]+"${quiet[@]}"}" "${flags[@]+"${flags[@]}"}")
 # A failed task would leave an afterok job pending for ever: --kill-on-invalid-dep cancels it.
+# The merge reads the study's figures from the copy made at submission, not from the workspace
+# (--chdir), which may change while the jobs wait.
 merge_args=("${common[@]}" --job-name=hamt-merge --kill-on-invalid-dep=yes
             --output="$out/slurm/merge_%j.out" "$out/slurm/run.sh" "$merge" --quiet
-            --out="$out/merged" "${shard_dirs[@]}")
+            --reference="$bin/reference" --out="$out/merged" "${shard_dirs[@]}")
 
 if [[ $rerun -eq 1 && ${#missing[@]} -eq 0 ]]; then
   if published "$out/merged"; then
@@ -231,9 +236,13 @@ if [[ $rerun -eq 0 ]]; then
     cp -rL "$f" "$bin/" && { [[ ! -d $f.runfiles ]] || cp -rL "$f.runfiles" "$bin/"; } ||
       die "cannot copy $f (and its runfiles) to $bin"
   done
+  # The merge binary's own runfiles when it has them (bazel-bin), else the workspace's.
+  reference="$source_merge.runfiles/hamt_alloc/experiments/reference"
+  [[ -d $reference ]] || reference="$workspace/experiments/reference"
+  cp -rL "$reference" "$bin/reference" || die "cannot copy the study's figures ($reference) to $bin"
   # What --rerun repeats (bash declarations, sourced by it).
   { echo "# Written by submit_sweep.sh on $(date -u +%FT%TZ) from $source_binary and $source_merge."
-    declare -p workspace shards binary merge exclusive extra flags resume_mode; } >"$out/submission" ||
+    declare -p workspace shards binary merge exclusive extra flags resume_mode quiet; } >"$out/submission" ||
     die "--out: cannot write $out/submission"
 fi
 write_job_scripts

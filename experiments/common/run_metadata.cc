@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -86,6 +87,9 @@ std::string BuildFlagsDescription() {
 }
 
 std::string GitCommit() {
+  if (const char* given = std::getenv("HAMT_GIT_COMMIT"); given != nullptr && *given != '\0') {
+    return given;
+  }
   std::string commit = FirstLineOf("git rev-parse HEAD");
   if (commit.empty()) return "unknown";
   if (!FirstLineOf("git status --porcelain --untracked-files=no").empty()) commit += "-dirty";

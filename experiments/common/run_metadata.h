@@ -56,7 +56,10 @@ class ConfigReader {
 };
 
 // The workspace's git commit when the run starts, with "-dirty" when tracked files have
-// uncommitted changes; "unknown" outside a git checkout. It names the sources, not necessarily
+// uncommitted changes; "unknown" outside a git checkout. HAMT_GIT_COMMIT, when set, is taken
+// instead: a job scheduler's tasks run copies of binaries made earlier, and the commit recorded
+// when they were copied names them better than the workspace's at run time
+// (experiments/slurm/submit_sweep.sh sets it). It names the sources, not necessarily
 // the binary (which may have been built from other ones): BinaryFingerprint() names that.
 std::string GitCommit();
 

@@ -210,6 +210,7 @@ merge_args=("${common[@]}" --job-name=hamt-merge --kill-on-invalid-dep=yes
             --output="$out/slurm/merge_%j.out" "$out/slurm/run.sh" "$merge" --quiet
             --reference="$bin/reference" --out="$out/merged" "${shard_dirs[@]}")
 
+[[ -z ${commit:-} ]] || export HAMT_GIT_COMMIT=$commit  # the tasks' record (see the copies)
 if [[ $rerun -eq 1 && ${#missing[@]} -eq 0 ]]; then
   if published "$out/merged"; then
     echo "submit_sweep: nothing to resubmit: all $shards shards in $out and the merge have published results"
@@ -240,11 +241,21 @@ if [[ $rerun -eq 0 ]]; then
   reference="$source_merge.runfiles/hamt_alloc/experiments/reference"
   [[ -d $reference ]] || reference="$workspace/experiments/reference"
   cp -rL "$reference" "$bin/reference" || die "cannot copy the study's figures ($reference) to $bin"
+  # The commit the copies were built from, as far as the workspace tells now: every task records
+  # it (HAMT_GIT_COMMIT, experiments/common/run_metadata.h), not the workspace's when it runs,
+  # which an edit or a checkout while the jobs wait would change.
+  commit=""
+  if sha=$(git -C "$workspace" rev-parse HEAD 2>/dev/null); then
+    commit=$sha
+    [[ -z $(git -C "$workspace" status --porcelain --untracked-files=no 2>/dev/null) ]] ||
+      commit+=-dirty
+  fi
   # What --rerun repeats (bash declarations, sourced by it).
   { echo "# Written by submit_sweep.sh on $(date -u +%FT%TZ) from $source_binary and $source_merge."
-    declare -p workspace shards binary merge exclusive extra flags resume_mode quiet; } >"$out/submission" ||
+    declare -p workspace shards binary merge exclusive extra flags resume_mode quiet commit; } >"$out/submission" ||
     die "--out: cannot write $out/submission"
 fi
+[[ -z ${commit:-} ]] || export HAMT_GIT_COMMIT=$commit  # the tasks' record (see the copies)
 write_job_scripts
 array_job=$(submit "the array" "${array_args[@]}") || exit 2
 merge_job=$(sbatch --dependency="afterok:$array_job" "${merge_args[@]}") ||

@@ -209,7 +209,9 @@ def matrix_rows_from_gbench(frames):
                 # As merge.cc: the last failed repetition's message, even if others ran.
                 "error": str(g.loc[g["error"] != "", "error"].iloc[-1]) if (g["error"] != "").any()
                 else "",
-                "real_ns_per_op": float(np.median(real)) if real else None, "host": host})
+                "real_ns_per_op": float(np.median(real)) if real else None,
+                # As merge.cc: an entry's own host class (a merged file's), else the file's.
+                "host": first.get("host_class") or host})
     return pd.DataFrame(out, columns=schema.names("matrix_row"))
 
 

@@ -741,8 +741,8 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
     md.append("### Replay against the live allocator matrix\n")
     live_rows = matrix.sections["rows"] if matrix is not None else None
     # A ranking of times from two host classes is not a result: named, never shown.
-    for (malloc, trace, workload, n), replay_host, live_hosts in derive.replay_live_apart(
-            rows, live_rows):
+    apart = derive.replay_live_apart(rows, live_rows)
+    for (malloc, trace, workload, n), replay_host, live_hosts in apart:
         md.append("Not compared: the replay of %s (process malloc %s, %s, N = %s) ran on host "
                   "class %s, the live matrix's %s cells on %s.\n"
                   % (trace, malloc, workload, T.fmt_int(n), replay_host, workload,
@@ -752,9 +752,10 @@ def replay_section(sets, matrix, md, figs, tex, fig_dir):
         replayed = derive.replay_on_host(rows, live)
         tau = derive.replay_vs_live(replayed, live)
         if tau.empty:
-            md.append("No replayed workload is also in the live matrix results (same workload, N "
-                      "and process malloc, one thread, at least 3 policies in both): no ranking "
-                      "to compare.\n")
+            if not apart:  # else the lines above said why
+                md.append("No replayed workload is also in the live matrix results (same "
+                          "workload, N and process malloc, one thread, at least 3 policies in "
+                          "both): no ranking to compare.\n")
             return
         md.append("Kendall's tau between the policies' ranking by live ns/op and by replayed "
                   "ns/event (1: the same order), policies without a pool (the matrix sizes its "

@@ -422,6 +422,8 @@ def read_gbench(path):
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise d.error(where + ("threads",), "expected a positive whole number")
         row.update(workload=parts[0], policy=parts[1], n=int(parts[2][5:]), threads=threads)
+        # A merged file's entries name their own shard's host class (allocator_matrix/shards.h).
+        row["host_class"] = b.get("host_class") if isinstance(b.get("host_class"), str) else ""
         if not row["error"]:
             unit = _TIME_SCALE.get(b.get("time_unit", "ns"))
             if unit is None:

@@ -543,10 +543,10 @@ int Run(int argc, char** argv) {
   for (const std::string& key : order) {
     std::cout << absl::StrFormat("  %s %-26s %9.1f\n", key, best[key].first, best[key].second);
   }
-  std::cout << absl::StrFormat("Wrote %s (%d rows), %s and the per-binary JSON in %s (%.1f s).\n",
+  std::cout << absl::StrFormat("Wrote %s (%d rows), %s and the per-binary JSON in %s (%.1f s).%s\n",
                                (out_dir / "allocator_matrix.csv").string(), rows.size(),
                                (out_dir / "context.json").string(), out_dir.string(),
-                               total_seconds);
+                               total_seconds, experiments::MergeHint(shard));
   return 0;
 }
 

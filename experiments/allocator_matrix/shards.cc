@@ -103,6 +103,9 @@ MergedMatrix MergeMatrixShards(const std::vector<MatrixShard>& shards,
     summary["duration_seconds"] = seconds;
     summary["benchmarks"] = rows.size();
     summary["planned"] = planned;
+    summary["binary"] = first_entry.value("binary", "");
+    // The context facts above are the first shard's; the rows name each one's host class.
+    if (hosts.size() > 1) summary["host_class"] = "see the rows' host column";
     merged.binaries[binary] = summary;
     benchmarks += rows.size();
     merged.rows.insert(merged.rows.end(), rows.begin(), rows.end());

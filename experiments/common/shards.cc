@@ -168,11 +168,14 @@ MetadataRecord MergedMetadata(const std::vector<ShardMetadata>& shards,
   std::vector<std::string> argv;
   const std::vector<std::string> shard_argv = merged.StrList(M::kArgv);
   for (std::size_t i = 0; i < shard_argv.size(); ++i) {
-    const std::string& a = shard_argv[i];
+    // Abseil takes -flag as --flag.
+    const std::string a = absl::StartsWith(shard_argv[i], "--") || !absl::StartsWith(shard_argv[i], "-")
+                              ? shard_argv[i]
+                              : "-" + shard_argv[i];
     if (a == "--shard" || a == "--out") {
       ++i;  // and its value
     } else if (!absl::StartsWith(a, "--shard=") && !absl::StartsWith(a, "--out=")) {
-      argv.push_back(a);
+      argv.push_back(shard_argv[i]);
     }
   }
   merged.Set(M::kConfig, config)

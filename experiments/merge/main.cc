@@ -163,6 +163,7 @@ std::string ReadPublished(const std::string& given, const fs::path& dir, ShardFi
 std::string ReadZip(const std::string& given, const std::string& zip, std::string& root,
                     ShardFiles& out) {
   std::error_code ec;
+  if (fs::is_directory(zip, ec)) return absl::StrCat(given, ": a directory, not a zip file");
   if (!fs::is_regular_file(zip, ec)) return absl::StrCat(given, ": no such file");
   std::string pattern = (fs::temp_directory_path() / "hamt-merge-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -176,7 +177,11 @@ std::string ReadZip(const std::string& given, const std::string& zip, std::strin
       {"-c",
        "import sys, zipfile\n"
        "try:\n"
-       "    zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\n"
+       "    z = zipfile.ZipFile(sys.argv[1])\n"
+       "    if any(i.external_attr >> 16 & 0o170000 == 0o120000 for i in z.infolist()):\n"
+       "        print('it stores symbolic links (zip -y): zip the files they point to')\n"
+       "        sys.exit(1)\n"
+       "    z.extractall(sys.argv[2])\n"
        "except Exception as e:\n"
        "    print(e); sys.exit(1)\n",
        zip, pattern});
@@ -204,10 +209,31 @@ std::string ReadZip(const std::string& given, const std::string& zip, std::strin
                         found[1].second.lexically_relative(pattern).string(), ")");
   }
   // The stem of the shallowest one.
+  const fs::path dir = found[0].second;
+  std::string key_json;
   for (const ResultSet& set : kResultSets) {
-    if (fs::exists(found[0].second / set.json)) out.stem = set.stem;
+    if (fs::exists(dir / set.json)) out.stem = set.stem, key_json = set.json;
   }
-  return ReadJsonFiles(found[0].second, out);
+  if (std::string error = ReadJsonFiles(dir, out); !error.empty()) return error;
+  // A zipped run store (<stem>.runs/ beside the files): a newer run that did not finish makes the
+  // zipped result stale, as for a directory (ReadPublished).
+  std::string newest;
+  for (const auto& entry : fs::directory_iterator(dir / (out.stem + ".runs"), ec)) {
+    newest = std::max(newest, entry.path().filename().string());
+  }
+  if (!newest.empty()) {
+    std::string run_id;
+    try {
+      run_id = nlohmann::json::parse(out.json[key_json]).at("metadata").at("run_id");
+    } catch (const std::exception&) {
+      return absl::StrCat(given, "/", key_json, ": no metadata.run_id");
+    }
+    if (newest > run_id) {
+      return absl::StrCat(given, ": run ", newest, " is newer than the zipped result's ", run_id,
+                          " and did not finish: finish it, or remove it");
+    }
+  }
+  return "";
 }
 
 // A shard's --out directory or a test's outputs.zip; relative to where `bazel run` was started.
@@ -332,10 +358,14 @@ int MergeCells(const std::vector<ShardFiles>& files, const fs::path& out_dir,
   Results merged;
   try {
     std::vector<std::string> planned;
-    for (const auto& spec : plan(settings_from_json(
-             shards.front().second.metadata.Object(M::kConfig)))) {
-      planned.push_back(CellNameOf(spec));
-    }
+    const auto settings = [&] {
+      try {
+        return settings_from_json(shards.front().second.metadata.Object(M::kConfig));
+      } catch (const std::exception& error) {
+        throw experiments::MergeError(absl::StrCat(shards.front().first, ": ", error.what()));
+      }
+    }();
+    for (const auto& spec : plan(settings)) planned.push_back(CellNameOf(spec));
     merged = experiments::MergeCellShards(
         shards, planned, [](const auto& record) { return CellNameOf(record); }, notes);
   } catch (const std::exception& error) {

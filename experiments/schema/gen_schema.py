@@ -120,6 +120,8 @@ def files_table(schema, experiment):
                 "`%s`: %s" % (sec["key"], "free-form" if sec["record"] is None else
                               "`%s`%s" % (sec["record"], ", many" if sec["many"] else ""))
                 for sec in f["sections"])
+        elif f.get("record") is None:
+            contents = "-"
         else:
             contents = "`%s` records" % f["record"]
         lines.append("| `%s` | %s | %s | %s |" % (f["name"], f["format"], contents,

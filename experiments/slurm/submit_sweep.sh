@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Submits a sharded grid (pool_exhaustion's --sweep, memory_timeline's, persistent_churn's) to
+# Submits a sharded grid (pool_exhaustion's --sweep, memory_timeline's, persistent_churn's, the
+# allocator matrix's) to
 # Slurm as a job array, one task per shard (--shard=I/N), and a merge job that runs when every task
 # has succeeded (--dependency=afterok). On a cluster:
 #
@@ -25,7 +26,8 @@ usage: $0 --shards=N --out=DIR [--binary=PATH] [--merge=PATH] [--partition=NAME]
   --shards=N        array tasks (shards of the grid), 1..10000
   --out=DIR         absolute directory on a shared file system, new for each submission
   --binary=PATH     the experiment binary: any that shards (pool_exhaustion_<malloc>,
-                    memory_timeline_<malloc>, persistent_churn_<malloc>; default: bazel-bin/
+                    memory_timeline_<malloc>, persistent_churn_<malloc>, allocator_matrix;
+                    default: bazel-bin/
                     experiments/pool_exhaustion/pool_exhaustion_glibc of this workspace)
   --merge=PATH      the merge binary (default: bazel-bin/experiments/merge/merge)
   --partition, --time  passed to sbatch (with --rerun: instead of the submission's)
@@ -70,13 +72,22 @@ bin="$out/bin"
 # arguments, which sbatch passes through exactly (no shell quoting: --wrap would hand a string to
 # /bin/sh); the script adds the task's shard and directory. The merge job runs run.sh the same way.
 write_job_scripts() {
-  local task_script run_script
+  local task_script run_script environment
+  # The commit the tasks record (HAMT_GIT_COMMIT, see the copies below), in the scripts themselves:
+  # a cluster that does not pass the submitter's environment on (SBATCH_EXPORT=NONE) keeps it, and
+  # one the submitter's shell happened to hold is not passed on.
+  if [[ -n ${commit:-} ]]; then
+    environment="export HAMT_GIT_COMMIT=$(printf '%q' "$commit")"
+  else
+    environment="unset HAMT_GIT_COMMIT"
+  fi
   task_script="#!/usr/bin/env bash
 # Written by submit_sweep.sh: array task \$SLURM_ARRAY_TASK_ID of $shards measures that shard into
 # $out/shard_<task>. usage: task.sh fresh|resume BINARY FLAGS...
 # resume (a --rerun of pool_exhaustion): the shard's newest interrupted run, if it measured
 # anything, is continued with --resume; else (and always for fresh) the shard starts from scratch.
 set -u
+$environment
 mode=\$1; shift
 dir=$(printf '%q' "$out")/shard_\$SLURM_ARRAY_TASK_ID resume=()
 if [[ \$mode == resume ]]; then
@@ -93,9 +104,10 @@ if [[ \$mode == resume ]]; then
 fi
 exec \"\$@\" \${resume[@]+\"\${resume[@]}\"} --shard=\"\$SLURM_ARRAY_TASK_ID/$shards\" --out=\"\$dir\"
 "
-  run_script='#!/usr/bin/env bash
-exec "$@"
-'
+  run_script="#!/usr/bin/env bash
+$environment
+exec \"\$@\"
+"
   mkdir -p "$out/slurm" && printf '%s' "$task_script" >"$out/slurm/task.sh" &&
     printf '%s' "$run_script" >"$out/slurm/run.sh" &&
     chmod +x "$out/slurm/task.sh" "$out/slurm/run.sh" || die "--out: cannot write $out/slurm"
@@ -182,6 +194,8 @@ else
   # Progress lines only clutter a task's log (allocator_matrix has no --quiet: it prints per binary).
   quiet=()
   accepts quiet && quiet=(--quiet)
+  reads_reference=0
+  accepts reference && reads_reference=1
   source_binary=$binary source_merge=$merge
   # The jobs run copies, made below (the runfiles trees are a few tens of KB plus one more copy
   # of the binary; about 5 MB in all).
@@ -200,17 +214,22 @@ else
   task_mode=$resume_mode
   array_spec=$(IFS=,; echo "${missing[*]}")
 fi
+# The study's figures from the copy made at submission, not from the workspace (--chdir), which may
+# change while the jobs wait: for the merge, and for an experiment that reads them (pool_exhaustion).
+# A submission made before the copy existed has none: the workspace's then.
+reference=()
+[[ $rerun -eq 1 && ! -d $bin/reference ]] || reference=(--reference="$bin/reference")
+task_reference=()
+[[ ${reads_reference:-0} -eq 0 ]] || task_reference=("${reference[@]+"${reference[@]}"}")
 array_args=("${common[@]}" --job-name=hamt-sweep --array="$array_spec" "${exclusive[@]+"${exclusive[@]}"}"
             --output="$out/slurm/sweep_%A_%a.out" "$out/slurm/task.sh" "$task_mode" "$binary"
-            "${quiet[@]+"${quiet[@]}"}" "${flags[@]+"${flags[@]}"}")
+            "${quiet[@]+"${quiet[@]}"}" "${task_reference[@]+"${task_reference[@]}"}"
+            "${flags[@]+"${flags[@]}"}")
 # A failed task would leave an afterok job pending for ever: --kill-on-invalid-dep cancels it.
-# The merge reads the study's figures from the copy made at submission, not from the workspace
-# (--chdir), which may change while the jobs wait.
 merge_args=("${common[@]}" --job-name=hamt-merge --kill-on-invalid-dep=yes
             --output="$out/slurm/merge_%j.out" "$out/slurm/run.sh" "$merge" --quiet
-            --reference="$bin/reference" --out="$out/merged" "${shard_dirs[@]}")
+            "${reference[@]+"${reference[@]}"}" --out="$out/merged" "${shard_dirs[@]}")
 
-[[ -z ${commit:-} ]] || export HAMT_GIT_COMMIT=$commit  # the tasks' record (see the copies)
 if [[ $rerun -eq 1 && ${#missing[@]} -eq 0 ]]; then
   if published "$out/merged"; then
     echo "submit_sweep: nothing to resubmit: all $shards shards in $out and the merge have published results"
@@ -218,6 +237,7 @@ if [[ $rerun -eq 1 && ${#missing[@]} -eq 0 ]]; then
   fi
   echo "submit_sweep: all $shards shards have published results, the merge has none: resubmitting the merge job"
   if [[ $dry -eq 1 ]]; then printf 'sbatch'; printf ' %q' "${merge_args[@]}"; printf '\n'; exit 0; fi
+  write_job_scripts
   merge_job=$(submit "the merge job" "${merge_args[@]}") || exit 2
   printf 'array_job=\nmerge_job=%s\nshards=%s\ntasks=\n' "$merge_job" "$shards" >"$out/jobs"
   echo "submit_sweep: merge job $merge_job; merged result: $out/merged"
@@ -252,10 +272,10 @@ if [[ $rerun -eq 0 ]]; then
   fi
   # What --rerun repeats (bash declarations, sourced by it).
   { echo "# Written by submit_sweep.sh on $(date -u +%FT%TZ) from $source_binary and $source_merge."
-    declare -p workspace shards binary merge exclusive extra flags resume_mode quiet commit; } >"$out/submission" ||
+    declare -p workspace shards binary merge exclusive extra flags resume_mode quiet commit \
+      reads_reference; } >"$out/submission" ||
     die "--out: cannot write $out/submission"
 fi
-[[ -z ${commit:-} ]] || export HAMT_GIT_COMMIT=$commit  # the tasks' record (see the copies)
 write_job_scripts
 array_job=$(submit "the array" "${array_args[@]}") || exit 2
 merge_job=$(sbatch --dependency="afterok:$array_job" "${merge_args[@]}") ||
